@@ -138,6 +138,11 @@ class BoxBuffer {
   bool UnknownChildren(std::vector<std::vector<uint8_t>>& raw);
 
   bool Fail(const std::string& reason);
+  // Adopts the failure of a nested buffer (whose message has its own path).
+  bool Propagate(const Status& s) {
+    if (status_.ok() && !s.ok()) status_ = s;
+    return s.ok();
+  }
 
   // Writing: patch a big-endian u32 at an absolute offset in the output.
   void PatchU32(size_t offset, uint32_t v);

@@ -1,0 +1,1059 @@
+// ismvmux: the GStreamer side of PIFF packaging. It decides *when* fragments
+// close (GOP-aligned across a bitrate ladder, audio at the nearest sample
+// boundary) and hands samples to the core, which decides *what bytes* they
+// become. Sample payloads are pushed as shared GstMemory, never copied.
+
+/**
+ * SECTION:element-ismvmux
+ * @title: ismvmux
+ *
+ * Muxes H.264 and AAC streams into one PIFF 1.1 / Smooth Streaming fragmented
+ * MP4 file (.ismv, or .isma for audio only) with a 10 MHz timescale, a tfxd
+ * box in every fragment and an mfra index, and writes the server (.ism) and
+ * client (.ismc) manifests at EOS.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -e videotestsrc num-buffers=240 ! x264enc key-int-max=48 ! h264parse ! mux.video_0 \
+ *   audiotestsrc num-buffers=470 ! avenc_aac ! aacparse ! mux.audio_0 \
+ *   ismvmux name=mux server-manifest=out.ism client-manifest=out.ismc ! filesink location=out.ismv
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstismvmux.h"
+
+#include <gst/tag/tag.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codec_config.h"
+#include "fragment.h"
+#include "movie.h"
+#include "presentation.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_ismv_mux_debug);
+#define GST_CAT_DEFAULT gst_ismv_mux_debug
+
+#define DEFAULT_FRAGMENT_DURATION (2 * GST_SECOND)
+#define DEFAULT_TIMESCALE 10000000
+#define DEFAULT_H264_FOURCC "H264"
+#define DEFAULT_STRICT_ALIGNMENT FALSE
+#define DEFAULT_TIMESTAMP_MODE GST_ISMV_MUX_TIMESTAMPS_ZERO
+
+enum {
+  PROP_0,
+  PROP_FRAGMENT_DURATION,
+  PROP_TIMESCALE,
+  PROP_SERVER_MANIFEST,
+  PROP_CLIENT_MANIFEST,
+  PROP_H264_FOURCC,
+  PROP_STRICT_ALIGNMENT,
+  PROP_TIMESTAMP_MODE,
+  PROP_MEDIA_FILE_NAME,
+};
+
+enum { PROP_PAD_0, PROP_PAD_LANGUAGE };
+
+namespace {
+
+struct BufferUnref {
+  void operator()(GstBuffer* b) const { gst_buffer_unref(b); }
+};
+using BufferPtr = std::unique_ptr<GstBuffer, BufferUnref>;
+
+// A sample waiting for its fragment to close. Times are nanoseconds relative
+// to the output origin (signed: a DTS may precede the origin).
+struct PendingSample {
+  BufferPtr buffer;
+  int64_t pts = 0;
+  int64_t dts = 0;
+  bool sync = false;
+};
+
+struct WrittenFragment {
+  uint64_t time = 0;
+  uint64_t duration = 0;
+  uint64_t moof_offset = 0;
+};
+
+struct Track {
+  GstIsmvMuxPad* pad = nullptr;  // not owned
+  piff::TrackConfig config;
+  bool has_caps = false;
+  std::string fourcc;
+  std::string language = "und";
+
+  std::deque<PendingSample> pending;
+  bool started = false;        // first sample seen (and accepted)
+  int64_t decode_shift = 0;    // ticks added to DTS ticks (first PTS - first DTS)
+  int64_t last_dts = G_MININT64;
+  uint64_t dropped_leading = 0;  // non-keyframes dropped before the first keyframe
+  size_t next_boundary = 0;    // index into the boundary list of the next cut
+  uint64_t last_duration = 0;  // ticks, for the final sample when unknown
+  bool eos_flushed = false;
+
+  uint64_t payload_bytes = 0;
+  std::vector<WrittenFragment> fragments;
+
+  bool is_video() const { return config.kind == piff::TrackConfig::Kind::kVideo; }
+};
+
+}  // namespace
+
+struct _GstIsmvMuxPad {
+  GstAggregatorPad parent;
+  gchar* language;
+};
+
+G_DEFINE_TYPE(GstIsmvMuxPad, gst_ismv_mux_pad, GST_TYPE_AGGREGATOR_PAD)
+
+struct IsmvMuxState {
+  // Properties (guarded by the object lock).
+  GstClockTime fragment_duration = DEFAULT_FRAGMENT_DURATION;
+  guint timescale = DEFAULT_TIMESCALE;
+  std::string server_manifest;
+  std::string client_manifest;
+  std::string h264_fourcc = DEFAULT_H264_FOURCC;
+  bool strict_alignment = DEFAULT_STRICT_ALIGNMENT;
+  GstIsmvMuxTimestampMode timestamp_mode = DEFAULT_TIMESTAMP_MODE;
+  std::string media_file_name;
+
+  // Streaming state (streaming thread only, reset on start/stop).
+  std::vector<std::unique_ptr<Track>> tracks;  // in pad request order
+  bool header_written = false;
+  bool finished = false;
+  int64_t origin = 0;                 // running time (ns) that maps to 0
+  uint64_t offset = 0;                // bytes pushed so far
+  size_t mehd_offset = 0;
+  uint32_t sequence_number = 0;
+  std::vector<int64_t> boundaries;    // fragment cut times (ns, origin-relative)
+  int64_t next_target = 0;
+  uint32_t next_track_id = 1;
+
+  void ResetStreaming() {
+    for (auto& t : tracks) {
+      t->pending.clear();
+      t->started = false;
+      t->decode_shift = 0;
+      t->last_dts = G_MININT64;
+      t->dropped_leading = 0;
+      t->next_boundary = 0;
+      t->last_duration = 0;
+      t->eos_flushed = false;
+      t->payload_bytes = 0;
+      t->fragments.clear();
+    }
+    header_written = false;
+    finished = false;
+    origin = 0;
+    offset = 0;
+    mehd_offset = 0;
+    sequence_number = 0;
+    boundaries.clear();
+    next_target = 0;
+  }
+};
+
+struct _GstIsmvMux {
+  GstAggregator parent;
+  IsmvMuxState* state;
+};
+
+G_DEFINE_TYPE(GstIsmvMux, gst_ismv_mux, GST_TYPE_AGGREGATOR)
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(ismvmux, "ismvmux", GST_RANK_PRIMARY, GST_TYPE_ISMV_MUX,
+                                      GST_DEBUG_CATEGORY_INIT(gst_ismv_mux_debug, "ismvmux", 0,
+                                                              "Smooth Streaming PIFF muxer"));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/quicktime, variant = (string) iso-fragmented"));
+
+static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
+    "video_%u", GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS("video/x-h264, stream-format = (string) avc, alignment = (string) au, "
+                    "width = (int) [ 16, 8192 ], height = (int) [ 16, 8192 ]"));
+
+static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE(
+    "audio_%u", GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS("audio/mpeg, mpegversion = (int) 4, stream-format = (string) raw, "
+                    "rate = (int) [ 1, 96000 ], channels = (int) [ 1, 8 ]"));
+
+#define GST_TYPE_ISMV_MUX_TIMESTAMP_MODE (gst_ismv_mux_timestamp_mode_get_type())
+static GType gst_ismv_mux_timestamp_mode_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_ISMV_MUX_TIMESTAMPS_ZERO, "Start at 0 (the earliest first timestamp of all inputs)", "zero"},
+      {GST_ISMV_MUX_TIMESTAMPS_RUNNING_TIME, "Keep the running time of the inputs", "running-time"},
+      {GST_ISMV_MUX_TIMESTAMPS_CLOCK, "Running time plus the element's base time (pipeline clock time)", "clock"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstIsmvMuxTimestampMode", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+// ---------------------------------------------------------------- helpers
+
+static int64_t ToTicks(int64_t ns, uint32_t timescale) {
+  if (ns >= 0) return static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(ns), timescale, GST_SECOND));
+  return -static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(-ns), timescale, GST_SECOND));
+}
+
+static std::string FormatTime(int64_t ns) {
+  gchar* s = g_strdup_printf("%s%" GST_TIME_FORMAT, ns < 0 ? "-" : "", GST_TIME_ARGS(static_cast<GstClockTime>(ns < 0 ? -ns : ns)));
+  std::string r(s);
+  g_free(s);
+  return r;
+}
+
+static std::string TrackLabel(const Track& t) {
+  return std::string(GST_PAD_NAME(t.pad)) + " (track " + std::to_string(t.config.track_id) + ")";
+}
+
+static Track* FindTrack(IsmvMuxState* st, GstAggregatorPad* pad) {
+  for (auto& t : st->tracks)
+    if (GST_AGGREGATOR_PAD(t->pad) == pad) return t.get();
+  return nullptr;
+}
+
+// Parses sink caps into a track configuration. Returns an error text or "".
+static std::string ConfigFromCaps(GstIsmvMux* self, Track* t, GstCaps* caps, piff::TrackConfig* out,
+                                  std::string* fourcc) {
+  GstStructure* s = gst_caps_get_structure(caps, 0);
+  const GValue* cd = gst_structure_get_value(s, "codec_data");
+  if (!cd || !GST_VALUE_HOLDS_BUFFER(cd)) return "caps have no codec_data";
+  GstBuffer* cdbuf = gst_value_get_buffer(cd);
+  GstMapInfo map;
+  if (!gst_buffer_map(cdbuf, &map, GST_MAP_READ)) return "cannot map codec_data";
+  std::vector<uint8_t> bytes(map.data, map.data + map.size);
+  gst_buffer_unmap(cdbuf, &map);
+
+  piff::TrackConfig c = t->config;
+  c.timescale = self->state->timescale;
+  c.language = t->language;
+  gint v = 0;
+  if (t->is_video()) {
+    piff::AvcDecoderConfig avc;
+    piff::Status st = piff::AvcDecoderConfig::Parse(bytes.data(), bytes.size(), &avc);
+    if (!st) return "invalid H.264 codec_data: " + st.message();
+    if (avc.sps.empty() || avc.pps.empty()) return "H.264 codec_data has no SPS or no PPS";
+    if (avc.length_size != 4)
+      GST_INFO_OBJECT(self, "NAL length size %u (Smooth clients expect 4)", avc.length_size);
+    c.avcc = bytes;
+    if (!gst_structure_get_int(s, "width", &v)) return "caps have no width";
+    c.width = static_cast<uint16_t>(v);
+    if (!gst_structure_get_int(s, "height", &v)) return "caps have no height";
+    c.height = static_cast<uint16_t>(v);
+    *fourcc = self->state->h264_fourcc;
+  } else {
+    piff::AudioSpecificConfig asc;
+    piff::Status st = piff::AudioSpecificConfig::Parse(bytes.data(), bytes.size(), &asc);
+    if (!st) return "invalid AAC codec_data: " + st.message();
+    c.audio_specific_config = bytes;
+    c.sample_rate = asc.sampling_rate;
+    if (gst_structure_get_int(s, "rate", &v) && v > 0) c.sample_rate = static_cast<uint32_t>(v);
+    c.channels = static_cast<uint16_t>(asc.channel_configuration);
+    if (gst_structure_get_int(s, "channels", &v) && v > 0) c.channels = static_cast<uint16_t>(v);
+    *fourcc = asc.SmoothFourCC();
+  }
+  *out = c;
+  return "";
+}
+
+static bool SameConfig(const piff::TrackConfig& a, const piff::TrackConfig& b) {
+  return a.avcc == b.avcc && a.width == b.width && a.height == b.height &&
+         a.audio_specific_config == b.audio_specific_config && a.sample_rate == b.sample_rate &&
+         a.channels == b.channels;
+}
+
+// ---------------------------------------------------------------- output
+
+static GstFlowReturn PushBytes(GstIsmvMux* self, std::vector<uint8_t> bytes) {
+  IsmvMuxState* st = self->state;
+  gsize n = bytes.size();
+  auto* holder = new std::vector<uint8_t>(std::move(bytes));
+  GstBuffer* buf = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, holder->data(), n, 0, n, holder,
+                                               [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
+  GST_BUFFER_OFFSET(buf) = st->offset;
+  st->offset += n;
+  GST_BUFFER_OFFSET_END(buf) = st->offset;
+  return gst_aggregator_finish_buffer(GST_AGGREGATOR(self), buf);
+}
+
+static void SeekOutput(GstIsmvMux* self, guint64 position) {
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_BYTES);
+  segment.start = position;
+  segment.position = position;
+  gst_aggregator_update_segment(GST_AGGREGATOR(self), &segment);
+}
+
+static GstFlowReturn WriteHeader(GstIsmvMux* self) {
+  IsmvMuxState* st = self->state;
+  std::vector<piff::TrackConfig> configs;
+  for (auto& t : st->tracks) configs.push_back(t->config);
+  piff::InitSegment init = piff::BuildInitSegment(configs, st->timescale, 0);
+  st->mehd_offset = init.mehd_duration_offset;
+
+  SeekOutput(self, 0);
+  st->header_written = true;
+  GST_INFO_OBJECT(self, "writing ftyp+moov (%zu bytes, %zu tracks)", init.bytes.size(), st->tracks.size());
+  return PushBytes(self, std::move(init.bytes));
+}
+
+// Writes the first `count` pending samples of a track as one fragment.
+static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, bool at_eos) {
+  IsmvMuxState* st = self->state;
+  if (count == 0) return GST_FLOW_OK;
+  uint32_t ts = t->config.timescale;
+  std::vector<piff::FragmentSample> samples(count);
+  uint64_t first_decode = 0;
+  for (size_t i = 0; i < count; i++) {
+    const PendingSample& s = t->pending[i];
+    int64_t decode = ToTicks(s.dts, ts) + t->decode_shift;
+    int64_t pts = ToTicks(std::max<int64_t>(s.pts, 0), ts);
+    if (i == 0) first_decode = static_cast<uint64_t>(std::max<int64_t>(decode, 0));
+    uint64_t duration;
+    if (i + 1 < t->pending.size()) {
+      duration = static_cast<uint64_t>(ToTicks(t->pending[i + 1].dts, ts) + t->decode_shift - decode);
+    } else {
+      // The last sample of the stream: its own duration, else the previous one.
+      GstClockTime d = GST_BUFFER_DURATION(s.buffer.get());
+      duration = GST_CLOCK_TIME_IS_VALID(d) ? static_cast<uint64_t>(ToTicks(static_cast<int64_t>(d), ts)) : t->last_duration;
+    }
+    t->last_duration = duration;
+    samples[i].duration = static_cast<uint32_t>(std::min<uint64_t>(duration, G_MAXUINT32));
+    samples[i].size = static_cast<uint32_t>(gst_buffer_get_size(s.buffer.get()));
+    samples[i].sync = s.sync;
+    int64_t cto = pts - decode;
+    samples[i].composition_offset = static_cast<int32_t>(CLAMP(cto, G_MININT32, G_MAXINT32));
+  }
+  // Keep the timeline exact: a fragment starts where the previous one ended.
+  if (!t->fragments.empty()) {
+    const WrittenFragment& prev = t->fragments.back();
+    if (prev.time + prev.duration != first_decode)
+      GST_DEBUG_OBJECT(self, "%s: fragment at %" G_GUINT64_FORMAT " follows a gap/overlap (previous end %" G_GUINT64_FORMAT ")",
+                       TrackLabel(*t).c_str(), first_decode, prev.time + prev.duration);
+  }
+
+  piff::FragmentParams params;
+  params.sequence_number = ++st->sequence_number;
+  params.track_id = t->config.track_id;
+  params.decode_time = first_decode;
+  piff::FragmentHeader header = piff::FragmentWriter::Build(params, samples);
+
+  WrittenFragment wf;
+  wf.time = first_decode;
+  wf.moof_offset = st->offset;
+  for (auto& s : samples) wf.duration += s.duration;
+  t->fragments.push_back(wf);
+  t->payload_bytes += header.payload_size;
+
+  GST_INFO_OBJECT(self, "%s: fragment #%u t=%" G_GUINT64_FORMAT " d=%" G_GUINT64_FORMAT " samples=%zu bytes=%" G_GUINT64_FORMAT "%s",
+                  TrackLabel(*t).c_str(), params.sequence_number, wf.time, wf.duration, count,
+                  static_cast<guint64>(header.bytes.size() + header.payload_size), at_eos ? " (final)" : "");
+
+  // One buffer list: the header bytes, then every sample's memory shared.
+  GstBufferList* list = gst_buffer_list_new_sized(count + 1);
+  gsize hn = header.bytes.size();
+  auto* holder = new std::vector<uint8_t>(std::move(header.bytes));
+  GstBuffer* hb = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, holder->data(), hn, 0, hn, holder,
+                                              [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
+  GST_BUFFER_OFFSET(hb) = st->offset;
+  st->offset += hn;
+  gst_buffer_list_add(list, hb);
+  for (size_t i = 0; i < count; i++) {
+    GstBuffer* src = t->pending.front().buffer.get();
+    GstBuffer* out = gst_buffer_copy_region(src, GST_BUFFER_COPY_MEMORY, 0, -1);
+    GST_BUFFER_OFFSET(out) = st->offset;
+    st->offset += gst_buffer_get_size(out);
+    gst_buffer_list_add(list, out);
+    t->pending.pop_front();
+  }
+  return gst_aggregator_finish_buffer_list(GST_AGGREGATOR(self), list);
+}
+
+// Index of the sample that starts the next fragment of `t` for the cut time
+// `b`, or -1 when the samples that decide it have not arrived yet.
+static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
+  if (t->is_video()) {
+    for (size_t i = 1; i < t->pending.size(); i++) {
+      const PendingSample& s = t->pending[i];
+      if (s.sync && s.pts >= b) {
+        if (s.pts != b) {
+          std::string msg = TrackLabel(*t) + ": no keyframe at fragment boundary " + FormatTime(b) +
+                            "; the fragment closes at the next keyframe, " + FormatTime(s.pts) +
+                            ". Encode every bitrate with the same GOP (closed, no scene-cut keyframes).";
+          if (self->state->strict_alignment) {
+            GST_ELEMENT_ERROR(self, STREAM, MUX, ("Keyframes of the bitrate ladder do not line up"), ("%s", msg.c_str()));
+            return -2;
+          }
+          GST_ELEMENT_WARNING(self, STREAM, MUX, ("Keyframes of the bitrate ladder do not line up"), ("%s", msg.c_str()));
+        }
+        return static_cast<ssize_t>(i);
+      }
+    }
+    return -1;
+  }
+  // Audio (and any all-sync track): the sample boundary nearest to b.
+  for (size_t i = 0; i < t->pending.size(); i++) {
+    if (t->pending[i].pts >= b) {
+      if (i >= 2 && b - t->pending[i - 1].pts < t->pending[i].pts - b) return static_cast<ssize_t>(i - 1);
+      return i == 0 ? -1 : static_cast<ssize_t>(i);
+    }
+  }
+  return -1;
+}
+
+// Closes every fragment whose boundary is known and whose cut sample arrived.
+static GstFlowReturn CloseReadyFragments(GstIsmvMux* self) {
+  IsmvMuxState* st = self->state;
+  if (st->tracks.empty()) return GST_FLOW_OK;
+  Track* ref = st->tracks.front().get();
+  for (auto& t : st->tracks)
+    if (t->is_video()) {
+      ref = t.get();
+      break;
+    }
+
+  // The reference track decides new boundaries: video at the first keyframe
+  // at or after the target, audio at the sample nearest to it.
+  for (;;) {
+    if (ref->next_boundary < st->boundaries.size()) break;  // it still has one to apply
+    ssize_t cut = -1;
+    if (ref->is_video()) {
+      for (size_t i = 1; i < ref->pending.size(); i++)
+        if (ref->pending[i].sync && ref->pending[i].pts >= st->next_target) {
+          cut = static_cast<ssize_t>(i);
+          break;
+        }
+    } else {
+      cut = FindCut(self, ref, st->next_target);
+    }
+    if (cut < 0) break;
+    int64_t b = ref->pending[cut].pts;
+    st->boundaries.push_back(b);
+    st->next_target = b + static_cast<int64_t>(st->fragment_duration);
+    GST_DEBUG_OBJECT(self, "fragment boundary %zu at %s", st->boundaries.size(), FormatTime(b).c_str());
+  }
+
+  for (auto& tp : st->tracks) {
+    Track* t = tp.get();
+    while (t->next_boundary < st->boundaries.size()) {
+      ssize_t cut = FindCut(self, t, st->boundaries[t->next_boundary]);
+      if (cut == -2) return GST_FLOW_ERROR;
+      if (cut < 0) break;
+      t->next_boundary++;
+      GstFlowReturn ret = WriteFragment(self, t, static_cast<size_t>(cut), false);
+      if (ret != GST_FLOW_OK) return ret;
+    }
+  }
+  return GST_FLOW_OK;
+}
+
+// ---------------------------------------------------------------- input
+
+static int64_t RunningTime(GstAggregatorPad* pad, GstClockTime ts) {
+  gint64 rt = 0;
+  GstSegment* seg = &pad->segment;
+  int sign = gst_segment_to_running_time_full(seg, GST_FORMAT_TIME, ts, reinterpret_cast<guint64*>(&rt));
+  if (sign == 0) return G_MININT64;
+  return sign > 0 ? rt : -rt;
+}
+
+static GstClockTime BufferDts(GstBuffer* b) {
+  return GST_BUFFER_DTS_IS_VALID(b) ? GST_BUFFER_DTS(b) : GST_BUFFER_PTS(b);
+}
+
+static GstFlowReturn AddSample(GstIsmvMux* self, Track* t, GstBuffer* buf) {
+  IsmvMuxState* st = self->state;
+  BufferPtr owned(buf);
+  GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
+  if (!GST_BUFFER_PTS_IS_VALID(buf)) {
+    GST_ELEMENT_ERROR(self, STREAM, MUX, ("Buffer without timestamp on %s", GST_PAD_NAME(t->pad)),
+                      ("Every sample needs a PTS (and a DTS when frames are reordered); put a parser "
+                       "(h264parse, aacparse) before the muxer"));
+    return GST_FLOW_ERROR;
+  }
+  int64_t pts = RunningTime(pad, GST_BUFFER_PTS(buf));
+  int64_t dts = RunningTime(pad, BufferDts(buf));
+  if (pts == G_MININT64 || dts == G_MININT64) {
+    GST_ELEMENT_ERROR(self, STREAM, MUX, ("Timestamp outside the segment on %s", GST_PAD_NAME(t->pad)), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  pts -= st->origin;
+  dts -= st->origin;
+  bool sync = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  if (!t->is_video()) sync = true;
+
+  if (!t->started) {
+    if (!sync) {
+      // Documented recovery: a stream must start with a keyframe; what comes
+      // before the first one cannot be decoded and is dropped (and reported).
+      t->dropped_leading++;
+      return GST_FLOW_OK;
+    }
+    if (t->dropped_leading)
+      GST_ELEMENT_WARNING(self, STREAM, MUX, ("Stream on %s did not start with a keyframe", GST_PAD_NAME(t->pad)),
+                          ("dropped %" G_GUINT64_FORMAT " leading non-keyframe buffers", t->dropped_leading));
+    t->started = true;
+    uint32_t ts = t->config.timescale;
+    t->decode_shift = ToTicks(std::max<int64_t>(pts, 0), ts) - ToTicks(dts, ts);
+  }
+  if (dts < t->last_dts) {
+    GST_ELEMENT_ERROR(self, STREAM, MUX, ("Decode timestamps go backwards on %s", GST_PAD_NAME(t->pad)),
+                      ("%s after %s", FormatTime(dts).c_str(), FormatTime(t->last_dts).c_str()));
+    return GST_FLOW_ERROR;
+  }
+  t->last_dts = dts;
+  PendingSample s;
+  s.buffer = std::move(owned);
+  s.pts = pts;
+  s.dts = dts;
+  s.sync = sync;
+  t->pending.push_back(std::move(s));
+  return CloseReadyFragments(self);
+}
+
+// ---------------------------------------------------------------- EOS
+
+static std::string PathFromUri(const gchar* uri) {
+  gchar* path = g_filename_from_uri(uri, nullptr, nullptr);
+  std::string r = path ? path : "";
+  g_free(path);
+  return r;
+}
+
+static std::string AbsolutePath(const std::string& p) {
+  gchar* c = g_canonicalize_filename(p.c_str(), nullptr);
+  std::string r(c);
+  g_free(c);
+  return r;
+}
+
+// `target` relative to the directory `from_dir` (both absolute).
+static std::string RelativePath(const std::string& target, const std::string& from_dir) {
+  auto split = [](const std::string& p) {
+    std::vector<std::string> parts;
+    gchar** v = g_strsplit(p.c_str(), "/", -1);
+    for (gchar** x = v; *x; x++)
+      if (**x) parts.push_back(*x);
+    g_strfreev(v);
+    return parts;
+  };
+  std::vector<std::string> a = split(target), b = split(from_dir);
+  size_t common = 0;
+  while (common < a.size() && common < b.size() && a[common] == b[common]) common++;
+  std::string r;
+  for (size_t i = common; i < b.size(); i++) r += "../";
+  for (size_t i = common; i < a.size(); i++) r += a[i] + (i + 1 < a.size() ? "/" : "");
+  return r;
+}
+
+static bool WriteFile(GstIsmvMux* self, const std::string& path, const std::string& text) {
+  GError* err = nullptr;
+  if (!g_file_set_contents(path.c_str(), text.data(), static_cast<gssize>(text.size()), &err)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("Could not write manifest \"%s\"", path.c_str()),
+                      ("%s", err ? err->message : "unknown error"));
+    g_clear_error(&err);
+    return false;
+  }
+  GST_INFO_OBJECT(self, "wrote %s (%zu bytes)", path.c_str(), text.size());
+  return true;
+}
+
+static bool WriteManifests(GstIsmvMux* self) {
+  IsmvMuxState* st = self->state;
+  GST_OBJECT_LOCK(self);
+  std::string ism = st->server_manifest, ismc = st->client_manifest, media = st->media_file_name;
+  GST_OBJECT_UNLOCK(self);
+  if (ism.empty() && ismc.empty()) return true;
+
+  // The media file name for the .ism comes from the property, else from
+  // downstream (filesink answers the URI query), relative to the .ism.
+  std::string media_path;
+  if (media.empty()) {
+    GstQuery* q = gst_query_new_uri();
+    if (gst_pad_peer_query(GST_AGGREGATOR_SRC_PAD(self), q)) {
+      gchar* uri = nullptr;
+      gst_query_parse_uri(q, &uri);
+      if (uri) media_path = PathFromUri(uri);
+      g_free(uri);
+    }
+    gst_query_unref(q);
+  }
+  std::string src = media;
+  std::string ism_dir = ism.empty() ? "" : AbsolutePath(ism).substr(0, AbsolutePath(ism).rfind('/'));
+  if (src.empty() && !media_path.empty())
+    src = ism.empty() ? g_path_get_basename(media_path.c_str()) : RelativePath(AbsolutePath(media_path), ism_dir);
+  if (src.empty() && !ism.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Cannot name the media file in the server manifest"),
+                      ("downstream did not answer the URI query; set the media-file-name property"));
+    return false;
+  }
+
+  std::vector<piff::TrackSummary> summaries;
+  for (auto& t : st->tracks) {
+    piff::TrackSummary s;
+    s.config = t->config;
+    s.fourcc = t->fourcc;
+    s.src = src;
+    s.payload_bytes = t->payload_bytes;
+    for (auto& f : t->fragments) s.fragments.push_back({f.time, f.duration});
+    summaries.push_back(std::move(s));
+  }
+  std::string ismc_rel;
+  if (!ismc.empty()) ismc_rel = ism.empty() ? "" : RelativePath(AbsolutePath(ismc), ism_dir);
+  piff::Presentation pres;
+  piff::Status status = piff::BuildPresentation(summaries, st->timescale, ismc_rel, &pres);
+  if (!status) {
+    GST_ELEMENT_ERROR(self, STREAM, MUX, ("Could not build the manifests"), ("%s", status.message().c_str()));
+    return false;
+  }
+  for (auto& w : pres.warnings) GST_ELEMENT_WARNING(self, STREAM, MUX, ("Manifest warning"), ("%s", w.c_str()));
+  for (size_t i = 0; i < st->tracks.size(); i++)
+    GST_INFO_OBJECT(self, "%s: name %s, bitrate %u bit/s", TrackLabel(*st->tracks[i]).c_str(), pres.names[i].c_str(),
+                    pres.bitrates[i]);
+  if (!ismc.empty() && !WriteFile(self, ismc, pres.client.Write())) return false;
+  if (!ism.empty() && !WriteFile(self, ism, pres.server.Write())) return false;
+  return true;
+}
+
+static GstFlowReturn Finish(GstIsmvMux* self) {
+  IsmvMuxState* st = self->state;
+  if (st->finished) return GST_FLOW_EOS;
+  st->finished = true;
+  if (!st->header_written) {
+    GST_ELEMENT_ERROR(self, STREAM, MUX, ("No data was muxed"), ("all inputs reached EOS before any sample"));
+    return GST_FLOW_ERROR;
+  }
+  GstFlowReturn ret;
+  for (auto& t : st->tracks) {
+    // Boundaries decided but not applied (the track ended first) just end here.
+    t->next_boundary = st->boundaries.size();
+    if ((ret = WriteFragment(self, t.get(), t->pending.size(), true)) != GST_FLOW_OK) return ret;
+  }
+
+  // mfra: one tfra v1 per track, one entry per fragment.
+  piff::MovieFragmentRandomAccessBox mfra;
+  uint64_t end = 0;
+  for (auto& t : st->tracks) {
+    piff::TrackFragmentRandomAccessBox tfra;
+    tfra.track_id = t->config.track_id;
+    for (auto& f : t->fragments) {
+      piff::TrackFragmentRandomAccessBox::Entry e;
+      e.time = f.time;
+      e.moof_offset = f.moof_offset;
+      tfra.entries.push_back(e);
+      end = std::max(end, gst_util_uint64_scale_round(f.time + f.duration, st->timescale, t->config.timescale));
+    }
+    mfra.tfras.push_back(std::move(tfra));
+  }
+  if ((ret = PushBytes(self, mfra.SerializeWithMfro())) != GST_FLOW_OK) return ret;
+
+  // mehd duration: only when downstream can seek back to the header.
+  GstQuery* q = gst_query_new_seeking(GST_FORMAT_BYTES);
+  gboolean seekable = FALSE;
+  if (gst_pad_peer_query(GST_AGGREGATOR_SRC_PAD(self), q)) gst_query_parse_seeking(q, nullptr, &seekable, nullptr, nullptr);
+  gst_query_unref(q);
+  if (seekable) {
+    std::vector<uint8_t> dur(8);
+    for (int i = 0; i < 8; i++) dur[i] = static_cast<uint8_t>(end >> (56 - 8 * i));
+    uint64_t saved = st->offset;
+    SeekOutput(self, st->mehd_offset);
+    st->offset = st->mehd_offset;
+    ret = PushBytes(self, std::move(dur));
+    st->offset = saved;
+    if (ret != GST_FLOW_OK) return ret;
+  } else {
+    GST_INFO_OBJECT(self, "downstream is not seekable: mehd duration stays 0");
+  }
+  if (!WriteManifests(self)) return GST_FLOW_ERROR;
+  return GST_FLOW_EOS;
+}
+
+// ---------------------------------------------------------------- aggregate
+
+static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout) {
+  GstIsmvMux* self = GST_ISMV_MUX(agg);
+  IsmvMuxState* st = self->state;
+  if (st->finished) return GST_FLOW_EOS;
+  if (st->tracks.empty()) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No input pads"), ("request video_%%u or audio_%%u pads"));
+    return GST_FLOW_ERROR;
+  }
+
+  // Choose the pad whose head buffer has the earliest decode time.
+  Track* best = nullptr;
+  int64_t best_dts = 0;
+  bool all_eos = true;
+  for (auto& t : st->tracks) {
+    GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
+    GstBuffer* head = gst_aggregator_pad_peek_buffer(pad);
+    if (!head) {
+      if (!gst_aggregator_pad_is_eos(pad)) {
+        all_eos = false;
+        if (!timeout) return GST_AGGREGATOR_FLOW_NEED_DATA;
+      }
+      continue;
+    }
+    all_eos = false;
+    GstClockTime ts = BufferDts(head);
+    int64_t dts = GST_CLOCK_TIME_IS_VALID(ts) ? RunningTime(pad, ts) : G_MININT64;
+    gst_buffer_unref(head);
+    if (!best || dts < best_dts) {
+      best = t.get();
+      best_dts = dts;
+    }
+  }
+
+  if (!st->header_written && (best || all_eos)) {
+    for (auto& t : st->tracks)
+      if (!t->has_caps) {
+        GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No caps on %s", GST_PAD_NAME(t->pad)),
+                          ("every requested pad needs caps before data; release unused pads"));
+        return GST_FLOW_NOT_NEGOTIATED;
+      }
+    if (!best) return Finish(self);
+    // Origin: the earliest first presentation time of all inputs.
+    int64_t origin = G_MAXINT64;
+    for (auto& t : st->tracks) {
+      GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
+      GstBuffer* head = gst_aggregator_pad_peek_buffer(pad);
+      if (!head) continue;
+      if (GST_BUFFER_PTS_IS_VALID(head)) origin = std::min(origin, RunningTime(pad, GST_BUFFER_PTS(head)));
+      gst_buffer_unref(head);
+    }
+    if (origin == G_MAXINT64) origin = 0;
+    switch (st->timestamp_mode) {
+      case GST_ISMV_MUX_TIMESTAMPS_ZERO: st->origin = origin; break;
+      case GST_ISMV_MUX_TIMESTAMPS_RUNNING_TIME: st->origin = 0; break;
+      case GST_ISMV_MUX_TIMESTAMPS_CLOCK:
+        st->origin = -static_cast<int64_t>(gst_element_get_base_time(GST_ELEMENT(self)));
+        break;
+    }
+    st->next_target = (st->timestamp_mode == GST_ISMV_MUX_TIMESTAMPS_ZERO ? 0 : origin - st->origin) +
+                      static_cast<int64_t>(st->fragment_duration);
+    GST_INFO_OBJECT(self, "origin %s (mode %d)", FormatTime(st->origin).c_str(), st->timestamp_mode);
+    GstFlowReturn ret = WriteHeader(self);
+    if (ret != GST_FLOW_OK) return ret;
+  }
+
+  if (!best) return all_eos ? Finish(self) : GST_FLOW_OK;
+  GstBuffer* buf = gst_aggregator_pad_pop_buffer(GST_AGGREGATOR_PAD(best->pad));
+  if (!buf) return GST_FLOW_OK;
+  return AddSample(self, best, buf);
+}
+
+// ---------------------------------------------------------------- events, pads
+
+static gboolean gst_ismv_mux_sink_event(GstAggregator* agg, GstAggregatorPad* pad, GstEvent* event) {
+  GstIsmvMux* self = GST_ISMV_MUX(agg);
+  IsmvMuxState* st = self->state;
+  if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+    Track* t = FindTrack(st, pad);
+    GstCaps* caps;
+    gst_event_parse_caps(event, &caps);
+    piff::TrackConfig config;
+    std::string fourcc;
+    std::string err = t ? ConfigFromCaps(self, t, caps, &config, &fourcc) : "unknown pad";
+    if (!err.empty()) {
+      GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Unusable caps on %s: %s", GST_PAD_NAME(pad), err.c_str()),
+                        ("caps: %" GST_PTR_FORMAT, caps));
+      gst_event_unref(event);
+      return FALSE;
+    }
+    if (t->has_caps && st->header_written && !SameConfig(t->config, config)) {
+      GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Caps changed on %s after the header was written", GST_PAD_NAME(pad)),
+                        ("a PIFF track has one sample description; new caps %" GST_PTR_FORMAT
+                         " differ in codec_data, size, rate or channels. Start a new file instead.",
+                         caps));
+      gst_event_unref(event);
+      return FALSE;
+    }
+    t->config = config;
+    t->fourcc = fourcc;
+    t->has_caps = true;
+    GST_DEBUG_OBJECT(self, "%s configured: %" GST_PTR_FORMAT, TrackLabel(*t).c_str(), caps);
+  } else if (GST_EVENT_TYPE(event) == GST_EVENT_TAG) {
+    Track* t = FindTrack(st, pad);
+    GstTagList* tags;
+    gst_event_parse_tag(event, &tags);
+    gchar* lang = nullptr;
+    if (t && gst_tag_list_get_string(tags, GST_TAG_LANGUAGE_CODE, &lang) && lang) {
+      const gchar* iso = gst_tag_get_language_code_iso_639_2T(lang);
+      if (iso && !GST_ISMV_MUX_PAD(pad)->language) t->language = t->config.language = iso;
+      g_free(lang);
+    }
+  }
+  return GST_AGGREGATOR_CLASS(gst_ismv_mux_parent_class)->sink_event(agg, pad, event);
+}
+
+static GstAggregatorPad* gst_ismv_mux_create_new_pad(GstAggregator* agg, GstPadTemplate* templ, const gchar* req_name,
+                                                     const GstCaps* caps) {
+  GstIsmvMux* self = GST_ISMV_MUX(agg);
+  IsmvMuxState* st = self->state;
+  if (st->header_written) {
+    GST_ELEMENT_WARNING(self, STREAM, MUX, ("Cannot add a track after the header was written"), (nullptr));
+    return nullptr;
+  }
+  bool video = g_str_has_prefix(GST_PAD_TEMPLATE_NAME_TEMPLATE(templ), "video");
+  std::string name;
+  if (req_name) {
+    name = req_name;
+  } else {
+    for (guint i = 0;; i++) {
+      name = std::string(video ? "video_" : "audio_") + std::to_string(i);
+      bool used = false;
+      for (auto& t : st->tracks) used |= name == GST_PAD_NAME(t->pad);
+      if (!used) break;
+    }
+  }
+  for (auto& t : st->tracks)
+    if (name == GST_PAD_NAME(t->pad)) return nullptr;
+  auto* pad = static_cast<GstIsmvMuxPad*>(g_object_new(GST_TYPE_ISMV_MUX_PAD, "name", name.c_str(), "direction",
+                                                       GST_PAD_SINK, "template", templ, nullptr));
+  auto track = std::make_unique<Track>();
+  track->pad = pad;
+  track->config.kind = video ? piff::TrackConfig::Kind::kVideo : piff::TrackConfig::Kind::kAudio;
+  track->config.track_id = st->next_track_id++;
+  st->tracks.push_back(std::move(track));
+  GST_DEBUG_OBJECT(self, "new pad %s", name.c_str());
+  return GST_AGGREGATOR_PAD(pad);
+}
+
+static void gst_ismv_mux_release_pad(GstElement* element, GstPad* pad) {
+  GstIsmvMux* self = GST_ISMV_MUX(element);
+  IsmvMuxState* st = self->state;
+  auto it = std::find_if(st->tracks.begin(), st->tracks.end(),
+                         [pad](const std::unique_ptr<Track>& t) { return GST_PAD(t->pad) == pad; });
+  if (it != st->tracks.end()) {
+    if (st->header_written)
+      GST_ELEMENT_WARNING(self, STREAM, MUX, ("Pad %s released while muxing", GST_PAD_NAME(pad)),
+                          ("its track ends here"));
+    else
+      st->tracks.erase(it);
+  }
+  GST_ELEMENT_CLASS(gst_ismv_mux_parent_class)->release_pad(element, pad);
+}
+
+static GstFlowReturn gst_ismv_mux_update_src_caps(GstAggregator* agg, GstCaps* caps, GstCaps** ret) {
+  *ret = gst_caps_new_simple("video/quicktime", "variant", G_TYPE_STRING, "iso-fragmented", nullptr);
+  return GST_FLOW_OK;
+}
+
+static gboolean gst_ismv_mux_start(GstAggregator* agg) {
+  GST_ISMV_MUX(agg)->state->ResetStreaming();
+  return TRUE;
+}
+
+static gboolean gst_ismv_mux_stop(GstAggregator* agg) {
+  GST_ISMV_MUX(agg)->state->ResetStreaming();
+  return TRUE;
+}
+
+static GstFlowReturn gst_ismv_mux_flush(GstAggregator* agg) {
+  // A flushing seek restarts the file; this muxer writes one file per run.
+  GST_ISMV_MUX(agg)->state->ResetStreaming();
+  return GST_FLOW_OK;
+}
+
+// ---------------------------------------------------------------- GObject
+
+static void gst_ismv_mux_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  GstIsmvMux* self = GST_ISMV_MUX(object);
+  IsmvMuxState* st = self->state;
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_FRAGMENT_DURATION: st->fragment_duration = g_value_get_uint64(value); break;
+    case PROP_TIMESCALE: st->timescale = g_value_get_uint(value); break;
+    case PROP_SERVER_MANIFEST: st->server_manifest = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_CLIENT_MANIFEST: st->client_manifest = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_H264_FOURCC: {
+      const gchar* v = g_value_get_string(value);
+      if (v && (g_ascii_strcasecmp(v, "H264") == 0 || g_ascii_strcasecmp(v, "AVC1") == 0)) {
+        gchar* up = g_ascii_strup(v, -1);
+        st->h264_fourcc = up;
+        g_free(up);
+      } else {
+        g_warning("ismvmux: h264-fourcc must be H264 or AVC1, not \"%s\"", v ? v : "(null)");
+      }
+      break;
+    }
+    case PROP_STRICT_ALIGNMENT: st->strict_alignment = g_value_get_boolean(value); break;
+    case PROP_TIMESTAMP_MODE: st->timestamp_mode = static_cast<GstIsmvMuxTimestampMode>(g_value_get_enum(value)); break;
+    case PROP_MEDIA_FILE_NAME: st->media_file_name = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_ismv_mux_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  GstIsmvMux* self = GST_ISMV_MUX(object);
+  IsmvMuxState* st = self->state;
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_FRAGMENT_DURATION: g_value_set_uint64(value, st->fragment_duration); break;
+    case PROP_TIMESCALE: g_value_set_uint(value, st->timescale); break;
+    case PROP_SERVER_MANIFEST: g_value_set_string(value, st->server_manifest.empty() ? nullptr : st->server_manifest.c_str()); break;
+    case PROP_CLIENT_MANIFEST: g_value_set_string(value, st->client_manifest.empty() ? nullptr : st->client_manifest.c_str()); break;
+    case PROP_H264_FOURCC: g_value_set_string(value, st->h264_fourcc.c_str()); break;
+    case PROP_STRICT_ALIGNMENT: g_value_set_boolean(value, st->strict_alignment); break;
+    case PROP_TIMESTAMP_MODE: g_value_set_enum(value, st->timestamp_mode); break;
+    case PROP_MEDIA_FILE_NAME: g_value_set_string(value, st->media_file_name.empty() ? nullptr : st->media_file_name.c_str()); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_ismv_mux_finalize(GObject* object) {
+  delete GST_ISMV_MUX(object)->state;
+  G_OBJECT_CLASS(gst_ismv_mux_parent_class)->finalize(object);
+}
+
+static void gst_ismv_mux_init(GstIsmvMux* self) { self->state = new IsmvMuxState(); }
+
+static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+  GstAggregatorClass* agg_class = GST_AGGREGATOR_CLASS(klass);
+  const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+  gobject_class->set_property = gst_ismv_mux_set_property;
+  gobject_class->get_property = gst_ismv_mux_get_property;
+  gobject_class->finalize = gst_ismv_mux_finalize;
+
+  g_object_class_install_property(
+      gobject_class, PROP_FRAGMENT_DURATION,
+      g_param_spec_uint64("fragment-duration", "Fragment duration",
+                          "Target fragment duration in nanoseconds; a video fragment closes at the first keyframe "
+                          "at or after it (default 2000000000 = 2 s)",
+                          GST_MSECOND, G_MAXUINT64, DEFAULT_FRAGMENT_DURATION, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_TIMESCALE,
+      g_param_spec_uint("timescale", "Timescale",
+                        "Ticks per second of every track, tfxd, tfra and the manifests (default 10000000 = 100 ns)",
+                        1, G_MAXUINT, DEFAULT_TIMESCALE, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_SERVER_MANIFEST,
+      g_param_spec_string("server-manifest", "Server manifest",
+                          "Path of the server manifest (.ism, SMIL) written at EOS; none when unset (default: unset)",
+                          nullptr, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CLIENT_MANIFEST,
+      g_param_spec_string("client-manifest", "Client manifest",
+                          "Path of the client manifest (.ismc) written at EOS; none when unset (default: unset)",
+                          nullptr, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_H264_FOURCC,
+      g_param_spec_string("h264-fourcc", "H.264 FourCC",
+                          "FourCC of H.264 QualityLevels in the manifests: \"H264\" (the spec's, needed by older "
+                          "Silverlight players) or \"AVC1\" (default: H264)",
+                          DEFAULT_H264_FOURCC, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_STRICT_ALIGNMENT,
+      g_param_spec_boolean("strict-alignment", "Strict alignment",
+                           "Fail with an error, instead of warning, when a video track has no keyframe at a "
+                           "fragment boundary of the first video track (default: false)",
+                           DEFAULT_STRICT_ALIGNMENT, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_TIMESTAMP_MODE,
+      g_param_spec_enum("timestamp-mode", "Timestamp mode",
+                        "Where the output timeline starts: zero (the earliest input timestamp becomes 0), "
+                        "running-time (keep running time), clock (running time + base time, i.e. pipeline "
+                        "clock time, for synchronised live encoders) (default: zero)",
+                        GST_TYPE_ISMV_MUX_TIMESTAMP_MODE, DEFAULT_TIMESTAMP_MODE, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_MEDIA_FILE_NAME,
+      g_param_spec_string("media-file-name", "Media file name",
+                          "Media file name written as src in the server manifest; when unset it is learned from "
+                          "downstream (the URI query that filesink answers), relative to the .ism (default: unset)",
+                          nullptr, flags));
+
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template, GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &video_template, GST_TYPE_ISMV_MUX_PAD);
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &audio_template, GST_TYPE_ISMV_MUX_PAD);
+  gst_element_class_set_static_metadata(
+      element_class, "Smooth Streaming (PIFF/ISMV) muxer", "Codec/Muxer",
+      "Muxes H.264 and AAC into PIFF 1.1 fragmented MP4 (.ismv/.isma) with tfxd and mfra, GOP-aligned across "
+      "bitrates, and writes the .ism and .ismc manifests",
+      "gst-smooth developers <gst-smooth@example.org>");
+
+  element_class->release_pad = gst_ismv_mux_release_pad;
+  agg_class->aggregate = gst_ismv_mux_aggregate;
+  agg_class->sink_event = gst_ismv_mux_sink_event;
+  agg_class->create_new_pad = gst_ismv_mux_create_new_pad;
+  agg_class->start = gst_ismv_mux_start;
+  agg_class->stop = gst_ismv_mux_stop;
+  agg_class->flush = gst_ismv_mux_flush;
+  agg_class->update_src_caps = gst_ismv_mux_update_src_caps;
+
+  gst_type_mark_as_plugin_api(GST_TYPE_ISMV_MUX_PAD, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_ISMV_MUX_TIMESTAMP_MODE, static_cast<GstPluginAPIFlags>(0));
+}
+
+// ---------------------------------------------------------------- pad
+
+static void gst_ismv_mux_pad_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  GstIsmvMuxPad* pad = GST_ISMV_MUX_PAD(object);
+  switch (prop_id) {
+    case PROP_PAD_LANGUAGE: {
+      GST_OBJECT_LOCK(pad);
+      g_free(pad->language);
+      pad->language = g_value_dup_string(value);
+      GST_OBJECT_UNLOCK(pad);
+      GstElement* parent = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(pad)));
+      if (parent) {
+        Track* t = FindTrack(GST_ISMV_MUX(parent)->state, GST_AGGREGATOR_PAD(pad));
+        if (t && pad->language) {
+          const gchar* iso = gst_tag_get_language_code_iso_639_2T(pad->language);
+          t->language = t->config.language = iso ? iso : "und";
+        }
+        gst_object_unref(parent);
+      }
+      break;
+    }
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+}
+
+static void gst_ismv_mux_pad_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  GstIsmvMuxPad* pad = GST_ISMV_MUX_PAD(object);
+  switch (prop_id) {
+    case PROP_PAD_LANGUAGE:
+      GST_OBJECT_LOCK(pad);
+      g_value_set_string(value, pad->language);
+      GST_OBJECT_UNLOCK(pad);
+      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+}
+
+static void gst_ismv_mux_pad_finalize(GObject* object) {
+  g_free(GST_ISMV_MUX_PAD(object)->language);
+  G_OBJECT_CLASS(gst_ismv_mux_pad_parent_class)->finalize(object);
+}
+
+static void gst_ismv_mux_pad_class_init(GstIsmvMuxPadClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  gobject_class->set_property = gst_ismv_mux_pad_set_property;
+  gobject_class->get_property = gst_ismv_mux_pad_get_property;
+  gobject_class->finalize = gst_ismv_mux_pad_finalize;
+  g_object_class_install_property(
+      gobject_class, PROP_PAD_LANGUAGE,
+      g_param_spec_string("language", "Language",
+                          "Language of the track (ISO 639 code, e.g. \"en\" or \"eng\"); overrides the "
+                          "language-code tag (default: from tags, else \"und\")",
+                          nullptr,
+                          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+}
+
+static void gst_ismv_mux_pad_init(GstIsmvMuxPad* pad) { pad->language = nullptr; }

@@ -1,0 +1,177 @@
+// FragmentWriter and ReadFragment: the PIFF rules for laying out a track
+// fragment (tfhd/trun flag choices, data offsets, tfxd) in one place.
+#include "fragment.h"
+
+#include <limits>
+
+namespace piff {
+
+MovieFragmentBox FragmentWriter::MakeMoof(const FragmentParams& params, const std::vector<FragmentSample>& samples) {
+  MovieFragmentBox moof;
+  moof.mfhd.sequence_number = params.sequence_number;
+  moof.trafs.emplace_back();
+  TrackFragmentBox& traf = moof.trafs.back();
+
+  bool all_sync = true, rest_non_sync = true, any_cto = false, negative_cto = false;
+  for (size_t i = 0; i < samples.size(); i++) {
+    all_sync &= samples[i].sync;
+    if (i > 0) rest_non_sync &= !samples[i].sync;
+    any_cto |= samples[i].composition_offset != 0;
+    negative_cto |= samples[i].composition_offset < 0;
+  }
+
+  // tfhd carries only default-sample-flags: Silverlight rejects a default
+  // size, some players misbehave with a default duration, and PIFF forbids
+  // base-data-offset (digest 1.9).
+  traf.tfhd.flags = TrackFragmentHeaderBox::kDefaultSampleFlags;
+  traf.tfhd.track_id = params.track_id;
+
+  TrackRunBox trun;
+  trun.flags = TrackRunBox::kDataOffset | TrackRunBox::kSampleDuration | TrackRunBox::kSampleSize;
+  if (all_sync) {
+    traf.tfhd.default_sample_flags = kSyncSampleFlags;
+  } else {
+    traf.tfhd.default_sample_flags = kNonSyncSampleFlags;
+    if (rest_non_sync && samples.front().sync) {
+      trun.flags |= TrackRunBox::kFirstSampleFlags;
+      trun.first_sample_flags = kSyncSampleFlags;
+    } else {
+      trun.flags |= TrackRunBox::kSampleFlags;
+    }
+  }
+  if (any_cto) trun.flags |= TrackRunBox::kSampleCompositionOffset;
+  trun.version = negative_cto ? 1 : 0;
+  trun.samples.resize(samples.size());
+  for (size_t i = 0; i < samples.size(); i++) {
+    trun.samples[i].duration = samples[i].duration;
+    trun.samples[i].size = samples[i].size;
+    trun.samples[i].flags = samples[i].sync ? kSyncSampleFlags : kNonSyncSampleFlags;
+    trun.samples[i].composition_offset = samples[i].composition_offset;
+  }
+  traf.truns.push_back(std::move(trun));
+
+  uint64_t duration = 0;
+  for (auto& s : samples) duration += s.duration;
+  if (params.write_tfdt) {
+    traf.tfdt.emplace();
+    traf.tfdt->version = 1;
+    traf.tfdt->base_media_decode_time = params.decode_time;
+  }
+  traf.tfxd.emplace();
+  traf.tfxd->version = 1;
+  traf.tfxd->fragment_absolute_time = params.decode_time;
+  traf.tfxd->fragment_duration = duration;
+  return moof;
+}
+
+FragmentHeader FragmentWriter::Build(const FragmentParams& params, const std::vector<FragmentSample>& samples) {
+  MovieFragmentBox moof = MakeMoof(params, samples);
+  FragmentHeader out;
+  for (auto& s : samples) out.payload_size += s.size;
+  bool large = out.payload_size > std::numeric_limits<uint32_t>::max() - 8;
+  size_t mdat_header = large ? 16 : 8;
+
+  // The data offset is relative to the moof start (no base-data-offset, first
+  // traf): moof size + mdat header. The moof size does not depend on the value.
+  out.bytes = moof.Serialize();
+  out.moof_size = out.bytes.size();
+  moof.trafs[0].truns[0].data_offset = static_cast<int32_t>(out.moof_size + mdat_header);
+  out.bytes = moof.Serialize();
+
+  uint64_t mdat_size = out.payload_size + mdat_header;
+  auto put32 = [&](uint32_t v) {
+    for (int i = 3; i >= 0; i--) out.bytes.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  if (large) {
+    put32(1);
+    put32(MakeFourCC("mdat"));
+    put32(static_cast<uint32_t>(mdat_size >> 32));
+    put32(static_cast<uint32_t>(mdat_size));
+  } else {
+    put32(static_cast<uint32_t>(mdat_size));
+    put32(MakeFourCC("mdat"));
+  }
+  return out;
+}
+
+Status ReadFragment(const MovieFragmentBox& moof, uint64_t moof_offset, const MovieBox* moov,
+                    uint64_t (*continuation_time)(uint32_t, void*), void* user,
+                    std::vector<TrackFragmentSamples>* out) {
+  uint64_t next_data = moof_offset;  // implicit base of a traf without one
+  for (size_t ti = 0; ti < moof.trafs.size(); ti++) {
+    const TrackFragmentBox& traf = moof.trafs[ti];
+    const TrackFragmentHeaderBox& tfhd = traf.tfhd;
+    std::string where = "moof@" + std::to_string(moof_offset) + "/traf[" + std::to_string(ti) + "]";
+    const TrackExtendsBox* trex = moov ? moov->FindTrex(tfhd.track_id) : nullptr;
+    if (moov && !moov->FindTrack(tfhd.track_id))
+      return Status::Error(where + ": track_ID " + std::to_string(tfhd.track_id) + " is not in moov");
+
+    uint32_t def_duration = tfhd.flags & TrackFragmentHeaderBox::kDefaultSampleDuration
+                                ? tfhd.default_sample_duration
+                                : (trex ? trex->default_sample_duration : 0);
+    uint32_t def_size = tfhd.flags & TrackFragmentHeaderBox::kDefaultSampleSize
+                            ? tfhd.default_sample_size
+                            : (trex ? trex->default_sample_size : 0);
+    uint32_t def_flags = tfhd.flags & TrackFragmentHeaderBox::kDefaultSampleFlags
+                             ? tfhd.default_sample_flags
+                             : (trex ? trex->default_sample_flags : 0);
+
+    uint64_t base;
+    if (tfhd.flags & TrackFragmentHeaderBox::kBaseDataOffset)
+      base = tfhd.base_data_offset;
+    else if (tfhd.flags & TrackFragmentHeaderBox::kDefaultBaseIsMoof || ti == 0)
+      base = moof_offset;
+    else
+      base = next_data;
+
+    TrackFragmentSamples tf;
+    tf.track_id = tfhd.track_id;
+    tf.sequence_number = moof.mfhd.sequence_number;
+    if (traf.tfxd) {
+      tf.decode_time = traf.tfxd->fragment_absolute_time;
+      tf.time_source = FragmentTimeSource::kTfxd;
+    } else if (traf.tfdt) {
+      tf.decode_time = traf.tfdt->base_media_decode_time;
+      tf.time_source = FragmentTimeSource::kTfdt;
+    } else {
+      tf.decode_time = continuation_time ? continuation_time(tfhd.track_id, user) : 0;
+    }
+
+    uint64_t t = tf.decode_time;
+    uint64_t data = base;
+    for (size_t ri = 0; ri < traf.truns.size(); ri++) {
+      const TrackRunBox& trun = traf.truns[ri];
+      if (trun.flags & TrackRunBox::kDataOffset) {
+        int64_t off = static_cast<int64_t>(base) + trun.data_offset;
+        if (off < 0) return Status::Error(where + "/trun[" + std::to_string(ri) + "]: data offset before file start");
+        data = static_cast<uint64_t>(off);
+      }
+      for (size_t si = 0; si < trun.samples.size(); si++) {
+        const auto& s = trun.samples[si];
+        ReadSample r;
+        r.offset = data;
+        r.size = trun.flags & TrackRunBox::kSampleSize ? s.size : def_size;
+        r.duration = trun.flags & TrackRunBox::kSampleDuration ? s.duration : def_duration;
+        uint32_t flags = def_flags;
+        if (trun.flags & TrackRunBox::kSampleFlags)
+          flags = s.flags;
+        else if (si == 0 && trun.flags & TrackRunBox::kFirstSampleFlags)
+          flags = trun.first_sample_flags;
+        r.sync = SampleFlagsAreSync(flags);
+        r.composition_offset = trun.flags & TrackRunBox::kSampleCompositionOffset ? s.composition_offset : 0;
+        r.decode_time = t;
+        if (data > std::numeric_limits<uint64_t>::max() - r.size || t > std::numeric_limits<uint64_t>::max() - r.duration)
+          return Status::Error(where + ": sample offsets or times overflow");
+        data += r.size;
+        t += r.duration;
+        tf.samples.push_back(r);
+      }
+    }
+    tf.duration = t - tf.decode_time;
+    next_data = data;
+    out->push_back(std::move(tf));
+  }
+  return Status::Ok();
+}
+
+}  // namespace piff

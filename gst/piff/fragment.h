@@ -1,0 +1,83 @@
+// Fragments: samples in, moof + mdat header out (FragmentWriter), and a moof
+// back to samples with absolute file offsets and times (ReadFragment).
+//
+// The fragment time definition used throughout gst-smooth: the tfxd
+// FragmentAbsoluteTime, the tfra time and the manifest `c@t` of a fragment are
+// all the *decode time of its first sample* on the track's timeline. Writers
+// place the decode timeline so that the first sample's decode time equals its
+// presentation time (composition offsets may then be negative, trun version
+// 1), which for closed GOPs makes the fragment time the keyframe's PTS as well.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "boxes.h"
+#include "status.h"
+
+namespace piff {
+
+// One sample as the writer needs it, in track timescale ticks.
+struct FragmentSample {
+  uint32_t duration = 0;
+  uint32_t size = 0;
+  bool sync = false;
+  int32_t composition_offset = 0;  // presentation time - decode time
+};
+
+struct FragmentParams {
+  uint32_t sequence_number = 1;
+  uint32_t track_id = 1;
+  uint64_t decode_time = 0;  // written to tfxd (and tfdt when asked)
+  bool write_tfdt = false;   // not part of the Smooth v2.0 subset; off by default
+};
+
+// The bytes that precede the sample payloads of one track fragment.
+struct FragmentHeader {
+  std::vector<uint8_t> bytes;  // moof followed by the mdat box header
+  size_t moof_size = 0;
+  uint64_t payload_size = 0;   // sum of sample sizes; the caller appends them
+};
+
+class FragmentWriter {
+ public:
+  // Builds moof (mfhd, traf: tfhd default-sample-flags only, trun with data
+  // offset, per-sample duration/size, flags as needed, composition offsets,
+  // tfxd v1) and the mdat header for the given samples.
+  static FragmentHeader Build(const FragmentParams& params, const std::vector<FragmentSample>& samples);
+  // The moof alone as a box model (what Build serialises).
+  static MovieFragmentBox MakeMoof(const FragmentParams& params, const std::vector<FragmentSample>& samples);
+};
+
+// Where a fragment's time came from when read.
+enum class FragmentTimeSource { kTfxd, kTfdt, kContinuation };
+
+struct ReadSample {
+  uint64_t offset = 0;  // absolute byte offset of the payload
+  uint32_t size = 0;
+  uint32_t duration = 0;
+  uint64_t decode_time = 0;
+  int64_t composition_offset = 0;
+  bool sync = false;
+};
+
+struct TrackFragmentSamples {
+  uint32_t track_id = 0;
+  uint32_t sequence_number = 0;
+  uint64_t decode_time = 0;  // of the first sample
+  FragmentTimeSource time_source = FragmentTimeSource::kContinuation;
+  uint64_t duration = 0;     // sum of sample durations
+  std::vector<ReadSample> samples;
+};
+
+// Resolves the samples of every traf in `moof`, which starts at byte
+// `moof_offset` of the stream. Precedence of the fragment time: tfxd, then
+// tfdt, then `continuation_time(track_id)` (the end of the previous fragment).
+// Defaults missing from tfhd come from the trex of `moov` (may be null).
+// Fails when a sample's data would lie before the moof or when sizes overflow.
+Status ReadFragment(const MovieFragmentBox& moof, uint64_t moof_offset, const MovieBox* moov,
+                    uint64_t (*continuation_time)(uint32_t track_id, void* user), void* user,
+                    std::vector<TrackFragmentSamples>* out);
+
+}  // namespace piff

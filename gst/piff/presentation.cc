@@ -1,0 +1,185 @@
+// BuildPresentation: track summaries to StreamIndexes, QualityLevels and
+// the .ism switch entries. See presentation.h for the rules.
+#include "presentation.h"
+
+#include <algorithm>
+#include <map>
+
+namespace piff {
+
+namespace {
+
+uint64_t TrackDuration(const TrackSummary& t) {
+  uint64_t d = 0;
+  for (auto& f : t.fragments) d += f.duration;
+  return d;
+}
+
+uint64_t Rescale(uint64_t v, uint64_t to, uint64_t from) {
+  if (from == to || from == 0) return v;
+  unsigned __int128 x = static_cast<unsigned __int128>(v) * to + from / 2;
+  return static_cast<uint64_t>(x / from);
+}
+
+}  // namespace
+
+uint32_t MeasuredBitrate(const TrackSummary& t) {
+  uint64_t duration = TrackDuration(t);
+  if (duration == 0 || t.config.timescale == 0) return 0;
+  unsigned __int128 bits = static_cast<unsigned __int128>(t.payload_bytes) * 8 * t.config.timescale;
+  unsigned __int128 rate = (bits + duration / 2) / duration;
+  return rate > 0xffffffffu ? 0xffffffffu : static_cast<uint32_t>(rate);
+}
+
+Status BuildPresentation(const std::vector<TrackSummary>& tracks, uint32_t timescale,
+                         const std::string& client_manifest_relative_path, Presentation* out) {
+  *out = Presentation();
+  if (tracks.empty()) return Status::Error("presentation: no tracks");
+  if (timescale == 0) return Status::Error("presentation: timescale is 0");
+
+  // Group tracks into StreamIndexes, keeping first-appearance order.
+  std::vector<std::string> group_keys;
+  std::vector<std::vector<size_t>> groups;
+  std::vector<std::string> audio_languages;
+  for (auto& t : tracks)
+    if (t.config.kind == TrackConfig::Kind::kAudio &&
+        std::find(audio_languages.begin(), audio_languages.end(), t.config.language) == audio_languages.end())
+      audio_languages.push_back(t.config.language);
+  out->names.resize(tracks.size());
+  for (size_t i = 0; i < tracks.size(); i++) {
+    const TrackSummary& t = tracks[i];
+    std::string name = t.config.kind == TrackConfig::Kind::kVideo
+                           ? "video"
+                           : (audio_languages.size() > 1 ? "audio_" + t.config.language : "audio");
+    out->names[i] = name;
+    auto it = std::find(group_keys.begin(), group_keys.end(), name);
+    if (it == group_keys.end()) {
+      group_keys.push_back(name);
+      groups.push_back({i});
+    } else {
+      groups[it - group_keys.begin()].push_back(i);
+    }
+  }
+
+  // Bitrates: measured, then made unique inside each StreamIndex (QualityLevels
+  // are addressed by bitrate in URLs).
+  out->bitrates.resize(tracks.size());
+  for (size_t i = 0; i < tracks.size(); i++) out->bitrates[i] = std::max<uint32_t>(MeasuredBitrate(tracks[i]), 1);
+  for (auto& g : groups) {
+    for (size_t a = 0; a < g.size(); a++) {
+      bool clash = true;
+      while (clash) {
+        clash = false;
+        for (size_t b = 0; b < a; b++)
+          if (out->bitrates[g[b]] == out->bitrates[g[a]]) clash = true;
+        if (clash) {
+          out->warnings.push_back("tracks " + std::to_string(tracks[g[a]].config.track_id) +
+                                  " and another of StreamIndex \"" + out->names[g[a]] + "\" measure " +
+                                  std::to_string(out->bitrates[g[a]]) + " bit/s; the later one is raised by 1 bit/s");
+          out->bitrates[g[a]]++;
+        }
+      }
+    }
+  }
+
+  // Client manifest.
+  ClientManifest& cm = out->client;
+  cm.timescale = timescale;
+  uint64_t start = UINT64_MAX, end = 0;
+  for (auto& t : tracks) {
+    if (t.fragments.empty()) continue;
+    start = std::min(start, Rescale(t.fragments.front().time, timescale, t.config.timescale));
+    end = std::max(end, Rescale(t.fragments.back().time + t.fragments.back().duration, timescale, t.config.timescale));
+  }
+  cm.duration = start == UINT64_MAX ? 0 : end - start;
+
+  for (size_t gi = 0; gi < groups.size(); gi++) {
+    const std::vector<size_t>& g = groups[gi];
+    const TrackSummary& first = tracks[g[0]];
+    bool video = first.config.kind == TrackConfig::Kind::kVideo;
+    StreamIndex si;
+    si.type = video ? "video" : "audio";
+    si.name = group_keys[gi];
+    si.url = "QualityLevels({bitrate})/Fragments(" + si.name + "={start time})";
+    if (first.config.timescale != timescale) si.timescale = first.config.timescale;
+    if (!video && first.config.language != "und") si.language = first.config.language;
+    for (auto& f : first.fragments) {
+      Status s = si.AppendFragment(f.time, f.duration);
+      if (!s) return s.WithContext("StreamIndex " + si.name);
+    }
+    uint32_t max_w = 0, max_h = 0;
+    for (size_t k = 0; k < g.size(); k++) {
+      const TrackSummary& t = tracks[g[k]];
+      if (t.config.timescale != first.config.timescale)
+        return Status::Error("StreamIndex " + si.name + ": tracks with different timescales");
+      // Every QualityLevel of a StreamIndex must share the fragment times.
+      if (k > 0) {
+        size_t n = std::min(t.fragments.size(), first.fragments.size());
+        for (size_t f = 0; f < n; f++)
+          if (t.fragments[f].time != first.fragments[f].time) {
+            out->warnings.push_back("track " + std::to_string(t.config.track_id) + " fragment " + std::to_string(f) +
+                                    " starts at " + std::to_string(t.fragments[f].time) + ", track " +
+                                    std::to_string(first.config.track_id) + " at " +
+                                    std::to_string(first.fragments[f].time) +
+                                    ": QualityLevels of StreamIndex \"" + si.name + "\" are not aligned");
+            break;
+          }
+        if (t.fragments.size() != first.fragments.size())
+          out->warnings.push_back("track " + std::to_string(t.config.track_id) + " has " +
+                                  std::to_string(t.fragments.size()) + " fragments, track " +
+                                  std::to_string(first.config.track_id) + " has " +
+                                  std::to_string(first.fragments.size()));
+      }
+      QualityLevel ql;
+      ql.index = static_cast<uint32_t>(k);
+      ql.bitrate = out->bitrates[g[k]];
+      ql.fourcc = t.fourcc;
+      if (video) {
+        AvcDecoderConfig avc;
+        Status s = AvcDecoderConfig::Parse(t.config.avcc.data(), t.config.avcc.size(), &avc);
+        if (!s) return s.WithContext("track " + std::to_string(t.config.track_id));
+        ql.max_width = t.config.width;
+        ql.max_height = t.config.height;
+        ql.codec_private_data = AvcConfigToCodecPrivateData(avc);
+        if (avc.length_size != 4) ql.nal_unit_length_field = avc.length_size;
+        max_w = std::max<uint32_t>(max_w, t.config.width);
+        max_h = std::max<uint32_t>(max_h, t.config.height);
+      } else {
+        ql.sampling_rate = t.config.sample_rate;
+        ql.channels = t.config.channels;
+        ql.bits_per_sample = 16;
+        ql.packet_size = 4;
+        ql.audio_tag = 255;  // WAVE_FORMAT_RAW_AAC1
+        ql.codec_private_data = HexEncode(t.config.audio_specific_config);
+      }
+      si.quality_levels.push_back(std::move(ql));
+    }
+    if (video) {
+      si.max_width = max_w;
+      si.max_height = max_h;
+      si.display_width = max_w;
+      si.display_height = max_h;
+    }
+    cm.streams.push_back(std::move(si));
+  }
+
+  // Server manifest: one switch entry per track.
+  ServerManifest& sm = out->server;
+  if (!client_manifest_relative_path.empty()) sm.set_client_manifest_relative_path(client_manifest_relative_path);
+  for (size_t i = 0; i < tracks.size(); i++) {
+    const TrackSummary& t = tracks[i];
+    ServerTrack st;
+    st.kind = t.config.kind == TrackConfig::Kind::kVideo ? "video" : "audio";
+    st.src = t.src;
+    st.system_bitrate = out->bitrates[i];
+    if (t.config.kind == TrackConfig::Kind::kAudio && t.config.language != "und")
+      st.system_language = t.config.language;
+    st.set_track_id(t.config.track_id);
+    st.set_track_name(out->names[i]);
+    if (t.config.timescale != 10000000) st.SetParam("timeScale", std::to_string(t.config.timescale));
+    sm.tracks.push_back(std::move(st));
+  }
+  return Status::Ok();
+}
+
+}  // namespace piff

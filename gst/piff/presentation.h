@@ -1,0 +1,52 @@
+// Presentation: from what a packager knows about its tracks (configuration,
+// fragment times, payload bytes) to the client (.ismc) and server (.ism)
+// manifests. The rules for grouping tracks into StreamIndexes, measuring and
+// de-duplicating bitrates and naming tracks live here, not in the elements.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "client_manifest.h"
+#include "movie.h"
+#include "server_manifest.h"
+#include "status.h"
+
+namespace piff {
+
+struct FragmentTime {
+  uint64_t time = 0;      // tfxd / tfra / manifest t
+  uint64_t duration = 0;  // tfxd duration / manifest d
+};
+
+struct TrackSummary {
+  TrackConfig config;
+  std::string fourcc;           // manifest FourCC: H264/AVC1, AACL/AACH/AACP
+  std::string src;              // media file name, relative to the .ism
+  uint64_t payload_bytes = 0;   // sum of sample sizes
+  std::vector<FragmentTime> fragments;
+};
+
+// Measured bitrate of a track in bit/s: payload bits over its duration,
+// rounded to the nearest integer; 0 for an empty track.
+uint32_t MeasuredBitrate(const TrackSummary& t);
+
+struct Presentation {
+  // One entry per input track, in the same order.
+  std::vector<uint32_t> bitrates;     // unique within each StreamIndex
+  std::vector<std::string> names;     // StreamIndex Name == .ism trackName
+  ClientManifest client;
+  ServerManifest server;
+  std::vector<std::string> warnings;  // e.g. misaligned fragment boundaries
+};
+
+// Groups tracks into StreamIndexes (all video in one "video"; audio by
+// language: "audio" when there is one language, else "audio_<lang>"),
+// measures bitrates and makes them unique per StreamIndex (on a tie the later
+// track, in input order, is raised by 1 bit/s until unique), and builds both
+// manifests. `client_manifest_relative_path` goes into the .ism head.
+Status BuildPresentation(const std::vector<TrackSummary>& tracks, uint32_t timescale,
+                         const std::string& client_manifest_relative_path, Presentation* out);
+
+}  // namespace piff
