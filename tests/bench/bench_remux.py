@@ -1,0 +1,367 @@
+#!/usr/bin/env python3
+"""Benchmark: remuxing an H.264 + AAC mp4 into fragmented MP4, ismvmux against peers.
+
+Not part of the test suite.  It generates its own input (a >= 60 s 1080p30
+H.264 + AAC mp4, cached in --workdir), then runs these commands --runs times
+each, round-robin so that machine noise falls on all of them alike:
+
+  ours      qtdemux ! h264parse/aacparse ! ismvmux ! filesink
+  demux     qtdemux ! fakesink (both streams, sync=false): the cost of
+            starting GStreamer, reading and demuxing, which every GStreamer
+            pipeline here pays
+  ismlmux   qtdemux ! ismlmux fragment-duration=2000 ! filesink
+            (GStreamer's own fragmented muxer; no parsers, qtdemux output fits it)
+  ffmpeg    ffmpeg -i in.mp4 -c copy -f ismv out.ismv
+
+For each run it measures the whole process: user + sys CPU seconds and peak
+RSS, with `/usr/bin/time -f '%U %S %M'` (Debian package `time`) and with
+os.wait4() on the process it starts, which gives the same rusage to the
+microsecond (time(1) prints CPU in 10 ms steps, coarse for ~0.1 s runs).
+Without /usr/bin/time (or with --no-time-binary) wait4 alone is used.  It prints every command line, the medians, and the
+median ratios ours/ismlmux, ours/ffmpeg, ours/demux and ours - demux.  It
+also checks the outputs: non-empty, and ffprobe's packet count per stream of
+ours equals the input's.
+
+Python 3.11 standard library only.  Run from anywhere:
+  python3 tests/bench/bench_remux.py [--runs 5] [--workdir /tmp/gst-smooth-bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
+TIME_BIN = "/usr/bin/time"
+
+# Input recipe.  The file name carries every parameter, so changing one makes
+# a new cached input instead of silently reusing the old one.
+WIDTH, HEIGHT, FPS = 1920, 1080, 30
+GOP = 60                    # frames: a closed 2 s GOP, as Smooth Streaming wants
+VIDEO_KBPS = 5000
+AUDIO_RATE, AUDIO_BPS = 48000, 128000
+AUDIO_BLOCK = 4800          # samples per audiotestsrc buffer (100 ms)
+
+
+def die(msg: str, code: int = 2) -> None:
+    print("bench_remux: " + msg, file=sys.stderr)
+    sys.exit(code)
+
+
+def cmdline(argv: List[str]) -> str:
+    return shlex.join(argv)
+
+
+# ---------------------------------------------------------------- input
+
+def input_path(workdir: str, seconds: int) -> str:
+    return os.path.join(
+        workdir, "in_%dx%d_%dfps_%ds_gop%d_%dk_x264ultrafast_aac.mp4"
+        % (WIDTH, HEIGHT, FPS, seconds, GOP, VIDEO_KBPS))
+
+
+def generate_argv(seconds: int, location: str) -> List[str]:
+    frames = seconds * FPS
+    audio_buffers = seconds * AUDIO_RATE // AUDIO_BLOCK
+    return [
+        "gst-launch-1.0", "-q", "-e",
+        # smpte with horizontal-speed scrolls the whole picture and the clock
+        # changes every frame: real motion, so P frames are not all skips.
+        "videotestsrc", "num-buffers=%d" % frames, "pattern=smpte", "horizontal-speed=4", "!",
+        "video/x-raw,width=%d,height=%d,framerate=%d/1,format=I420" % (WIDTH, HEIGHT, FPS), "!",
+        "timeoverlay", "font-desc=Sans 60", "!",
+        "x264enc", "speed-preset=ultrafast", "bitrate=%d" % VIDEO_KBPS,
+        "key-int-max=%d" % GOP, "option-string=scenecut=0:min-keyint=%d" % GOP, "!",
+        "h264parse", "!", "queue", "!", "mux.",
+        "audiotestsrc", "num-buffers=%d" % audio_buffers, "samplesperbuffer=%d" % AUDIO_BLOCK,
+        "wave=sine", "!",
+        "audio/x-raw,rate=%d,channels=2" % AUDIO_RATE, "!", "audioconvert", "!",
+        "avenc_aac", "bitrate=%d" % AUDIO_BPS, "!", "aacparse", "!", "queue", "!", "mux.",
+        "mp4mux", "name=mux", "faststart=true", "!", "filesink", "location=" + location,
+    ]
+
+
+def probe_packets(path: str) -> Dict[str, int]:
+    """Packets per stream, keyed 'video'/'audio' (ffprobe -count_packets)."""
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_packets",
+         "-show_entries", "stream=index,codec_type,nb_read_packets", "-of", "json", path],
+        capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("ffprobe %s: %s" % (path, out.stderr.strip()))
+    counts: Dict[str, int] = {}
+    for s in json.loads(out.stdout).get("streams", []):
+        kind = s.get("codec_type", "?")
+        key = kind if kind not in counts else "%s#%d" % (kind, s.get("index", 0))
+        counts[key] = int(s.get("nb_read_packets", 0))
+    return counts
+
+
+def probe_duration(path: str) -> float:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path],
+        capture_output=True, text=True)
+    try:
+        return float(out.stdout.strip())
+    except ValueError:
+        return 0.0
+
+
+def ensure_input(workdir: str, seconds: int, env: Dict[str, str]) -> str:
+    path = input_path(workdir, seconds)
+    argv = generate_argv(seconds, path + ".part")
+    print("input: %s" % path)
+    if os.path.exists(path) and probe_duration(path) >= seconds - 0.5:
+        print("  (cached; generated by: %s)" % cmdline(generate_argv(seconds, path)))
+        return path
+    print("  generating (x264 ultrafast, about a minute on 2 cores):")
+    print("  $ " + cmdline(argv))
+    sys.stdout.flush()
+    t0 = time.monotonic()
+    r = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if r.returncode != 0 or not os.path.exists(path + ".part"):
+        die("input generation failed (rc %d):\n%s" % (r.returncode, r.stderr[-2000:]))
+    os.replace(path + ".part", path)   # atomic: a killed run leaves no half file
+    print("  done in %.1f s" % (time.monotonic() - t0))
+    return path
+
+
+# ---------------------------------------------------------------- commands
+
+@dataclass
+class Command:
+    key: str
+    label: str
+    argv: List[str]
+    output: Optional[str]          # file the command writes, checked afterwards
+    cpu: List[float] = field(default_factory=list)
+    tcpu: List[float] = field(default_factory=list)   # /usr/bin/time's, 10 ms steps
+    rss_kb: List[int] = field(default_factory=list)
+    wall: List[float] = field(default_factory=list)
+
+
+def commands(src: str, outdir: str) -> List[Command]:
+    ours = os.path.join(outdir, "ours.ismv")
+    isml = os.path.join(outdir, "ismlmux.ismv")
+    ff = os.path.join(outdir, "ffmpeg.ismv")
+    gst = ["gst-launch-1.0", "-q", "-e", "filesrc", "location=" + src, "!", "qtdemux", "name=d"]
+    return [
+        Command("ours", "ismvmux (ours)", gst + [
+            "d.video_0", "!", "queue", "!", "h264parse", "!", "mux.video_0",
+            "d.audio_0", "!", "queue", "!", "aacparse", "!", "mux.audio_0",
+            "ismvmux", "name=mux", "!", "filesink", "location=" + ours], ours),
+        Command("demux", "qtdemux ! fakesink (baseline)", gst + [
+            "d.video_0", "!", "queue", "!", "fakesink", "sync=false",
+            "d.audio_0", "!", "queue", "!", "fakesink", "sync=false"], None),
+        Command("ismlmux", "ismlmux (GStreamer)", gst + [
+            "d.video_0", "!", "queue", "!", "mux.video_0",
+            "d.audio_0", "!", "queue", "!", "mux.audio_0",
+            "ismlmux", "name=mux", "fragment-duration=2000", "!", "filesink", "location=" + isml],
+            isml),
+        Command("ffmpeg", "ffmpeg -f ismv", [
+            "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+            "-i", src, "-c", "copy", "-f", "ismv", ff], ff),
+    ]
+
+
+# ---------------------------------------------------------------- measuring
+
+def run_measured(argv: List[str], env: Dict[str, str], use_time_bin: bool, scratch: str):
+    """Run argv once; return (cpu_s, time_bin_cpu_s or None, maxrss_kb, wall_s).
+
+    cpu_s comes from os.wait4() on the process we start (/usr/bin/time, or the
+    command itself): the kernel's rusage of it and its waited-for children
+    (the command, gst-plugin-scanner), to the microsecond.  /usr/bin/time -f
+    prints %U and %S only to 10 ms, too coarse for runs of ~0.1 s, so its
+    figure is kept as a cross-check; its own cost is well under 1 ms.
+    Peak RSS is /usr/bin/time's %M (the command's), else wait4's ru_maxrss.
+    Dies if the command fails.
+    """
+    errpath = os.path.join(scratch, "stderr.txt")
+    tpath = os.path.join(scratch, "time.txt")
+    full = ([TIME_BIN, "-f", "%U %S %M", "-o", tpath] + argv) if use_time_bin else argv
+    with open(errpath, "w") as err:
+        t0 = time.monotonic()
+        p = subprocess.Popen(full, env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t0
+        p.returncode = rc = os.waitstatus_to_exitcode(status)
+    if rc != 0:
+        with open(errpath) as f:
+            die("command failed (rc %d): %s\n%s" % (rc, cmdline(argv), f.read()[-2000:]))
+    cpu, maxrss, tcpu = ru.ru_utime + ru.ru_stime, int(ru.ru_maxrss), None  # KiB on Linux
+    if use_time_bin:
+        with open(tpath) as f:
+            user, sys_, rss = f.read().strip().splitlines()[-1].split()
+        tcpu, maxrss = float(user) + float(sys_), int(rss)
+    return cpu, tcpu, maxrss, wall
+
+
+# ---------------------------------------------------------------- report
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def check_outputs(src: str, cmds: List[Command]) -> bool:
+    print("\nOutput checks:")
+    ok = True
+    want = probe_packets(src)
+    print("  input packets: %s" % ", ".join("%s=%d" % kv for kv in sorted(want.items())))
+    for c in cmds:
+        if c.output is None:
+            continue
+        size = os.path.getsize(c.output) if os.path.exists(c.output) else 0
+        try:
+            got = probe_packets(c.output)
+        except RuntimeError as e:
+            got = {}
+            print("  %s: %s" % (c.key, e))
+        same = got == want
+        # Only ours must match; a peer's mismatch is reported, not fatal.
+        must = c.key == "ours"
+        verdict = "ok" if (size > 0 and same) else ("FAIL" if must else "note")
+        if must and verdict == "FAIL":
+            ok = False
+        if not must and size <= 0:
+            verdict, ok = "FAIL", False
+        print("  %-4s %-8s %12d bytes  packets: %s%s" % (
+            verdict, c.key, size, ", ".join("%s=%d" % kv for kv in sorted(got.items())),
+            "" if same else "  (input: %s)" % want))
+    return ok
+
+
+def tool_versions() -> List[str]:
+    lines = []
+    for argv in (["gst-launch-1.0", "--version"], ["ffmpeg", "-version"]):
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True).stdout.splitlines()
+            lines.append(next((l for l in out if "version" in l.lower()), "?").strip())
+        except OSError:
+            lines.append("%s: not found" % argv[0])
+    return lines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per command (default 5)")
+    ap.add_argument("--workdir", default="/tmp/gst-smooth-bench",
+                    help="input cache and outputs (default /tmp/gst-smooth-bench)")
+    ap.add_argument("--seconds", type=int, default=60, help="input duration, >= 60 (default 60)")
+    ap.add_argument("--plugin-dir", default=os.path.join(SOURCE_ROOT, "build", "gst", "ismv"),
+                    help="folder holding libgstismv.so (default <source>/build/gst/ismv)")
+    ap.add_argument("--no-time-binary", action="store_true",
+                    help="measure with os.wait4() even if /usr/bin/time exists")
+    args = ap.parse_args()
+    if args.runs < 1:
+        die("--runs must be >= 1")
+    if args.seconds < 60:
+        die("--seconds must be >= 60")
+
+    for tool in ("gst-launch-1.0", "gst-inspect-1.0", "ffmpeg", "ffprobe"):
+        if shutil.which(tool) is None:
+            die("%s not found (apt-get install gstreamer1.0-tools ffmpeg)" % tool)
+    plugin = os.path.join(args.plugin_dir, "libgstismv.so")
+    if not os.path.exists(plugin):
+        die("%s not found: build the project first (meson setup build && ninja -C build)" % plugin)
+    use_time_bin = os.access(TIME_BIN, os.X_OK) and not args.no_time_binary
+
+    os.makedirs(args.workdir, exist_ok=True)
+    outdir = os.path.join(args.workdir, "out")
+    os.makedirs(outdir, exist_ok=True)
+    env = dict(os.environ)
+    env["GST_PLUGIN_PATH_1_0"] = os.path.abspath(args.plugin_dir)
+    # A registry of our own, filled before timing: a registry rescan (forked
+    # gst-plugin-scanner) inside a timed run would be billed to that run.
+    env["GST_REGISTRY_1_0"] = os.path.join(args.workdir, "registry.bin")
+    env.pop("GST_DEBUG", None)
+    for element in ("ismvmux", "ismlmux", "qtdemux", "x264enc", "avenc_aac"):
+        # not --exists: it also wants the plugin version >= GStreamer's (ours is 0.x)
+        r = subprocess.run(["gst-inspect-1.0", element], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode != 0:
+            die("GStreamer element %s not found%s" % (
+                element, " (is %s loadable?)" % plugin if element == "ismvmux" else ""))
+
+    print("gst-smooth remux benchmark")
+    print("host: %s, %d CPUs, Python %s" % (platform.platform(), os.cpu_count() or 0,
+                                             platform.python_version()))
+    for v in tool_versions():
+        print("tool: " + v)
+    print("plugin: %s" % plugin)
+    print("env: GST_PLUGIN_PATH_1_0=%s GST_REGISTRY_1_0=%s" % (
+        env["GST_PLUGIN_PATH_1_0"], env["GST_REGISTRY_1_0"]))
+    print("measuring with: %s" % (
+        "/usr/bin/time -f '%U %S %M' (RSS) + os.wait4() rusage (CPU)" if use_time_bin
+        else "os.wait4() rusage (/usr/bin/time not used)"))
+    src = ensure_input(args.workdir, args.seconds, env)
+    print("  %d bytes, %.2f s" % (os.path.getsize(src), probe_duration(src)))
+
+    cmds = commands(src, outdir)
+    print("\nCommands (run from any folder, with the env above):")
+    for c in cmds:
+        print("  [%s] %s" % (c.key, cmdline(c.argv)))
+
+    with tempfile.TemporaryDirectory(prefix="bench-", dir=args.workdir) as scratch:
+        # One untimed warm-up of each: page cache and shared libraries.
+        print("\nwarm-up ...", flush=True)
+        for c in cmds:
+            run_measured(c.argv, env, use_time_bin, scratch)
+        for i in range(args.runs):
+            line = []
+            for c in cmds:
+                cpu, tcpu, rss, wall = run_measured(c.argv, env, use_time_bin, scratch)
+                c.cpu.append(cpu)
+                if tcpu is not None:
+                    c.tcpu.append(tcpu)
+                c.rss_kb.append(rss)
+                c.wall.append(wall)
+                line.append("%s %.3fs/%.1fMiB" % (c.key, cpu, rss / 1024))
+            print("run %d/%d: %s" % (i + 1, args.runs, ", ".join(line)), flush=True)
+
+    by = {c.key: c for c in cmds}
+    print("\nMedians over %d runs (CPU = user+sys of the whole process, RSS = peak):" % args.runs)
+    print("  %-30s %8s %10s %8s %7s   %s" % (
+        "command", "CPU s", "time(1) s", "RSS MiB", "wall s", "CPU s per run"))
+    for c in cmds:
+        print("  %-30s %8.3f %10s %8.1f %7.3f   %s" % (
+            c.label, med(c.cpu), "%.2f" % med(c.tcpu) if c.tcpu else "-",
+            med(c.rss_kb) / 1024, med(c.wall), " ".join("%.3f" % x for x in c.cpu)))
+    print("  (CPU s: wait4 rusage, 1 us; time(1) s: /usr/bin/time %U+%S, 10 ms steps)")
+
+    ours = by["ours"]
+    print("\nRatios of medians (< 1 means ours uses less):")
+    print("  %-22s %8s %8s" % ("", "CPU", "RSS"))
+    for key in ("ismlmux", "ffmpeg", "demux"):
+        peer = by[key]
+        print("  %-22s %8.2f %8.2f" % (
+            "ours / " + key, med(ours.cpu) / med(peer.cpu), med(ours.rss_kb) / med(peer.rss_kb)))
+    d_cpu = med(ours.cpu) - med(by["demux"].cpu)
+    d_rss = (med(ours.rss_kb) - med(by["demux"].rss_kb)) / 1024
+    print("\nMuxing overhead, ours minus demux baseline (includes h264parse + aacparse):")
+    print("  CPU %+.3f s (%.1f ms per input second), RSS %+.1f MiB" % (
+        d_cpu, 1000 * d_cpu / args.seconds, d_rss))
+    i_cpu = med(by["ismlmux"].cpu) - med(by["demux"].cpu)
+    print("  (ismlmux minus demux baseline: CPU %+.3f s, RSS %+.1f MiB)" % (
+        i_cpu, (med(by["ismlmux"].rss_kb) - med(by["demux"].rss_kb)) / 1024))
+
+    ok = check_outputs(src, cmds)
+    print("\nresult: %s" % ("outputs OK" if ok else "OUTPUT CHECK FAILED"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,667 @@
+// gst-check tests of ismvmux: fragmenting rules, timestamps, zero-copy
+// output, mfra/mehd, manifests, and one negative test per bad input.
+// Inputs are synthetic (appsrc) so every timestamp and flag is controlled;
+// peers (ffprobe, qtdemux) check real encodes in tests/interop.
+// The C++ and core headers come first: gst-check defines a `fail` macro that
+// would clash with std::ios::fail().
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "client_manifest.h"
+#include "file.h"
+#include "server_manifest.h"
+
+#include <glib/gstdio.h>
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/check/gstcheck.h>
+
+namespace {
+
+// Minimal but well-formed avcC (Baseline, one SPS, one PPS) and AAC-LC 48 kHz stereo.
+const guint8 kAvcC[] = {0x01, 0x42, 0xc0, 0x1e, 0xff, 0xe1, 0x00, 0x08, 0x67, 0x42, 0xc0, 0x1e,
+                        0xd9, 0x00, 0xa0, 0x47, 0x01, 0x00, 0x04, 0x68, 0xce, 0x3c, 0x80};
+const guint8 kAvcC2[] = {0x01, 0x42, 0xc0, 0x1f, 0xff, 0xe1, 0x00, 0x08, 0x67, 0x42, 0xc0, 0x1f,
+                         0xd9, 0x00, 0xa0, 0x47, 0x01, 0x00, 0x04, 0x68, 0xce, 0x3c, 0x80};
+const guint8 kAsc[] = {0x11, 0x90};
+
+GstCaps* VideoCaps(const guint8* avcc = kAvcC, gsize n = sizeof(kAvcC), int width = 320) {
+  GstBuffer* cd = gst_buffer_new_memdup(avcc, n);
+  GstCaps* caps = gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "avc", "alignment",
+                                      G_TYPE_STRING, "au", "width", G_TYPE_INT, width, "height", G_TYPE_INT, 180,
+                                      "framerate", GST_TYPE_FRACTION, 25, 1, "codec_data", GST_TYPE_BUFFER, cd,
+                                      nullptr);
+  gst_buffer_unref(cd);
+  return caps;
+}
+
+GstCaps* AudioCaps() {
+  GstBuffer* cd = gst_buffer_new_memdup(kAsc, sizeof(kAsc));
+  GstCaps* caps = gst_caps_new_simple("audio/mpeg", "mpegversion", G_TYPE_INT, 4, "stream-format", G_TYPE_STRING,
+                                      "raw", "rate", G_TYPE_INT, 48000, "channels", G_TYPE_INT, 2, "codec_data",
+                                      GST_TYPE_BUFFER, cd, nullptr);
+  gst_buffer_unref(cd);
+  return caps;
+}
+
+GstBuffer* Sample(gsize size, GstClockTime pts, GstClockTime dts, GstClockTime duration, bool key, guint8 fill = 0) {
+  GstBuffer* b = gst_buffer_new_allocate(nullptr, size, nullptr);
+  gst_buffer_memset(b, 0, fill, size);
+  GST_BUFFER_PTS(b) = pts;
+  GST_BUFFER_DTS(b) = dts;
+  GST_BUFFER_DURATION(b) = duration;
+  if (!key) GST_BUFFER_FLAG_SET(b, GST_BUFFER_FLAG_DELTA_UNIT);
+  return b;
+}
+
+// A pipeline: one appsrc per input -> ismvmux -> filesink (or appsink).
+struct Rig {
+  GstElement* pipeline = nullptr;
+  GstElement* mux = nullptr;
+  std::vector<GstElement*> srcs;
+  GstElement* sink = nullptr;
+  std::string dir;
+  std::string out_path;
+
+  explicit Rig(const std::vector<std::string>& pads, bool use_appsink = false) {
+    gchar* d = g_dir_make_tmp("ismvmux-test-XXXXXX", nullptr);
+    dir = d;
+    g_free(d);
+    out_path = dir + "/out.ismv";
+    pipeline = gst_pipeline_new(nullptr);
+    mux = gst_element_factory_make("ismvmux", nullptr);
+    fail_unless(mux != nullptr, "ismvmux not found (GST_PLUGIN_PATH_1_0?)");
+    if (use_appsink) {
+      sink = gst_element_factory_make("appsink", nullptr);
+      g_object_set(sink, "sync", FALSE, nullptr);
+    } else {
+      sink = gst_element_factory_make("filesink", nullptr);
+      g_object_set(sink, "location", out_path.c_str(), nullptr);
+    }
+    gst_bin_add_many(GST_BIN(pipeline), mux, sink, nullptr);
+    gst_element_link(mux, sink);
+    for (auto& p : pads) {
+      GstElement* src = gst_element_factory_make("appsrc", nullptr);
+      g_object_set(src, "format", GST_FORMAT_TIME, "max-bytes", (guint64)0, nullptr);
+      gst_bin_add(GST_BIN(pipeline), src);
+      GstPad* sinkpad = gst_element_request_pad_simple(mux, p.c_str());
+      fail_unless(sinkpad != nullptr);
+      GstPad* srcpad = gst_element_get_static_pad(src, "src");
+      fail_unless_equals_int(gst_pad_link(srcpad, sinkpad), GST_PAD_LINK_OK);
+      gst_object_unref(srcpad);
+      gst_object_unref(sinkpad);
+      srcs.push_back(src);
+    }
+  }
+  ~Rig() {
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+    GDir* d = g_dir_open(dir.c_str(), 0, nullptr);
+    if (d) {
+      while (const gchar* n = g_dir_read_name(d)) g_unlink((dir + "/" + n).c_str());
+      g_dir_close(d);
+    }
+    g_rmdir(dir.c_str());
+  }
+  void Start() { fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE); }
+  void SetCaps(size_t i, GstCaps* caps) {
+    g_object_set(srcs[i], "caps", caps, nullptr);
+    gst_caps_unref(caps);
+  }
+  void Push(size_t i, GstBuffer* b) { gst_app_src_push_buffer(GST_APP_SRC(srcs[i]), b); }
+  void EndAll() {
+    for (auto* s : srcs) gst_app_src_end_of_stream(GST_APP_SRC(s));
+  }
+  // Waits for EOS or ERROR; returns the message (caller unrefs). Collects
+  // warnings on the way.
+  GstMessage* Wait(std::vector<std::string>* warnings = nullptr) {
+    GstBus* bus = gst_element_get_bus(pipeline);
+    for (;;) {
+      GstMessage* m = gst_bus_timed_pop_filtered(
+          bus, 20 * GST_SECOND,
+          static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING));
+      fail_unless(m != nullptr, "timeout waiting for EOS/ERROR");
+      if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_WARNING) {
+        GError* e = nullptr;
+        gchar* dbg = nullptr;
+        gst_message_parse_warning(m, &e, &dbg);
+        if (warnings) warnings->push_back(std::string(e->message) + " | " + (dbg ? dbg : ""));
+        g_error_free(e);
+        g_free(dbg);
+        gst_message_unref(m);
+        continue;
+      }
+      gst_object_unref(bus);
+      return m;
+    }
+  }
+  std::string ErrorText(GstMessage* m) {
+    fail_unless_equals_int(GST_MESSAGE_TYPE(m), GST_MESSAGE_ERROR);
+    GError* e = nullptr;
+    gchar* dbg = nullptr;
+    gst_message_parse_error(m, &e, &dbg);
+    std::string r = std::string(e->message) + " | " + (dbg ? dbg : "");
+    g_error_free(e);
+    g_free(dbg);
+    return r;
+  }
+  void ExpectEos() {
+    GstMessage* m = Wait();
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) fail("unexpected error: %s", ErrorText(m).c_str());
+    gst_message_unref(m);
+  }
+  std::vector<uint8_t> ReadOutput() {
+    std::ifstream in(out_path, std::ios::binary);
+    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+};
+
+// Video: 25 fps, keyframe every `gop` frames, sizes vary with the index.
+void PushVideo(Rig& r, size_t src, int frames, int gop, GstClockTime start = 0, int skip_key_offset = 0) {
+  GstClockTime dur = GST_SECOND / 25;
+  for (int i = 0; i < frames; i++) {
+    GstClockTime ts = start + i * dur;
+    bool key = (i + skip_key_offset) % gop == 0;
+    r.Push(src, Sample(1000 + i, ts, ts, dur, key, static_cast<guint8>(i)));
+  }
+}
+
+void PushAudio(Rig& r, size_t src, int frames, GstClockTime start = 0) {
+  for (int i = 0; i < frames; i++) {
+    GstClockTime ts = start + gst_util_uint64_scale(i, 1024 * GST_SECOND, 48000);
+    GstClockTime next = start + gst_util_uint64_scale(i + 1, 1024 * GST_SECOND, 48000);
+    r.Push(src, Sample(300, ts, ts, next - ts, true));
+  }
+}
+
+piff::PiffFile ParseFile(const std::vector<uint8_t>& data) {
+  piff::PiffFile f;
+  piff::Status s = piff::PiffFile::Parse(data.data(), data.size(), &f);
+  fail_unless(s.ok(), "parse failed: %s", s.message().c_str());
+  return f;
+}
+
+std::vector<piff::TrackFragmentSamples> Fragments(const piff::PiffFile& f, uint32_t track) {
+  std::vector<piff::TrackFragmentSamples> all, out;
+  piff::Status s = f.Fragments(&all);
+  fail_unless(s.ok(), "%s", s.message().c_str());
+  for (auto& x : all)
+    if (x.track_id == track) out.push_back(x);
+  return out;
+}
+
+std::string ReadText(const std::string& path) {
+  gchar* c = nullptr;
+  gsize n = 0;
+  if (!g_file_get_contents(path.c_str(), &c, &n, nullptr)) return "";
+  std::string s(c, n);
+  g_free(c);
+  return s;
+}
+
+}  // namespace
+
+GST_START_TEST(test_properties) {
+  GstElement* mux = gst_element_factory_make("ismvmux", nullptr);
+  fail_unless(mux != nullptr);
+  guint64 fd = 0;
+  guint ts = 0;
+  gchar* fourcc = nullptr;
+  gboolean strict = TRUE;
+  g_object_get(mux, "fragment-duration", &fd, "timescale", &ts, "h264-fourcc", &fourcc, "strict-alignment", &strict,
+               nullptr);
+  fail_unless_equals_uint64(fd, 2 * GST_SECOND);
+  fail_unless_equals_int(ts, 10000000);
+  fail_unless_equals_string(fourcc, "H264");
+  fail_unless(!strict);
+  g_free(fourcc);
+  g_object_set(mux, "h264-fourcc", "avc1", nullptr);
+  g_object_get(mux, "h264-fourcc", &fourcc, nullptr);
+  fail_unless_equals_string(fourcc, "AVC1");
+  g_free(fourcc);
+  gst_object_unref(mux);
+}
+GST_END_TEST;
+
+// 10 s of 25 fps video with a keyframe every second and 2 s fragments.
+GST_START_TEST(test_video_fragments_and_index) {
+  Rig r({"video_%u"});
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  PushVideo(r, 0, 250, 25);
+  r.EndAll();
+  r.ExpectEos();
+  std::vector<uint8_t> data = r.ReadOutput();
+  piff::PiffFile f = ParseFile(data);
+  fail_unless(f.ftyp && f.ftyp->major_brand == piff::MakeFourCC("isml"));
+  fail_unless(f.moov && f.moov->tracks.size() == 1);
+  fail_unless_equals_int(f.moov->tracks[0].mdia.mdhd.timescale, 10000000);
+  auto frags = Fragments(f, 1);
+  fail_unless_equals_int(frags.size(), 5);
+  uint64_t total = 0;
+  for (size_t i = 0; i < frags.size(); i++) {
+    fail_unless_equals_uint64(frags[i].decode_time, i * 20000000ull);
+    fail_unless(frags[i].time_source == piff::FragmentTimeSource::kTfxd);
+    fail_unless(frags[i].samples.front().sync, "fragment %zu does not start with a keyframe", i);
+    fail_unless_equals_int(frags[i].samples.size(), 50);
+    total += frags[i].samples.size();
+  }
+  fail_unless_equals_int(total, 250);
+  // mfra: one tfra per track, one entry per fragment, pointing at the moofs.
+  fail_unless(f.mfra && f.mfra->tfras.size() == 1);
+  const auto& tfra = f.mfra->tfras[0];
+  fail_unless_equals_int(tfra.entries.size(), 5);
+  size_t moof_index = 0;
+  for (auto& top : f.layout) {
+    if (top.kind != piff::PiffFile::Kind::kMoof) continue;
+    fail_unless_equals_uint64(tfra.entries[moof_index].moof_offset, top.offset);
+    fail_unless_equals_uint64(tfra.entries[moof_index].time, frags[moof_index].decode_time);
+    moof_index++;
+  }
+  // mfro holds the mfra size, and the file ends with the mfra.
+  fail_unless(f.mfra->mfro.has_value());
+  fail_unless_equals_uint64(f.mfra->mfro->mfra_size, f.layout.back().size);
+  // filesink is seekable: mehd was patched with the duration (10 s).
+  fail_unless(f.moov->mvex && f.moov->mvex->mehd);
+  fail_unless_equals_uint64(f.moov->mvex->mehd->fragment_duration, 100000000ull);
+  // Samples are where trun says, with the payload we pushed.
+  const auto& s7 = frags[0].samples[7];
+  fail_unless_equals_int(s7.size, 1007);
+  fail_unless_equals_int(data[s7.offset], 7);
+  // write, read, write: same bytes.
+  fail_unless(f.Write() == data);
+}
+GST_END_TEST;
+
+// Fragments close at the first keyframe at or after the target.
+GST_START_TEST(test_fragment_closes_at_next_keyframe) {
+  Rig r({"video_%u"});
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  PushVideo(r, 0, 150, 35);  // keyframes at 0, 1.4, 2.8, 4.2, 5.6 s
+  r.EndAll();
+  r.ExpectEos();
+  auto frags = Fragments(ParseFile(r.ReadOutput()), 1);
+  fail_unless_equals_int(frags.size(), 3);  // 0, 2.8, 5.6 (targets 2 s after each cut)
+  fail_unless_equals_uint64(frags[1].decode_time, 28000000ull);
+  fail_unless_equals_uint64(frags[2].decode_time, 56000000ull);
+}
+GST_END_TEST;
+
+// B-frames: DTS before PTS; the fragment time is the first sample's
+// presentation time and composition offsets are signed (trun v1).
+GST_START_TEST(test_bframes_composition_offsets) {
+  Rig r({"video_%u"});
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  GstClockTime d = GST_SECOND / 25;
+  // Decode order I0 P3 B1 B2 P6 B4 B5 ... with DTS starting one frame early.
+  int order[] = {0, 3, 1, 2, 6, 4, 5, 9, 7, 8};
+  for (int g = 0; g < 10; g++)
+    for (int k = 0; k < 10; k++) {
+      int i = g * 10 + k;
+      GstClockTime pts = (g * 10 + order[k]) * d + d;  // offset so DTS stays >= 0
+      GstClockTime dts = i * d;
+      r.Push(0, Sample(500, pts, dts, d, k == 0));
+    }
+  r.EndAll();
+  r.ExpectEos();
+  piff::PiffFile f = ParseFile(r.ReadOutput());
+  auto frags = Fragments(f, 1);
+  fail_unless(!frags.empty());
+  fail_unless_equals_uint64(frags[0].decode_time, 0);  // first PTS is the origin
+  const auto& trun = f.moofs[0].trafs[0].truns[0];
+  fail_unless_equals_int(trun.version, 1);
+  fail_unless(trun.flags & piff::TrackRunBox::kSampleCompositionOffset);
+  // I0: cto 0; P3 decoded 1 frame later, shown 3 frames later: +2 frames; B1: -1 frame.
+  fail_unless_equals_int64(trun.samples[0].composition_offset, 0);
+  fail_unless_equals_int64(trun.samples[1].composition_offset, 800000);
+  fail_unless_equals_int64(trun.samples[2].composition_offset, -400000);
+  // Fragments are 2 s (every other GOP of 0.4 s... keyframe every 10 frames).
+  for (auto& fr : frags) fail_unless(fr.samples.front().sync);
+  fail_unless_equals_uint64(frags[1].decode_time, 20000000ull);
+}
+GST_END_TEST;
+
+// Output payload memory is the input's memory (no copy).
+GST_START_TEST(test_payload_not_copied) {
+  Rig r({"video_%u"}, true);
+  r.SetCaps(0, VideoCaps());
+  std::vector<GstMemory*> input_memories;
+  r.Start();
+  GstClockTime dur = GST_SECOND / 25;
+  for (int i = 0; i < 60; i++) {
+    GstBuffer* b = Sample(2000, i * dur, i * dur, dur, i % 25 == 0);
+    input_memories.push_back(gst_buffer_peek_memory(b, 0));
+    gst_memory_ref(input_memories.back());
+    r.Push(0, b);
+  }
+  r.EndAll();
+  size_t shared = 0;
+  for (;;) {
+    GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(r.sink), 10 * GST_SECOND);
+    if (!s) break;
+    GstBuffer* b = gst_sample_get_buffer(s);
+    for (guint m = 0; m < gst_buffer_n_memory(b); m++)
+      for (GstMemory* in : input_memories)
+        if (gst_buffer_peek_memory(b, m) == in) shared++;
+    gst_sample_unref(s);
+  }
+  fail_unless_equals_int(shared, 60);
+  for (GstMemory* m : input_memories) gst_memory_unref(m);
+}
+GST_END_TEST;
+
+// Not seekable downstream (appsink): mfra is still appended, mehd stays 0.
+GST_START_TEST(test_not_seekable_downstream) {
+  Rig r({"audio_%u"}, true);
+  r.SetCaps(0, AudioCaps());
+  r.Start();
+  PushAudio(r, 0, 200);
+  r.EndAll();
+  std::vector<uint8_t> data;
+  for (;;) {
+    GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(r.sink), 10 * GST_SECOND);
+    if (!s) break;
+    GstMapInfo map;
+    GstBuffer* b = gst_sample_get_buffer(s);
+    gst_buffer_map(b, &map, GST_MAP_READ);
+    data.insert(data.end(), map.data, map.data + map.size);
+    gst_buffer_unmap(b, &map);
+    gst_sample_unref(s);
+  }
+  piff::PiffFile f = ParseFile(data);
+  fail_unless(f.mfra.has_value());
+  fail_unless_equals_uint64(f.moov->mvex->mehd->fragment_duration, 0);
+  auto frags = Fragments(f, 1);
+  fail_unless(frags.size() >= 2);
+}
+GST_END_TEST;
+
+// Audio fragments close at the sample boundary nearest the video boundary,
+// and the manifests describe both tracks with exact timelines.
+GST_START_TEST(test_av_alignment_and_manifests) {
+  Rig r({"video_%u", "audio_%u"});
+  std::string ism = r.dir + "/out.ism", ismc = r.dir + "/out.ismc";
+  g_object_set(r.mux, "server-manifest", ism.c_str(), "client-manifest", ismc.c_str(), nullptr);
+  r.SetCaps(0, VideoCaps());
+  r.SetCaps(1, AudioCaps());
+  r.Start();
+  PushVideo(r, 0, 150, 50);
+  PushAudio(r, 1, 282);  // 6.016 s
+  r.EndAll();
+  r.ExpectEos();
+  piff::PiffFile f = ParseFile(r.ReadOutput());
+  auto v = Fragments(f, 1), a = Fragments(f, 2);
+  fail_unless_equals_int(v.size(), 3);
+  fail_unless_equals_int(a.size(), 3);
+  for (size_t i = 1; i < 3; i++) {
+    // |audio boundary - video boundary| <= half an AAC frame (1024/48000 s / 2).
+    int64_t diff = static_cast<int64_t>(a[i].decode_time) - static_cast<int64_t>(v[i].decode_time);
+    fail_unless(diff <= 106667 && diff >= -106667, "audio boundary %" G_GUINT64_FORMAT " vs video %" G_GUINT64_FORMAT,
+                a[i].decode_time, v[i].decode_time);
+    fail_unless_equals_uint64(a[i].decode_time, a[i - 1].decode_time + a[i - 1].duration);
+  }
+  piff::ClientManifest cm;
+  piff::Status s = piff::ClientManifest::Parse(ReadText(ismc), &cm);
+  fail_unless(s.ok(), "%s", s.message().c_str());
+  fail_unless_equals_int(cm.streams.size(), 2);
+  for (auto& si : cm.streams) {
+    auto& track = si.type == "video" ? v : a;
+    fail_unless_equals_int(si.FragmentCount(), track.size());
+    size_t i = 0;
+    si.ForEachFragment([&](uint64_t t, uint64_t d) {
+      fail_unless_equals_uint64(t, track[i].decode_time);
+      fail_unless_equals_uint64(d, track[i].duration);
+      i++;
+      return true;
+    });
+  }
+  fail_unless_equals_string(cm.streams[0].quality_levels[0].fourcc.c_str(), "H264");
+  fail_unless_equals_string(cm.streams[1].quality_levels[0].fourcc.c_str(), "AACL");
+  fail_unless_equals_string(cm.streams[1].quality_levels[0].codec_private_data.c_str(), "1190");
+  piff::ServerManifest sm;
+  s = piff::ServerManifest::Parse(ReadText(ism), &sm);
+  fail_unless(s.ok(), "%s", s.message().c_str());
+  fail_unless_equals_string(sm.client_manifest_relative_path().c_str(), "out.ismc");
+  fail_unless_equals_int(sm.tracks.size(), 2);
+  fail_unless_equals_string(sm.tracks[0].src.c_str(), "out.ismv");  // learned from filesink
+  fail_unless_equals_int(*sm.tracks[0].track_id(), 1);
+  fail_unless_equals_int(*sm.tracks[1].track_id(), 2);
+  fail_unless_equals_string(sm.tracks[1].track_name().c_str(), "audio");
+}
+GST_END_TEST;
+
+// Two video tracks whose keyframes do not line up: a warning naming the
+// track and time; with strict-alignment an error.
+static void RunMisaligned(bool strict, std::vector<std::string>* warnings, std::string* error) {
+  Rig r({"video_%u", "video_%u"});
+  g_object_set(r.mux, "strict-alignment", strict, nullptr);
+  r.SetCaps(0, VideoCaps());
+  r.SetCaps(1, VideoCaps(kAvcC2, sizeof(kAvcC2), 640));
+  r.Start();
+  PushVideo(r, 0, 150, 50);
+  PushVideo(r, 1, 150, 50, 0, 5);  // keyframes at 1.8 s, 3.8 s, ...
+  r.EndAll();
+  GstMessage* m = r.Wait(warnings);
+  if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) *error = r.ErrorText(m);
+  gst_message_unref(m);
+}
+
+GST_START_TEST(test_misaligned_keyframes_warn) {
+  std::vector<std::string> warnings;
+  std::string error;
+  RunMisaligned(false, &warnings, &error);
+  fail_unless(error.empty(), "%s", error.c_str());
+  bool found = false;
+  for (auto& w : warnings)
+    found |= w.find("video_1") != std::string::npos && w.find("0:00:02.000000000") != std::string::npos;
+  fail_unless(found, "no warning naming video_1 and the boundary time");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_misaligned_keyframes_strict) {
+  std::vector<std::string> warnings;
+  std::string error;
+  RunMisaligned(true, &warnings, &error);
+  fail_unless(error.find("do not line up") != std::string::npos, "error was: %s", error.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_missing_codec_data) {
+  Rig r({"video_%u"});
+  r.SetCaps(0, gst_caps_from_string("video/x-h264,stream-format=avc,alignment=au,width=320,height=180"));
+  r.Start();
+  PushVideo(r, 0, 10, 5);
+  r.EndAll();
+  GstMessage* m = r.Wait();
+  std::string e = r.ErrorText(m);
+  gst_message_unref(m);
+  fail_unless(e.find("codec_data") != std::string::npos, "error was: %s", e.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_missing_timestamps) {
+  Rig r({"video_%u"});
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  PushVideo(r, 0, 5, 5);
+  r.Push(0, Sample(100, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, false));
+  r.EndAll();
+  GstMessage* m = r.Wait();
+  std::string e = r.ErrorText(m);
+  gst_message_unref(m);
+  fail_unless(e.find("without timestamp") != std::string::npos, "error was: %s", e.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_dts_backwards) {
+  Rig r({"video_%u"});
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  PushVideo(r, 0, 5, 5);
+  r.Push(0, Sample(100, GST_SECOND / 25, GST_SECOND / 25, GST_SECOND / 25, false));
+  r.EndAll();
+  GstMessage* m = r.Wait();
+  std::string e = r.ErrorText(m);
+  gst_message_unref(m);
+  fail_unless(e.find("backwards") != std::string::npos, "error was: %s", e.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_caps_change_midstream) {
+  Rig r({"video_%u"});
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  PushVideo(r, 0, 60, 25);
+  r.SetCaps(0, VideoCaps(kAvcC2, sizeof(kAvcC2), 640));
+  PushVideo(r, 0, 10, 25, 60 * GST_SECOND / 25);
+  r.EndAll();
+  GstMessage* m = r.Wait();
+  std::string e = r.ErrorText(m);
+  gst_message_unref(m);
+  fail_unless(e.find("Caps changed") != std::string::npos, "error was: %s", e.c_str());
+}
+GST_END_TEST;
+
+// Same caps again (renegotiation without change) is accepted.
+GST_START_TEST(test_same_caps_again) {
+  Rig r({"video_%u"});
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  PushVideo(r, 0, 60, 25);
+  r.SetCaps(0, VideoCaps());
+  PushVideo(r, 0, 10, 25, 60 * GST_SECOND / 25);
+  r.EndAll();
+  r.ExpectEos();
+}
+GST_END_TEST;
+
+// Documented recovery: leading non-keyframes are dropped with a warning.
+GST_START_TEST(test_starts_on_non_keyframe) {
+  Rig r({"video_%u"});
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  PushVideo(r, 0, 100, 25, 0, 22);  // first keyframe at frame 3
+  r.EndAll();
+  std::vector<std::string> warnings;
+  GstMessage* m = r.Wait(&warnings);
+  fail_unless_equals_int(GST_MESSAGE_TYPE(m), GST_MESSAGE_EOS);
+  gst_message_unref(m);
+  bool found = false;
+  for (auto& w : warnings) found |= w.find("did not start with a keyframe") != std::string::npos &&
+                                    w.find("dropped 3") != std::string::npos;
+  fail_unless(found, "no warning about the 3 dropped frames");
+  auto frags = Fragments(ParseFile(r.ReadOutput()), 1);
+  size_t total = 0;
+  for (auto& fr : frags) total += fr.samples.size();
+  fail_unless_equals_int(total, 97);
+  fail_unless(frags[0].samples[0].sync);
+  // The origin is the earliest input timestamp (dropped frames included), so
+  // that A/V sync holds when the other streams start earlier.
+  fail_unless_equals_uint64(frags[0].decode_time, 1200000ull);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_manifest_write_error) {
+  Rig r({"audio_%u"});
+  g_object_set(r.mux, "server-manifest", "/nonexistent-dir/x.ism", "client-manifest", "/nonexistent-dir/x.ismc",
+               nullptr);
+  r.SetCaps(0, AudioCaps());
+  r.Start();
+  PushAudio(r, 0, 50);
+  r.EndAll();
+  GstMessage* m = r.Wait();
+  std::string e = r.ErrorText(m);
+  gst_message_unref(m);
+  fail_unless(e.find("Could not write manifest") != std::string::npos, "error was: %s", e.c_str());
+}
+GST_END_TEST;
+
+// A failing downstream write (filesink on /dev/full) ends in an error, not a hang.
+GST_START_TEST(test_output_write_error) {
+  Rig r({"audio_%u"});
+  g_object_set(r.sink, "location", "/dev/full", nullptr);
+  r.SetCaps(0, AudioCaps());
+  r.Start();
+  PushAudio(r, 0, 2000);
+  r.EndAll();
+  GstMessage* m = r.Wait();
+  fail_unless_equals_int(GST_MESSAGE_TYPE(m), GST_MESSAGE_ERROR);
+  gst_message_unref(m);
+}
+GST_END_TEST;
+
+// timestamp-mode=running-time keeps absolute times (live rigs).
+GST_START_TEST(test_running_time_mode) {
+  Rig r({"video_%u"});
+  g_object_set(r.mux, "timestamp-mode", 1, nullptr);
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  PushVideo(r, 0, 100, 25, 100 * GST_SECOND);
+  r.EndAll();
+  r.ExpectEos();
+  auto frags = Fragments(ParseFile(r.ReadOutput()), 1);
+  fail_unless_equals_uint64(frags[0].decode_time, 1000000000ull);
+  fail_unless_equals_uint64(frags[1].decode_time, 1020000000ull);
+}
+GST_END_TEST;
+
+// Default: the earliest input timestamp becomes 0 even when streams start late.
+GST_START_TEST(test_zero_mode_offsets) {
+  Rig r({"video_%u"});
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  PushVideo(r, 0, 60, 25, 42 * GST_SECOND);
+  r.EndAll();
+  r.ExpectEos();
+  auto frags = Fragments(ParseFile(r.ReadOutput()), 1);
+  fail_unless_equals_uint64(frags[0].decode_time, 0);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_no_pads_after_start) {
+  GstElement* mux = gst_element_factory_make("ismvmux", nullptr);
+  GstPad* a = gst_element_request_pad_simple(mux, "video_%u");
+  GstPad* b = gst_element_request_pad_simple(mux, "audio_%u");
+  fail_unless_equals_string(GST_PAD_NAME(a), "video_0");
+  fail_unless_equals_string(GST_PAD_NAME(b), "audio_0");
+  gst_element_release_request_pad(mux, a);
+  gst_element_release_request_pad(mux, b);
+  gst_object_unref(a);
+  gst_object_unref(b);
+  gst_object_unref(mux);
+}
+GST_END_TEST;
+
+static Suite* ismvmux_suite(void) {
+  Suite* s = suite_create("ismvmux");
+  TCase* tc = tcase_create("general");
+  tcase_set_timeout(tc, 60);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_properties);
+  tcase_add_test(tc, test_video_fragments_and_index);
+  tcase_add_test(tc, test_fragment_closes_at_next_keyframe);
+  tcase_add_test(tc, test_bframes_composition_offsets);
+  tcase_add_test(tc, test_payload_not_copied);
+  tcase_add_test(tc, test_not_seekable_downstream);
+  tcase_add_test(tc, test_av_alignment_and_manifests);
+  tcase_add_test(tc, test_misaligned_keyframes_warn);
+  tcase_add_test(tc, test_misaligned_keyframes_strict);
+  tcase_add_test(tc, test_missing_codec_data);
+  tcase_add_test(tc, test_missing_timestamps);
+  tcase_add_test(tc, test_dts_backwards);
+  tcase_add_test(tc, test_caps_change_midstream);
+  tcase_add_test(tc, test_same_caps_again);
+  tcase_add_test(tc, test_starts_on_non_keyframe);
+  tcase_add_test(tc, test_manifest_write_error);
+  tcase_add_test(tc, test_output_write_error);
+  tcase_add_test(tc, test_running_time_mode);
+  tcase_add_test(tc, test_zero_mode_offsets);
+  tcase_add_test(tc, test_no_pads_after_start);
+  return s;
+}
+
+GST_CHECK_MAIN(ismvmux);
