@@ -13,14 +13,19 @@ each, round-robin so that machine noise falls on all of them alike:
             (GStreamer's own fragmented muxer; no parsers, qtdemux output fits it)
   ffmpeg    ffmpeg -i in.mp4 -c copy -f ismv out.ismv
 
+and with --with-parsers two like-for-like rows: qtdemux ! h264parse/aacparse
+! fakesink, and the ismlmux pipeline with the parsers ours has.
+
 For each run it measures the whole process: user + sys CPU seconds and peak
 RSS, with `/usr/bin/time -f '%U %S %M'` (Debian package `time`) and with
 os.wait4() on the process it starts, which gives the same rusage to the
 microsecond (time(1) prints CPU in 10 ms steps, coarse for ~0.1 s runs).
-Without /usr/bin/time (or with --no-time-binary) wait4 alone is used.  It prints every command line, the medians, and the
-median ratios ours/ismlmux, ours/ffmpeg, ours/demux and ours - demux.  It
-also checks the outputs: non-empty, and ffprobe's packet count per stream of
-ours equals the input's.
+Without /usr/bin/time (or with --no-time-binary) wait4 alone is used.
+
+It prints every command line, the medians, the ratios of medians
+ours/ismlmux, ours/ffmpeg, ours/demux, and ours minus demux.  It checks the
+outputs: non-empty, and ffprobe's packet count per stream of ours equals the
+input's.
 
 Python 3.11 standard library only.  Run from anywhere:
   python3 tests/bench/bench_remux.py [--runs 5] [--workdir /tmp/gst-smooth-bench]
@@ -32,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shlex
 import shutil
 import statistics
@@ -152,12 +158,12 @@ class Command:
     wall: List[float] = field(default_factory=list)
 
 
-def commands(src: str, outdir: str) -> List[Command]:
+def commands(src: str, outdir: str, with_parsers: bool) -> List[Command]:
     ours = os.path.join(outdir, "ours.ismv")
     isml = os.path.join(outdir, "ismlmux.ismv")
     ff = os.path.join(outdir, "ffmpeg.ismv")
     gst = ["gst-launch-1.0", "-q", "-e", "filesrc", "location=" + src, "!", "qtdemux", "name=d"]
-    return [
+    cmds = [
         Command("ours", "ismvmux (ours)", gst + [
             "d.video_0", "!", "queue", "!", "h264parse", "!", "mux.video_0",
             "d.audio_0", "!", "queue", "!", "aacparse", "!", "mux.audio_0",
@@ -174,6 +180,21 @@ def commands(src: str, outdir: str) -> List[Command]:
             "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
             "-i", src, "-c", "copy", "-f", "ismv", ff], ff),
     ]
+    if with_parsers:
+        # ours has h264parse/aacparse, the ismlmux and demux rows do not:
+        # these two rows carry the parsers too, for a like-for-like view.
+        isml_p = os.path.join(outdir, "ismlmux-parse.ismv")
+        cmds += [
+            Command("demux+parse", "qtdemux ! parsers ! fakesink", gst + [
+                "d.video_0", "!", "queue", "!", "h264parse", "!", "fakesink", "sync=false",
+                "d.audio_0", "!", "queue", "!", "aacparse", "!", "fakesink", "sync=false"], None),
+            Command("ismlmux+parse", "parsers ! ismlmux", gst + [
+                "d.video_0", "!", "queue", "!", "h264parse", "!", "mux.video_0",
+                "d.audio_0", "!", "queue", "!", "aacparse", "!", "mux.audio_0",
+                "ismlmux", "name=mux", "fragment-duration=2000", "!", "filesink",
+                "location=" + isml_p], isml_p),
+        ]
+    return cmds
 
 
 # ---------------------------------------------------------------- measuring
@@ -238,7 +259,7 @@ def check_outputs(src: str, cmds: List[Command]) -> bool:
             ok = False
         if not must and size <= 0:
             verdict, ok = "FAIL", False
-        print("  %-4s %-8s %12d bytes  packets: %s%s" % (
+        print("  %-4s %-13s %12d bytes  packets: %s%s" % (
             verdict, c.key, size, ", ".join("%s=%d" % kv for kv in sorted(got.items())),
             "" if same else "  (input: %s)" % want))
     return ok
@@ -263,6 +284,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=60, help="input duration, >= 60 (default 60)")
     ap.add_argument("--plugin-dir", default=os.path.join(SOURCE_ROOT, "build", "gst", "ismv"),
                     help="folder holding libgstismv.so (default <source>/build/gst/ismv)")
+    ap.add_argument("--with-parsers", action="store_true",
+                    help="also run qtdemux ! parsers ! fakesink and parsers ! ismlmux, "
+                         "like-for-like with ours, which has h264parse/aacparse")
     ap.add_argument("--no-time-binary", action="store_true",
                     help="measure with os.wait4() even if /usr/bin/time exists")
     args = ap.parse_args()
@@ -307,10 +331,16 @@ def main() -> int:
     print("measuring with: %s" % (
         "/usr/bin/time -f '%U %S %M' (RSS) + os.wait4() rusage (CPU)" if use_time_bin
         else "os.wait4() rusage (/usr/bin/time not used)"))
+    if not use_time_bin:
+        # exec keeps the pre-exec high-water mark: a child spawned straight
+        # from Python starts its ru_maxrss at this interpreter's RSS.
+        print("  note: without /usr/bin/time, peak RSS cannot read below this Python's "
+              "own RSS at spawn (~%d MiB); install Debian package `time`" % (
+                  resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024))
     src = ensure_input(args.workdir, args.seconds, env)
     print("  %d bytes, %.2f s" % (os.path.getsize(src), probe_duration(src)))
 
-    cmds = commands(src, outdir)
+    cmds = commands(src, outdir, args.with_parsers)
     print("\nCommands (run from any folder, with the env above):")
     for c in cmds:
         print("  [%s] %s" % (c.key, cmdline(c.argv)))
@@ -345,7 +375,9 @@ def main() -> int:
     ours = by["ours"]
     print("\nRatios of medians (< 1 means ours uses less):")
     print("  %-22s %8s %8s" % ("", "CPU", "RSS"))
-    for key in ("ismlmux", "ffmpeg", "demux"):
+    for key in ("ismlmux", "ffmpeg", "demux", "ismlmux+parse", "demux+parse"):
+        if key not in by:
+            continue
         peer = by[key]
         print("  %-22s %8.2f %8.2f" % (
             "ours / " + key, med(ours.cpu) / med(peer.cpu), med(ours.rss_kb) / med(peer.rss_kb)))
@@ -357,6 +389,11 @@ def main() -> int:
     i_cpu = med(by["ismlmux"].cpu) - med(by["demux"].cpu)
     print("  (ismlmux minus demux baseline: CPU %+.3f s, RSS %+.1f MiB)" % (
         i_cpu, (med(by["ismlmux"].rss_kb) - med(by["demux"].rss_kb)) / 1024))
+    if "demux+parse" in by:
+        b = by["demux+parse"]
+        print("  ours minus demux+parse baseline (the muxer and filesink alone): "
+              "CPU %+.3f s, RSS %+.1f MiB" % (
+                  med(ours.cpu) - med(b.cpu), (med(ours.rss_kb) - med(b.rss_kb)) / 1024))
 
     ok = check_outputs(src, cmds)
     print("\nresult: %s" % ("outputs OK" if ok else "OUTPUT CHECK FAILED"))
