@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Interop: the C++ core (through build/tests/unit/piff-dump) reads what
+"""Interop: the C++ core (through build/tools/piff-dump) reads what
 FFmpeg writes, and round-trips what we write.
 
 1. FFmpeg `-f ismv` output (plain and B-frames): the core parses it; per track
@@ -24,7 +24,7 @@ NAME = "test_core_reads_ffmpeg"
 
 
 def dump(path):
-    exe = os.path.join(media.build_dir(), "tests", "unit", "piff-dump")
+    exe = os.path.join(media.build_dir(), "tools", "piff-dump")
     if not os.path.exists(exe):
         media.die("piff-dump not built: " + exe)
     p = media.run([exe, path], check=False, what="piff-dump")
