@@ -50,7 +50,20 @@ void OnStartElement(GMarkupParseContext*, const gchar* name, const gchar** attr_
     el = &siblings.back();
   }
   el->name = name;
-  for (size_t i = 0; attr_names[i]; i++) el->attributes.emplace_back(attr_names[i], attr_values[i]);
+  std::vector<std::string> names;
+  for (size_t i = 0; attr_names[i]; i++) {
+    el->attributes.emplace_back(attr_names[i], attr_values[i]);
+    names.emplace_back(attr_names[i]);
+  }
+  // GMarkup accepts repeated attributes; XML does not, and which copy a
+  // reader picks would be arbitrary.
+  std::sort(names.begin(), names.end());
+  auto dup = std::adjacent_find(names.begin(), names.end());
+  if (dup != names.end()) {
+    g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
+                "attribute \"%s\" repeated on <%s>", dup->c_str(), name);
+    return;
+  }
   b->open.push_back(el);
 }
 

@@ -195,6 +195,11 @@ struct ClientManifest {
   // Parses an .ismc / Manifest document (UTF-8 or UTF-16). Errors name the
   // element path and attribute, e.g.
   // StreamIndex[1]/QualityLevel[0]@Bitrate: not an unsigned integer "abc".
+  // Timeline: rejects a last c without d, decreasing t, r="0", r without d,
+  // and anything that overflows 64 bits. A c with neither t nor d is accepted
+  // when it is still unambiguous (t = previous end, d = next explicit t - t);
+  // the spec says to reject it, but no information is missing.
+  // Unknown child elements are skipped; unknown attributes are kept.
   static Status Parse(const std::string& xml, ClientManifest* out);
 
   // UTF-8 XML, 2-space indentation, one c per fragment (or per run with
@@ -202,6 +207,8 @@ struct ClientManifest {
   // written in canonical lowercase 8-4-4-4-12 form without braces, as the
   // packagers clients are tested against do (the spec ABNF's braces are
   // accepted on input). Deterministic: Write(Parse(Write(m))) == Write(m).
+  // Without use_repeat the output has one line per fragment, so a run with a
+  // huge repeat count (hostile input) should be written with use_repeat.
   std::string Write(const ClientManifestWriteOptions& options = {}) const;
 };
 
