@@ -5,8 +5,6 @@
 // equal-duration contiguous fragments), so a hostile r="4000000000" costs one
 // entry, not four billion.
 //
-// This header also declares the small XML layer (GMarkup based) that the
-// server manifest shares.
 #pragma once
 
 #include <cstdint>
@@ -18,43 +16,11 @@
 
 #include "codec_config.h"
 #include "fourcc.h"
+#include "manifest_xml.h"
 #include "status.h"
 
 namespace piff {
 
-using AttributeList = std::vector<std::pair<std::string, std::string>>;
-
-// ---------------------------------------------------------------------------
-// Minimal XML document layer shared by the manifest parsers and writers.
-namespace manifest_xml {
-
-struct Element {
-  std::string name;
-  AttributeList attributes;  // in document order
-  std::vector<Element> children;
-  std::string text;  // concatenated character data directly inside
-};
-
-// Parses a whole document. Handles a UTF-8 BOM, and UTF-16 LE/BE (with BOM,
-// or detected from the first '<') by converting to UTF-8 first; the encoding
-// named in the XML declaration is not trusted (IIS files often declare
-// utf-16 while being UTF-8). Nesting deeper than 64 elements is refused.
-Status ParseDocument(const std::string& bytes, Element* root);
-
-// Attribute value escaped for a double-quoted attribute. Tab, CR and LF are
-// written as character references so they survive attribute normalization.
-std::string EscapeAttribute(const std::string& value);
-// Character data escaped for element content.
-std::string EscapeText(const std::string& value);
-
-// Strict unsigned decimal: optional surrounding ASCII whitespace, digits only,
-// no sign, no overflow. On failure *reason says why (for error messages).
-bool ParseUint64(const std::string& text, uint64_t* out, std::string* reason);
-bool ParseUint32(const std::string& text, uint32_t* out, std::string* reason);
-// "true"/"false" in any case.
-bool ParseBool(const std::string& text, bool* out, std::string* reason);
-
-}  // namespace manifest_xml
 
 // <ProtectionHeader SystemID="...">base64</ProtectionHeader>
 struct ProtectionHeader {

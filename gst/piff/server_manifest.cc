@@ -8,15 +8,10 @@ namespace piff {
 namespace {
 
 using manifest_xml::Element;
+using manifest_xml::FindAttribute;
 
 constexpr const char* kSmilNamespace = "http://www.w3.org/2001/SMIL20/Language";
 constexpr const char* kClientManifestMeta = "clientManifestRelativePath";
-
-const std::string* FindAttribute(const Element& el, const char* name) {
-  for (const auto& kv : el.attributes)
-    if (kv.first == name) return &kv.second;
-  return nullptr;
-}
 
 Status ParseTrack(const Element& el, const std::string& path, ServerTrack* track) {
   track->kind = el.name;
@@ -56,11 +51,7 @@ Status ParseTrack(const Element& el, const std::string& path, ServerTrack* track
 }
 
 void Attr(std::string& out, const char* name, const std::string& value) {
-  out += ' ';
-  out += name;
-  out += "=\"";
-  out += manifest_xml::EscapeAttribute(value);
-  out += '"';
+  manifest_xml::AppendAttribute(out, name, value);
 }
 
 }  // namespace

@@ -8,16 +8,9 @@
 #include <vector>
 
 #include "codec_config.h"
+#include "test_util.h"
 
 using namespace piff;
-
-// g_assert_cmpstr keeps raw pointers past the full expression, so compare
-// std::string temporaries through copies.
-#define EXPECT_STR(a, b)                                 \
-  do {                                                   \
-    std::string expect_a_ = (a), expect_b_ = (b);        \
-    g_assert_cmpstr(expect_a_.c_str(), ==, expect_b_.c_str()); \
-  } while (0)
 
 
 namespace {

@@ -6,45 +6,17 @@
 #include <string>
 
 #include "server_manifest.h"
+#include "test_util.h"
 
 using namespace piff;
-
-// g_assert_cmpstr keeps raw pointers past the full expression, so compare
-// std::string temporaries through copies.
-#define EXPECT_STR(a, b)                                 \
-  do {                                                   \
-    std::string expect_a_ = (a), expect_b_ = (b);        \
-    g_assert_cmpstr(expect_a_.c_str(), ==, expect_b_.c_str()); \
-  } while (0)
 
 
 namespace {
 
-std::string ReadFixture(const char* name) {
-  gchar* path = g_build_filename(TEST_DATA_DIR, name, nullptr);
-  gchar* contents = nullptr;
-  gsize len = 0;
-  GError* err = nullptr;
-  if (!g_file_get_contents(path, &contents, &len, &err)) g_error("%s: %s", path, err->message);
-  std::string s(contents, len);
-  g_free(contents);
-  g_free(path);
-  return s;
-}
-
-ServerManifest MustParse(const std::string& xml) {
-  ServerManifest m;
-  Status s = ServerManifest::Parse(xml, &m);
-  if (!s.ok()) g_error("parse failed: %s", s.message().c_str());
-  return m;
-}
+ServerManifest MustParse(const std::string& xml) { return ::MustParse<ServerManifest>(xml); }
 
 void ExpectError(const std::string& xml, const char* expected_substring) {
-  ServerManifest m;
-  Status s = ServerManifest::Parse(xml, &m);
-  if (s.ok()) g_error("expected failure containing \"%s\"", expected_substring);
-  if (!strstr(s.message().c_str(), expected_substring))
-    g_error("expected \"%s\" in \"%s\"", expected_substring, s.message().c_str());
+  ExpectParseError<ServerManifest>(xml, expected_substring);
 }
 
 void ExpectDeterministic(const ServerManifest& m) {

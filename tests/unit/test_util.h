@@ -1,0 +1,48 @@
+// Helpers shared by the core unit tests (GLib gtest).
+#pragma once
+
+#include <glib.h>
+
+#include <cstring>
+#include <string>
+
+#include "status.h"
+
+// g_assert_cmpstr keeps raw pointers past the full expression, so compare
+// std::string temporaries through copies.
+#define EXPECT_STR(a, b)                                         \
+  do {                                                           \
+    std::string expect_a_ = (a), expect_b_ = (b);                \
+    g_assert_cmpstr(expect_a_.c_str(), ==, expect_b_.c_str());   \
+  } while (0)
+
+// Contents of tests/unit/data/<name>; aborts the test when missing.
+inline std::string ReadFixture(const char* name) {
+  gchar* path = g_build_filename(TEST_DATA_DIR, name, nullptr);
+  gchar* contents = nullptr;
+  gsize len = 0;
+  GError* err = nullptr;
+  if (!g_file_get_contents(path, &contents, &len, &err)) g_error("%s: %s", path, err->message);
+  std::string s(contents, len);
+  g_free(contents);
+  g_free(path);
+  return s;
+}
+
+// T::Parse(text, &model) must succeed.
+template <class T>
+T MustParse(const std::string& text) {
+  T m;
+  piff::Status s = T::Parse(text, &m);
+  if (!s.ok()) g_error("parse failed: %s", s.message().c_str());
+  return m;
+}
+
+// T::Parse(text, &model) must fail with a message containing `expected`.
+template <class T>
+void ExpectParseError(const std::string& text, const char* expected) {
+  T m;
+  piff::Status s = T::Parse(text, &m);
+  if (s.ok()) g_error("expected failure containing \"%s\"", expected);
+  if (!strstr(s.message().c_str(), expected)) g_error("expected \"%s\" in \"%s\"", expected, s.message().c_str());
+}
