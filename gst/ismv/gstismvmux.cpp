@@ -31,6 +31,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -85,7 +86,14 @@ struct WrittenFragment {
 };
 
 struct Track {
-  GstIsmvMuxPad* pad = nullptr;  // not owned
+  Track() = default;
+  Track(const Track&) = delete;
+  Track& operator=(const Track&) = delete;
+  ~Track() {
+    if (pad) gst_object_unref(pad);
+  }
+  GstIsmvMuxPad* pad = nullptr;  // a reference is held: the track outlives a released pad
+  bool released = false;         // pad released while muxing: the track has ended
   piff::TrackConfig config;
   bool has_caps = false;
   std::string fourcc;
@@ -126,6 +134,9 @@ struct IsmvMuxState {
   GstIsmvMuxTimestampMode timestamp_mode = DEFAULT_TIMESTAMP_MODE;
   std::string media_file_name;
 
+  // Guards `tracks` against pads requested or released from the application
+  // thread while the streaming thread iterates it.
+  std::mutex tracks_lock;
   // Streaming state (streaming thread only, reset on start/stop).
   std::vector<std::unique_ptr<Track>> tracks;  // in pad request order
   bool header_written = false;
@@ -139,6 +150,9 @@ struct IsmvMuxState {
   uint32_t next_track_id = 1;
 
   void ResetStreaming() {
+    std::lock_guard<std::mutex> lock(tracks_lock);
+    tracks.erase(std::remove_if(tracks.begin(), tracks.end(), [](const std::unique_ptr<Track>& t) { return t->released; }),
+                 tracks.end());
     for (auto& t : tracks) {
       t->pending.clear();
       t->started = false;
@@ -685,6 +699,7 @@ static GstFlowReturn Finish(GstIsmvMux* self) {
 static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout) {
   GstIsmvMux* self = GST_ISMV_MUX(agg);
   IsmvMuxState* st = self->state;
+  std::lock_guard<std::mutex> lock(st->tracks_lock);
   if (st->finished) return GST_FLOW_EOS;
   if (st->tracks.empty()) {
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No input pads"), ("request video_%%u or audio_%%u pads"));
@@ -696,6 +711,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
   int64_t best_dts = 0;
   bool all_eos = true;
   for (auto& t : st->tracks) {
+    if (t->released) continue;
     GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
     GstBuffer* head = gst_aggregator_pad_peek_buffer(pad);
     if (!head) {
@@ -758,6 +774,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
 static gboolean gst_ismv_mux_sink_event(GstAggregator* agg, GstAggregatorPad* pad, GstEvent* event) {
   GstIsmvMux* self = GST_ISMV_MUX(agg);
   IsmvMuxState* st = self->state;
+  std::unique_lock<std::mutex> lock(st->tracks_lock);
   if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
     Track* t = FindTrack(st, pad);
     GstCaps* caps;
@@ -794,6 +811,7 @@ static gboolean gst_ismv_mux_sink_event(GstAggregator* agg, GstAggregatorPad* pa
       g_free(lang);
     }
   }
+  lock.unlock();
   return GST_AGGREGATOR_CLASS(gst_ismv_mux_parent_class)->sink_event(agg, pad, event);
 }
 
@@ -801,6 +819,7 @@ static GstAggregatorPad* gst_ismv_mux_create_new_pad(GstAggregator* agg, GstPadT
                                                      const GstCaps* caps) {
   GstIsmvMux* self = GST_ISMV_MUX(agg);
   IsmvMuxState* st = self->state;
+  std::lock_guard<std::mutex> lock(st->tracks_lock);
   if (st->header_written) {
     GST_ELEMENT_WARNING(self, STREAM, MUX, ("Cannot add a track after the header was written"), (nullptr));
     return nullptr;
@@ -822,7 +841,7 @@ static GstAggregatorPad* gst_ismv_mux_create_new_pad(GstAggregator* agg, GstPadT
   auto* pad = static_cast<GstIsmvMuxPad*>(g_object_new(GST_TYPE_ISMV_MUX_PAD, "name", name.c_str(), "direction",
                                                        GST_PAD_SINK, "template", templ, nullptr));
   auto track = std::make_unique<Track>();
-  track->pad = pad;
+  track->pad = GST_ISMV_MUX_PAD(gst_object_ref(pad));
   track->config.kind = video ? piff::TrackConfig::Kind::kVideo : piff::TrackConfig::Kind::kAudio;
   track->config.track_id = st->next_track_id++;
   st->tracks.push_back(std::move(track));
@@ -833,15 +852,20 @@ static GstAggregatorPad* gst_ismv_mux_create_new_pad(GstAggregator* agg, GstPadT
 static void gst_ismv_mux_release_pad(GstElement* element, GstPad* pad) {
   GstIsmvMux* self = GST_ISMV_MUX(element);
   IsmvMuxState* st = self->state;
+  std::unique_lock<std::mutex> lock(st->tracks_lock);
   auto it = std::find_if(st->tracks.begin(), st->tracks.end(),
                          [pad](const std::unique_ptr<Track>& t) { return GST_PAD(t->pad) == pad; });
   if (it != st->tracks.end()) {
-    if (st->header_written)
+    if (st->header_written) {
+      // The track stays in the file (its header is written); it just ends.
       GST_ELEMENT_WARNING(self, STREAM, MUX, ("Pad %s released while muxing", GST_PAD_NAME(pad)),
                           ("its track ends here"));
-    else
+      (*it)->released = true;
+    } else {
       st->tracks.erase(it);
+    }
   }
+  lock.unlock();
   GST_ELEMENT_CLASS(gst_ismv_mux_parent_class)->release_pad(element, pad);
 }
 
@@ -1012,6 +1036,7 @@ static void gst_ismv_mux_pad_set_property(GObject* object, guint prop_id, const 
       GST_OBJECT_UNLOCK(pad);
       GstElement* parent = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(pad)));
       if (parent) {
+        std::lock_guard<std::mutex> lock(GST_ISMV_MUX(parent)->state->tracks_lock);
         Track* t = FindTrack(GST_ISMV_MUX(parent)->state, GST_AGGREGATOR_PAD(pad));
         if (t && pad->language) {
           const gchar* iso = gst_tag_get_language_code_iso_639_2T(pad->language);

@@ -65,7 +65,10 @@ struct Rig {
   std::string dir;
   std::string out_path;
 
-  explicit Rig(const std::vector<std::string>& pads, bool use_appsink = false) {
+  enum class Sink { kFile, kApp, kFake };
+  explicit Rig(const std::vector<std::string>& pads, bool use_appsink = false)
+      : Rig(pads, use_appsink ? Sink::kApp : Sink::kFile) {}
+  Rig(const std::vector<std::string>& pads, Sink kind) {
     gchar* d = g_dir_make_tmp("ismvmux-test-XXXXXX", nullptr);
     dir = d;
     g_free(d);
@@ -73,8 +76,11 @@ struct Rig {
     pipeline = gst_pipeline_new(nullptr);
     mux = gst_element_factory_make("ismvmux", nullptr);
     fail_unless(mux != nullptr, "ismvmux not found (GST_PLUGIN_PATH_1_0?)");
-    if (use_appsink) {
+    if (kind == Sink::kApp) {
       sink = gst_element_factory_make("appsink", nullptr);
+      g_object_set(sink, "sync", FALSE, nullptr);
+    } else if (kind == Sink::kFake) {
+      sink = gst_element_factory_make("fakesink", nullptr);
       g_object_set(sink, "sync", FALSE, nullptr);
     } else {
       sink = gst_element_factory_make("filesink", nullptr);
@@ -594,6 +600,36 @@ GST_START_TEST(test_output_write_error) {
 }
 GST_END_TEST;
 
+static long RssKiB() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+// Memory stays flat as the stream gets longer: 10 minutes of 25 fps video
+// (150 MB of samples) through the muxer; RSS after minute 10 is within a few
+// MB of RSS after minute 1.
+GST_START_TEST(test_memory_flat) {
+  Rig r({"video_%u"}, Rig::Sink::kFake);
+  g_object_set(r.srcs[0], "max-bytes", (guint64)(1 << 20), "block", TRUE, nullptr);
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  GstClockTime dur = GST_SECOND / 25;
+  long after_first_minute = 0;
+  for (int i = 0; i < 25 * 600; i++) {
+    r.Push(0, Sample(10000, i * dur, i * dur, dur, i % 50 == 0));
+    if (i == 25 * 60) after_first_minute = RssKiB();
+  }
+  r.EndAll();
+  r.ExpectEos();
+  long at_end = RssKiB();
+  fail_unless(after_first_minute > 0 && at_end > 0);
+  fail_unless(at_end - after_first_minute < 8 * 1024, "RSS grew from %ld KiB to %ld KiB", after_first_minute, at_end);
+}
+GST_END_TEST;
+
 // timestamp-mode=running-time keeps absolute times (live rigs).
 GST_START_TEST(test_running_time_mode) {
   Rig r({"video_%u"});
@@ -661,6 +697,7 @@ static Suite* ismvmux_suite(void) {
   tcase_add_test(tc, test_running_time_mode);
   tcase_add_test(tc, test_zero_mode_offsets);
   tcase_add_test(tc, test_no_pads_after_start);
+  tcase_add_test(tc, test_memory_flat);
   return s;
 }
 
