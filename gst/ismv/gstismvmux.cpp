@@ -679,8 +679,7 @@ static GstFlowReturn Finish(GstIsmvMux* self) {
   if (gst_pad_peer_query(GST_AGGREGATOR_SRC_PAD(self), q)) gst_query_parse_seeking(q, nullptr, &seekable, nullptr, nullptr);
   gst_query_unref(q);
   if (seekable) {
-    std::vector<uint8_t> dur(8);
-    for (int i = 0; i < 8; i++) dur[i] = static_cast<uint8_t>(end >> (56 - 8 * i));
+    std::vector<uint8_t> dur = piff::MehdDurationBytes(end);
     uint64_t saved = st->offset;
     SeekOutput(self, st->mehd_offset);
     st->offset = st->mehd_offset;

@@ -75,6 +75,12 @@ MovieBox MakeMovie(const std::vector<TrackConfig>& tracks, uint32_t movie_timesc
   return moov;
 }
 
+std::vector<uint8_t> MehdDurationBytes(uint64_t duration) {
+  std::vector<uint8_t> b(8);
+  for (int i = 0; i < 8; i++) b[i] = static_cast<uint8_t>(duration >> (56 - 8 * i));
+  return b;
+}
+
 InitSegment BuildInitSegment(const std::vector<TrackConfig>& tracks, uint32_t movie_timescale, uint64_t duration) {
   InitSegment out;
   MakeIsmvFileType().Write(out.bytes);

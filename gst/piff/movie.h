@@ -40,6 +40,10 @@ FileTypeBox MakeIsmvFileType();
 
 MovieBox MakeMovie(const std::vector<TrackConfig>& tracks, uint32_t movie_timescale, uint64_t duration);
 
+// The 8 bytes to write at InitSegment::mehd_duration_offset once the
+// duration (movie timescale) is known.
+std::vector<uint8_t> MehdDurationBytes(uint64_t duration);
+
 // Serialises ftyp + moov; mehd (version 1) is always present.
 InitSegment BuildInitSegment(const std::vector<TrackConfig>& tracks, uint32_t movie_timescale, uint64_t duration);
 

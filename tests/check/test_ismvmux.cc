@@ -600,6 +600,33 @@ GST_START_TEST(test_output_write_error) {
 }
 GST_END_TEST;
 
+// A non-default timescale reaches mdhd, tfxd, tfra and the manifest.
+GST_START_TEST(test_custom_timescale) {
+  Rig r({"video_%u"});
+  std::string ismc = r.dir + "/out.ismc";
+  g_object_set(r.mux, "timescale", 90000, "client-manifest", ismc.c_str(), nullptr);
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  PushVideo(r, 0, 100, 50);
+  r.EndAll();
+  r.ExpectEos();
+  piff::PiffFile f = ParseFile(r.ReadOutput());
+  fail_unless_equals_int(f.moov->tracks[0].mdia.mdhd.timescale, 90000);
+  auto frags = Fragments(f, 1);
+  fail_unless_equals_int(frags.size(), 2);
+  fail_unless_equals_uint64(frags[1].decode_time, 180000);
+  fail_unless_equals_int(frags[0].samples[0].duration, 3600);
+  fail_unless_equals_uint64(f.mfra->tfras[0].entries[1].time, 180000);
+  piff::ClientManifest cm;
+  fail_unless(piff::ClientManifest::Parse(ReadText(ismc), &cm).ok());
+  fail_unless_equals_uint64(cm.timescale, 90000);
+  fail_unless_equals_uint64(cm.duration, 360000);
+  piff::FragmentInfo fi;
+  fail_unless(cm.streams[0].GetFragment(1, &fi));
+  fail_unless_equals_uint64(fi.t, 180000);
+}
+GST_END_TEST;
+
 static long RssKiB() {
   std::ifstream in("/proc/self/status");
   std::string line;
@@ -698,6 +725,7 @@ static Suite* ismvmux_suite(void) {
   tcase_add_test(tc, test_zero_mode_offsets);
   tcase_add_test(tc, test_no_pads_after_start);
   tcase_add_test(tc, test_memory_flat);
+  tcase_add_test(tc, test_custom_timescale);
   return s;
 }
 
