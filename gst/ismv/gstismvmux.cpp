@@ -106,7 +106,6 @@ struct Track {
   uint64_t dropped_leading = 0;  // non-keyframes dropped before the first keyframe
   size_t next_boundary = 0;    // index into the boundary list of the next cut
   uint64_t last_duration = 0;  // ticks, for the final sample when unknown
-  bool eos_flushed = false;
 
   uint64_t payload_bytes = 0;
   std::vector<WrittenFragment> fragments;
@@ -161,7 +160,6 @@ struct IsmvMuxState {
       t->dropped_leading = 0;
       t->next_boundary = 0;
       t->last_duration = 0;
-      t->eos_flushed = false;
       t->payload_bytes = 0;
       t->fragments.clear();
     }
