@@ -38,6 +38,7 @@
 #include "codec_config.h"
 #include "fragment.h"
 #include "movie.h"
+#include "asset.h"
 #include "presentation.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_ismv_mux_debug);
@@ -551,25 +552,6 @@ static std::string AbsolutePath(const std::string& p) {
   return r;
 }
 
-// `target` relative to the directory `from_dir` (both absolute).
-static std::string RelativePath(const std::string& target, const std::string& from_dir) {
-  auto split = [](const std::string& p) {
-    std::vector<std::string> parts;
-    gchar** v = g_strsplit(p.c_str(), "/", -1);
-    for (gchar** x = v; *x; x++)
-      if (**x) parts.push_back(*x);
-    g_strfreev(v);
-    return parts;
-  };
-  std::vector<std::string> a = split(target), b = split(from_dir);
-  size_t common = 0;
-  while (common < a.size() && common < b.size() && a[common] == b[common]) common++;
-  std::string r;
-  for (size_t i = common; i < b.size(); i++) r += "../";
-  for (size_t i = common; i < a.size(); i++) r += a[i] + (i + 1 < a.size() ? "/" : "");
-  return r;
-}
-
 static bool WriteFile(GstIsmvMux* self, const std::string& path, const std::string& text) {
   GError* err = nullptr;
   if (!g_file_set_contents(path.c_str(), text.data(), static_cast<gssize>(text.size()), &err)) {
@@ -605,7 +587,7 @@ static bool WriteManifests(GstIsmvMux* self) {
   std::string src = media;
   std::string ism_dir = ism.empty() ? "" : AbsolutePath(ism).substr(0, AbsolutePath(ism).rfind('/'));
   if (src.empty() && !media_path.empty())
-    src = ism.empty() ? g_path_get_basename(media_path.c_str()) : RelativePath(AbsolutePath(media_path), ism_dir);
+    src = ism.empty() ? g_path_get_basename(media_path.c_str()) : piff::RelativePath(AbsolutePath(media_path), ism_dir);
   if (src.empty() && !ism.empty()) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Cannot name the media file in the server manifest"),
                       ("downstream did not answer the URI query; set the media-file-name property"));
@@ -623,7 +605,7 @@ static bool WriteManifests(GstIsmvMux* self) {
     summaries.push_back(std::move(s));
   }
   std::string ismc_rel;
-  if (!ismc.empty()) ismc_rel = ism.empty() ? "" : RelativePath(AbsolutePath(ismc), ism_dir);
+  if (!ismc.empty()) ismc_rel = ism.empty() ? "" : piff::RelativePath(AbsolutePath(ismc), ism_dir);
   piff::Presentation pres;
   piff::Status status = piff::BuildPresentation(summaries, st->timescale, ismc_rel, &pres);
   if (!status) {

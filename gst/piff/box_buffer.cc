@@ -1,11 +1,17 @@
 // BoxBuffer and the Box base classes: bounds-checked symmetric field I/O.
 #include "box_buffer.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace piff {
 
 Status ParseBoxHeader(const uint8_t* data, size_t avail, BoxHeader* out) {
+  return ParseBoxHeaderAt(data, avail, avail, out);
+}
+
+Status ParseBoxHeaderAt(const uint8_t* data, size_t header_bytes, uint64_t remaining, BoxHeader* out) {
+  size_t avail = static_cast<size_t>(std::min<uint64_t>(header_bytes, remaining));
   if (avail < 8)
     return Status::Error("truncated box header: need 8 bytes, " + std::to_string(avail) + " left");
   uint64_t size = (uint64_t(data[0]) << 24) | (uint64_t(data[1]) << 16) | (uint64_t(data[2]) << 8) | data[3];
@@ -18,7 +24,7 @@ Status ParseBoxHeader(const uint8_t* data, size_t avail, BoxHeader* out) {
     for (int i = 8; i < 16; i++) size = (size << 8) | data[i];
     header = 16;
   } else if (size == 0) {
-    size = avail;
+    size = remaining;
   }
   if (type == MakeFourCC("uuid")) {
     if (avail < header + 16)
@@ -29,9 +35,9 @@ Status ParseBoxHeader(const uint8_t* data, size_t avail, BoxHeader* out) {
   if (size < header)
     return Status::Error("'" + FourCCToString(type) + "': box size " + std::to_string(size) +
                          " is smaller than its header (" + std::to_string(header) + ")");
-  if (size > avail)
+  if (size > remaining)
     return Status::Error("'" + FourCCToString(type) + "': box size " + std::to_string(size) +
-                         " exceeds the " + std::to_string(avail) + " bytes available");
+                         " exceeds the " + std::to_string(remaining) + " bytes available");
   out->type = type;
   out->size = size;
   out->header_size = header;

@@ -30,6 +30,9 @@ struct BoxHeader {
 // Reads one box header at data[0..avail). size==0 ("to end") becomes avail.
 // Fails when the header is truncated or the size is impossible.
 Status ParseBoxHeader(const uint8_t* data, size_t avail, BoxHeader* out);
+// The same for a header read on its own: data[0..header_bytes) holds at least
+// the header, and `remaining` bytes (from the box start) exist in the stream.
+Status ParseBoxHeaderAt(const uint8_t* data, size_t header_bytes, uint64_t remaining, BoxHeader* out);
 
 // Base of every box. Subclasses implement ReadWriteBody() (the part after the
 // box header, and after version/flags for FullBox).

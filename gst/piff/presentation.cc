@@ -48,7 +48,8 @@ Status BuildPresentation(const std::vector<TrackSummary>& tracks, uint32_t times
   out->names.resize(tracks.size());
   for (size_t i = 0; i < tracks.size(); i++) {
     const TrackSummary& t = tracks[i];
-    std::string name = t.config.kind == TrackConfig::Kind::kVideo
+    std::string name = !t.name.empty() ? t.name
+                       : t.config.kind == TrackConfig::Kind::kVideo
                            ? "video"
                            : (audio_languages.size() > 1 ? "audio_" + t.config.language : "audio");
     out->names[i] = name;
@@ -64,7 +65,8 @@ Status BuildPresentation(const std::vector<TrackSummary>& tracks, uint32_t times
   // Bitrates: measured, then made unique inside each StreamIndex (QualityLevels
   // are addressed by bitrate in URLs).
   out->bitrates.resize(tracks.size());
-  for (size_t i = 0; i < tracks.size(); i++) out->bitrates[i] = std::max<uint32_t>(MeasuredBitrate(tracks[i]), 1);
+  for (size_t i = 0; i < tracks.size(); i++)
+    out->bitrates[i] = tracks[i].bitrate ? tracks[i].bitrate : std::max<uint32_t>(MeasuredBitrate(tracks[i]), 1);
   for (auto& g : groups) {
     for (size_t a = 0; a < g.size(); a++) {
       bool clash = true;

@@ -26,6 +26,10 @@ struct TrackSummary {
   std::string src;              // media file name, relative to the .ism
   uint64_t payload_bytes = 0;   // sum of sample sizes
   std::vector<FragmentTime> fragments;
+  // When set, used instead of the measured bitrate / the derived StreamIndex
+  // name (e.g. the systemBitrate and trackName of an existing .ism).
+  uint32_t bitrate = 0;
+  std::string name;
 };
 
 // Measured bitrate of a track in bit/s: payload bits over its duration,
@@ -41,8 +45,9 @@ struct Presentation {
   std::vector<std::string> warnings;  // e.g. misaligned fragment boundaries
 };
 
-// Groups tracks into StreamIndexes (all video in one "video"; audio by
-// language: "audio" when there is one language, else "audio_<lang>"),
+// Groups tracks into StreamIndexes by name: TrackSummary::name when set, else
+// all video in one "video" and audio by language ("audio" when there is one
+// language, else "audio_<lang>"). Bitrates: TrackSummary::bitrate when set,
 // measures bitrates and makes them unique per StreamIndex (on a tie the later
 // track, in input order, is raised by 1 bit/s until unique), and builds both
 // manifests. `client_manifest_relative_path` goes into the .ism head.

@@ -1,0 +1,291 @@
+// MediaIndex::Build: a top-level scan that reads box headers, ftyp, moov,
+// moofs and mfra only, then cross-checks tfra against the moofs found.
+#include "media_index.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "codec_config.h"
+#include "fragment.h"
+
+namespace piff {
+
+Status FileByteSource::Open(const std::string& path, std::unique_ptr<FileByteSource>* out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Error(path + ": " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::Error(path + ": not a regular file");
+  }
+  out->reset(new FileByteSource());
+  (*out)->fd_ = fd;
+  (*out)->size_ = static_cast<uint64_t>(st.st_size);
+  (*out)->path_ = path;
+  return Status::Ok();
+}
+
+FileByteSource::~FileByteSource() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status FileByteSource::Read(uint64_t offset, size_t size, std::vector<uint8_t>* out) {
+  if (offset > size_ || size > size_ - offset)
+    return Status::Error(path_ + ": read of " + std::to_string(size) + " bytes at " + std::to_string(offset) +
+                         " is past the end (" + std::to_string(size_) + ")");
+  out->resize(size);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd_, out->data() + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::Error(path_ + ": read at " + std::to_string(offset + done) + ": " +
+                                     (n < 0 ? std::strerror(errno) : "unexpected end of file"));
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+uint64_t IndexedTrack::duration() const {
+  uint64_t d = 0;
+  for (auto& f : fragments) d += f.duration;
+  return d;
+}
+
+ptrdiff_t IndexedTrack::FindFragment(uint64_t t) const {
+  ptrdiff_t i = FindFragmentAtOrBefore(t);
+  return i >= 0 && fragments[i].time == t ? i : -1;
+}
+
+ptrdiff_t IndexedTrack::FindFragmentAtOrBefore(uint64_t t) const {
+  auto it = std::upper_bound(fragments.begin(), fragments.end(), t,
+                             [](uint64_t v, const IndexedFragment& f) { return v < f.time; });
+  return static_cast<ptrdiff_t>(it - fragments.begin()) - 1;
+}
+
+const IndexedTrack* MediaIndex::FindTrack(uint32_t track_id) const {
+  for (auto& t : tracks)
+    if (t.config.track_id == track_id) return &t;
+  return nullptr;
+}
+
+Status DescribeTrack(const TrackBox& trak, IndexedTrack* out) {
+  TrackConfig& c = out->config;
+  c.track_id = trak.tkhd.track_id;
+  c.timescale = trak.mdia.mdhd.timescale;
+  c.language = trak.mdia.mdhd.language;
+  out->handler = trak.mdia.hdlr.handler_type;
+  std::string where = "track " + std::to_string(c.track_id);
+  if (c.timescale == 0) return Status::Error(where + ": mdhd timescale is 0");
+  const SampleDescriptionBox& stsd = trak.mdia.minf.stbl.stsd;
+  if (out->handler == MakeFourCC("vide")) {
+    c.kind = TrackConfig::Kind::kVideo;
+    if (stsd.video.empty()) return Status::Error(where + ": no visual sample entry");
+    const VisualSampleEntry& e = stsd.video[0];
+    out->sample_entry = e.format;
+    c.sample_entry = e.format;
+    c.width = e.width;
+    c.height = e.height;
+    if (e.avcc) {
+      AvcDecoderConfig avc;
+      Status s = AvcDecoderConfig::Parse(e.avcc->data.data(), e.avcc->data.size(), &avc);
+      if (!s) return s.WithContext(where);
+      c.avcc = e.avcc->data;
+      out->supported = true;
+      out->manifest_fourcc = "H264";
+    }
+  } else if (out->handler == MakeFourCC("soun")) {
+    c.kind = TrackConfig::Kind::kAudio;
+    if (stsd.audio.empty()) return Status::Error(where + ": no audio sample entry");
+    const AudioSampleEntry& e = stsd.audio[0];
+    out->sample_entry = e.format;
+    c.channels = e.channel_count;
+    c.sample_rate = e.sample_rate >> 16;
+    if (e.esds && e.esds->object_type_indication == 0x40 && !e.esds->decoder_specific_info.empty()) {
+      AudioSpecificConfig asc;
+      Status s = AudioSpecificConfig::Parse(e.esds->decoder_specific_info.data(),
+                                            e.esds->decoder_specific_info.size(), &asc);
+      if (!s) return s.WithContext(where);
+      c.audio_specific_config = e.esds->decoder_specific_info;
+      c.sample_rate = asc.OutputSamplingRate();
+      if (asc.channel_configuration) c.channels = asc.channel_configuration;
+      c.avg_bitrate = e.esds->avg_bitrate;
+      c.max_bitrate = e.esds->max_bitrate;
+      out->supported = true;
+      out->manifest_fourcc = asc.SmoothFourCC();
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+constexpr uint64_t kMaxMoovSize = 64ull << 20;
+constexpr uint64_t kMaxMoofSize = 16ull << 20;
+constexpr uint64_t kMaxMfraSize = 64ull << 20;
+
+struct ScanState {
+  std::map<uint32_t, uint64_t> track_end;  // continuation times
+};
+
+uint64_t ContinuationTime(uint32_t track_id, void* user) {
+  auto* st = static_cast<ScanState*>(user);
+  auto it = st->track_end.find(track_id);
+  return it == st->track_end.end() ? 0 : it->second;
+}
+
+template <class T>
+Status ReadAndParse(ByteSource& src, uint64_t offset, uint64_t size, uint64_t limit, T* box) {
+  if (size > limit)
+    return Status::Error(box->Name() + " at " + std::to_string(offset) + ": size " + std::to_string(size) +
+                         " exceeds the limit of " + std::to_string(limit) + " bytes");
+  std::vector<uint8_t> bytes;
+  Status s = src.Read(offset, static_cast<size_t>(size), &bytes);
+  if (!s) return s;
+  s = box->Parse(bytes.data(), bytes.size());
+  return s.WithContext(box->Name() + "@" + std::to_string(offset));
+}
+
+}  // namespace
+
+Status MediaIndex::Build(ByteSource& src, MediaIndex* out) {
+  *out = MediaIndex();
+  ScanState scan;
+  std::vector<std::pair<size_t, size_t>> awaiting_mdat;  // (track, fragment) indexes
+  uint32_t last_sequence = 0;
+  const uint64_t size = src.Size();
+  uint64_t off = 0;
+  std::vector<uint8_t> head;
+  while (off < size) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(32, size - off));
+    Status s = src.Read(off, want, &head);
+    if (!s) return s;
+    BoxHeader h;
+    s = ParseBoxHeaderAt(head.data(), head.size(), size - off, &h);
+    if (!s) {
+      out->problems.push_back("truncated or corrupt top-level box at offset " + std::to_string(off) + ": " +
+                              s.message() + " (index stops here)");
+      break;
+    }
+    if (h.type == MakeFourCC("ftyp") && !out->ftyp) {
+      out->ftyp.emplace();
+      if (!(s = ReadAndParse(src, off, h.size, 4096, &*out->ftyp))) return s;
+    } else if (h.type == MakeFourCC("uuid") && h.usertype == kLiveServerManifestUuid && !out->live_manifest) {
+      out->live_manifest.emplace();
+      if (!(s = ReadAndParse(src, off, h.size, kMaxMoovSize, &*out->live_manifest))) return s;
+    } else if (h.type == MakeFourCC("moov") && !out->moov) {
+      out->moov.emplace();
+      if (!(s = ReadAndParse(src, off, h.size, kMaxMoovSize, &*out->moov))) return s;
+      out->init_end = off + h.size;
+      for (const TrackBox& trak : out->moov->tracks) {
+        IndexedTrack t;
+        if (!(s = DescribeTrack(trak, &t))) return s;
+        out->tracks.push_back(std::move(t));
+      }
+    } else if (h.type == MakeFourCC("moof")) {
+      if (!out->moov) return Status::Error("moof at " + std::to_string(off) + " before any moov");
+      MovieFragmentBox moof;
+      if (!(s = ReadAndParse(src, off, h.size, kMaxMoofSize, &moof))) return s;
+      if (moof.mfhd.sequence_number <= last_sequence && last_sequence)
+        out->problems.push_back("moof at " + std::to_string(off) + ": mfhd sequence number " +
+                                std::to_string(moof.mfhd.sequence_number) + " does not increase");
+      last_sequence = moof.mfhd.sequence_number;
+      std::vector<TrackFragmentSamples> frags;
+      if (!(s = ReadFragment(moof, off, &*out->moov, ContinuationTime, &scan, &frags))) return s;
+      awaiting_mdat.clear();
+      bool data_truncated = false;
+      for (const auto& f : frags)
+        for (const auto& smp : f.samples)
+          if (smp.offset + smp.size > size) data_truncated = true;
+      if (data_truncated) {
+        out->problems.push_back("moof at " + std::to_string(off) +
+                                ": its sample data is cut off by the end of the file (index stops here)");
+        break;
+      }
+      for (size_t i = 0; i < frags.size(); i++) {
+        const TrackFragmentSamples& f = frags[i];
+        IndexedTrack* track = nullptr;
+        size_t track_index = 0;
+        for (size_t k = 0; k < out->tracks.size(); k++)
+          if (out->tracks[k].config.track_id == f.track_id) {
+            track = &out->tracks[k];
+            track_index = k;
+          }
+        if (!track) continue;  // ReadFragment already refuses unknown track IDs
+        IndexedFragment x;
+        x.time = f.decode_time;
+        x.duration = f.duration;
+        x.moof_offset = off;
+        x.moof_size = static_cast<uint32_t>(h.size);
+        x.sample_count = static_cast<uint32_t>(f.samples.size());
+        for (auto& smp : f.samples) {
+          x.payload_bytes += smp.size;
+          x.sync_samples += smp.sync;
+        }
+        x.starts_with_sync = !f.samples.empty() && f.samples[0].sync;
+        x.shared_moof = frags.size() > 1;
+        x.traf_index = static_cast<uint32_t>(i);
+        if (!track->fragments.empty()) {
+          const IndexedFragment& prev = track->fragments.back();
+          if (prev.time + prev.duration != x.time)
+            out->problems.push_back("track " + std::to_string(f.track_id) + ": fragment at " +
+                                    std::to_string(x.time) + " does not follow the previous one (ends at " +
+                                    std::to_string(prev.time + prev.duration) + ")");
+        }
+        scan.track_end[f.track_id] = f.decode_time + f.duration;
+        track->payload_bytes += x.payload_bytes;
+        track->fragments.push_back(x);
+        awaiting_mdat.emplace_back(track_index, track->fragments.size() - 1);
+      }
+    } else if (h.type == MakeFourCC("mdat")) {
+      for (auto& a : awaiting_mdat) out->tracks[a.first].fragments[a.second].end_offset = off + h.size;
+      awaiting_mdat.clear();
+    } else if (h.type == MakeFourCC("mfra") && !out->mfra) {
+      out->mfra.emplace();
+      if (!(s = ReadAndParse(src, off, h.size, kMaxMfraSize, &*out->mfra))) return s;
+    }
+    if (h.type != MakeFourCC("moof")) awaiting_mdat.clear();
+    off += h.size;
+  }
+  if (!out->moov) return Status::Error("no moov box: not an ISO BMFF movie");
+
+  // Cross-check the random-access index against what the scan found.
+  if (out->mfra) {
+    for (const auto& tfra : out->mfra->tfras) {
+      const IndexedTrack* t = out->FindTrack(tfra.track_id);
+      std::string where = "tfra of track " + std::to_string(tfra.track_id);
+      if (!t) {
+        out->problems.push_back(where + ": no such track");
+        continue;
+      }
+      if (tfra.entries.size() != t->fragments.size())
+        out->problems.push_back(where + ": " + std::to_string(tfra.entries.size()) + " entries for " +
+                                std::to_string(t->fragments.size()) + " fragments");
+      for (const auto& e : tfra.entries) {
+        ptrdiff_t i = t->FindFragment(e.time);
+        if (i < 0) {
+          out->problems.push_back(where + ": entry time " + std::to_string(e.time) + " matches no fragment");
+        } else if (t->fragments[i].moof_offset != e.moof_offset) {
+          out->problems.push_back(where + ": entry time " + std::to_string(e.time) + " points at offset " +
+                                  std::to_string(e.moof_offset) + ", the moof is at " +
+                                  std::to_string(t->fragments[i].moof_offset));
+        }
+      }
+    }
+  }
+  for (const auto& t : out->tracks)
+    for (const auto& f : t.fragments)
+      if (t.config.kind == TrackConfig::Kind::kVideo && !f.starts_with_sync) {
+        out->problems.push_back("track " + std::to_string(t.config.track_id) + ": fragment at " +
+                                std::to_string(f.time) + " does not start with a keyframe");
+        break;
+      }
+  return Status::Ok();
+}
+
+}  // namespace piff

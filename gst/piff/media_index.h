@@ -1,0 +1,98 @@
+// MediaIndex: what a reader needs to know about a PIFF / fragmented MP4 file
+// (tracks, and every fragment's time, duration and byte range), built from
+// bounded reads: top-level box headers, ftyp, moov, each moof and the mfra.
+// Sample payloads (mdat bodies) are never read. Used by the origin, the
+// command-line tool and the demuxer's seek index.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "boxes.h"
+#include "movie.h"
+#include "status.h"
+
+namespace piff {
+
+// Random access to the bytes of a media file or stream.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads exactly `size` bytes at `offset` into *out (resized); an error
+  // names the offset and the reason (short read, I/O error).
+  virtual Status Read(uint64_t offset, size_t size, std::vector<uint8_t>* out) = 0;
+  virtual uint64_t Size() const = 0;
+};
+
+// A local file, read with pread() (thread-safe: no shared file position).
+class FileByteSource : public ByteSource {
+ public:
+  static Status Open(const std::string& path, std::unique_ptr<FileByteSource>* out);
+  ~FileByteSource() override;
+  Status Read(uint64_t offset, size_t size, std::vector<uint8_t>* out) override;
+  uint64_t Size() const override { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  FileByteSource() = default;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  std::string path_;
+};
+
+struct IndexedFragment {
+  uint64_t time = 0;          // fragment time (tfxd, else tfdt, else continuation)
+  uint64_t duration = 0;      // sum of sample durations
+  uint64_t moof_offset = 0;
+  uint32_t moof_size = 0;
+  uint64_t end_offset = 0;    // end of the mdat that follows the moof (0: none)
+  uint32_t sample_count = 0;
+  uint64_t payload_bytes = 0;
+  bool starts_with_sync = false;
+  uint32_t sync_samples = 0;
+  bool shared_moof = false;   // the moof carries trafs of other tracks too
+  uint32_t traf_index = 0;    // position of this track's traf in the moof
+};
+
+struct IndexedTrack {
+  TrackConfig config;         // kind, id, timescale, sizes, codec configuration
+  FourCC handler = 0;
+  FourCC sample_entry = 0;    // avc1, mp4a, encv, ...
+  bool supported = false;     // H.264 or AAC, which gst-smooth can describe
+  std::string manifest_fourcc;  // H264 / AACL / AACH / AACP ("" if unsupported)
+  std::vector<IndexedFragment> fragments;
+  uint64_t payload_bytes = 0;
+  uint64_t duration() const;
+  // Index of the fragment starting exactly at t, or -1.
+  ptrdiff_t FindFragment(uint64_t t) const;
+  // Index of the last fragment whose time <= t (binary search), or -1.
+  ptrdiff_t FindFragmentAtOrBefore(uint64_t t) const;
+};
+
+struct MediaIndex {
+  std::optional<FileTypeBox> ftyp;
+  std::optional<LiveServerManifestBox> live_manifest;
+  std::optional<MovieBox> moov;
+  std::optional<MovieFragmentRandomAccessBox> mfra;
+  uint64_t init_end = 0;       // offset just after moov (the initialisation bytes)
+  std::vector<IndexedTrack> tracks;
+  // Consistency problems found while indexing (tfra vs moofs, gaps in the
+  // tfxd timeline, a truncated tail, sequence numbers); not fatal.
+  std::vector<std::string> problems;
+
+  // Scans the whole source. Fails only when there is no usable moov or a box
+  // that must be parsed is corrupt; a truncated last box is a problem, and the
+  // index covers what precedes it.
+  static Status Build(ByteSource& source, MediaIndex* out);
+
+  const IndexedTrack* FindTrack(uint32_t track_id) const;
+};
+
+// The TrackConfig and manifest FourCC of a moov track (errors for missing or
+// corrupt codec configuration; `supported` false for other codecs).
+Status DescribeTrack(const TrackBox& trak, IndexedTrack* out);
+
+}  // namespace piff

@@ -1,0 +1,185 @@
+// MediaIndex (bounded-read index of a media file) and Asset (.ism + media):
+// fragment ranges, tfra cross-checks, truncated tails, origin lookups.
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "asset.h"
+#include "fragment.h"
+#include "media_index.h"
+#include "movie.h"
+#include "test_util.h"
+
+using namespace piff;
+
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    gchar* d = g_dir_make_tmp("media-index-XXXXXX", nullptr);
+    path = d;
+    g_free(d);
+  }
+  ~TempDir() {
+    GDir* d = g_dir_open(path.c_str(), 0, nullptr);
+    while (const gchar* n = g_dir_read_name(d)) g_unlink((path + "/" + n).c_str());
+    g_dir_close(d);
+    g_rmdir(path.c_str());
+  }
+  std::string Write(const std::string& name, const std::vector<uint8_t>& data) {
+    std::string p = path + "/" + name;
+    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(data.data()), data.size());
+    return p;
+  }
+};
+
+TrackConfig Video(uint32_t id) {
+  TrackConfig c;
+  c.track_id = id;
+  c.width = 320;
+  c.height = 180;
+  c.avcc = {0x01, 0x42, 0xc0, 0x1e, 0xff, 0xe1, 0x00, 0x04, 0x67, 0x42, 0xc0, 0x1e, 0x01, 0x00, 0x02, 0x68, 0xce};
+  return c;
+}
+
+// A 2-track (video ids 1, 2) file with `n` 2 s fragments each, and an mfra.
+std::vector<uint8_t> MakeFile(int n, bool with_mfra = true) {
+  InitSegment init = BuildInitSegment({Video(1), Video(2)}, 10000000, 0);
+  std::vector<uint8_t> out = init.bytes;
+  MovieFragmentRandomAccessBox mfra;
+  mfra.tfras.resize(2);
+  uint32_t seq = 0;
+  for (int k = 0; k < n; k++)
+    for (uint32_t id = 1; id <= 2; id++) {
+      std::vector<FragmentSample> s(50);
+      for (size_t i = 0; i < s.size(); i++) {
+        s[i].duration = 400000;
+        s[i].size = 100 * id;
+        s[i].sync = i == 0;
+      }
+      FragmentParams p;
+      p.sequence_number = ++seq;
+      p.track_id = id;
+      p.decode_time = k * 20000000ull;
+      mfra.tfras[id - 1].track_id = id;
+      mfra.tfras[id - 1].entries.push_back({p.decode_time, out.size(), 1, 1, 1});
+      FragmentHeader h = FragmentWriter::Build(p, s);
+      out.insert(out.end(), h.bytes.begin(), h.bytes.end());
+      out.insert(out.end(), h.payload_size, 0xab);
+    }
+  if (with_mfra) {
+    std::vector<uint8_t> m = mfra.SerializeWithMfro();
+    out.insert(out.end(), m.begin(), m.end());
+  }
+  return out;
+}
+
+MediaIndex Index(const std::string& path) {
+  std::unique_ptr<FileByteSource> src;
+  Status s = FileByteSource::Open(path, &src);
+  g_assert_true(s.ok());
+  MediaIndex index;
+  s = MediaIndex::Build(*src, &index);
+  if (!s) g_error("%s", s.message().c_str());
+  return index;
+}
+
+}  // namespace
+
+static void test_index_ranges() {
+  TempDir dir;
+  std::string path = dir.Write("a.ismv", MakeFile(3));
+  MediaIndex index = Index(path);
+  for (auto& p : index.problems) g_printerr("problem: %s\n", p.c_str());
+  g_assert_cmpuint(index.problems.size(), ==, 0);
+  g_assert_cmpuint(index.tracks.size(), ==, 2);
+  const IndexedTrack* t2 = index.FindTrack(2);
+  g_assert_nonnull(t2);
+  g_assert_true(t2->supported);
+  EXPECT_STR(t2->manifest_fourcc, "H264");
+  g_assert_cmpuint(t2->fragments.size(), ==, 3);
+  const IndexedFragment& f = t2->fragments[1];
+  g_assert_cmpuint(f.time, ==, 20000000);
+  g_assert_cmpuint(f.duration, ==, 20000000);
+  g_assert_cmpuint(f.sample_count, ==, 50);
+  g_assert_cmpuint(f.payload_bytes, ==, 50 * 200);
+  g_assert_cmpuint(f.end_offset - f.moof_offset, ==, f.moof_size + 8 + 50 * 200);
+  g_assert_true(f.starts_with_sync);
+  g_assert_cmpint(t2->FindFragment(40000000), ==, 2);
+  g_assert_cmpint(t2->FindFragment(40000001), ==, -1);
+  g_assert_cmpint(t2->FindFragmentAtOrBefore(39999999), ==, 1);
+  g_assert_cmpint(t2->FindFragmentAtOrBefore(0), ==, 0);
+}
+
+static void test_index_problems() {
+  TempDir dir;
+  std::vector<uint8_t> data = MakeFile(2);
+  // Point the last tfra entry of track 2 one byte off: tfra v1 entry is
+  // time(8) offset(8) + 3 one-byte numbers; mfro (16 bytes) follows.
+  size_t at = data.size() - 16 - 3 - 8 + 7;
+  data[at] ^= 1;
+  MediaIndex index = Index(dir.Write("b.ismv", data));
+  bool found = false;
+  for (auto& p : index.problems) found |= p.find("points at offset") != std::string::npos;
+  g_assert_true(found);
+
+  // A truncated tail: the index stops before it, with a problem.
+  std::vector<uint8_t> cut = MakeFile(2, false);
+  cut.resize(cut.size() - 100);
+  MediaIndex partial = Index(dir.Write("c.ismv", cut));
+  g_assert_cmpuint(partial.problems.size(), >=, 1);
+  g_assert_true(partial.problems[0].find("index stops here") != std::string::npos);
+  g_assert_cmpuint(partial.FindTrack(1)->fragments.size(), ==, 2);
+  g_assert_cmpuint(partial.FindTrack(2)->fragments.size(), ==, 1);
+
+  // No moov at all.
+  std::string junk = dir.Write("d.ismv", {0, 0, 0, 16, 'f', 'r', 'e', 'e', 0, 0, 0, 0, 0, 0, 0, 0});
+  std::unique_ptr<FileByteSource> src;
+  g_assert_true(FileByteSource::Open(junk, &src).ok());
+  MediaIndex none;
+  Status s = MediaIndex::Build(*src, &none);
+  g_assert_false(s.ok());
+  g_assert_true(s.message().find("no moov") != std::string::npos);
+}
+
+static void test_asset_lookup_and_generated_manifest() {
+  TempDir dir;
+  dir.Write("a.ismv", MakeFile(3));
+  Presentation p;
+  std::vector<std::string> problems;
+  Status s = BuildManifestsForFiles({dir.path + "/a.ismv"}, dir.path + "/a.ism", "", &p, &problems);
+  g_assert_true(s.ok());
+  g_assert_cmpuint(p.server.tracks.size(), ==, 2);
+  EXPECT_STR(p.server.tracks[0].src, "a.ismv");
+  std::string ism = p.server.Write();
+  dir.Write("a.ism", std::vector<uint8_t>(ism.begin(), ism.end()));
+
+  std::unique_ptr<Asset> asset;
+  s = Asset::Load(dir.path + "/a.ism", &asset);
+  if (!s) g_error("%s", s.message().c_str());
+  g_assert_cmpuint(asset->tracks().size(), ==, 2);
+  // No .ismc named: the client manifest is generated, with the .ism bitrates.
+  g_assert_cmpuint(asset->client_manifest().streams.size(), ==, 1);
+  g_assert_cmpuint(asset->client_manifest().streams[0].quality_levels[1].bitrate, ==,
+                   p.server.tracks[1].system_bitrate);
+  const AssetTrack* t = asset->FindTrack(p.server.tracks[1].system_bitrate, "video");
+  g_assert_nonnull(t);
+  g_assert_cmpuint(t->track_id, ==, 2);
+  FragmentRange r;
+  g_assert_true(asset->FindFragment(*t, 20000000, &r));
+  g_assert_cmpuint(r.size, ==, r.moof_size + 8 + 50 * 200);
+  g_assert_false(asset->FindFragment(*t, 20000001, &r));
+  g_assert_null(asset->FindTrack(12345, "video"));
+}
+
+int main(int argc, char** argv) {
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/media-index/ranges", test_index_ranges);
+  g_test_add_func("/media-index/problems", test_index_problems);
+  g_test_add_func("/asset/lookup", test_asset_lookup_and_generated_manifest);
+  return g_test_run();
+}
