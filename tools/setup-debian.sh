@@ -7,7 +7,8 @@ PKGS=(
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libsoup-3.0-dev libssl-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  ffmpeg
+  ffmpeg nginx-light
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do
