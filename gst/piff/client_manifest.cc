@@ -487,13 +487,17 @@ bool StreamIndex::FindFragment(uint64_t t, FragmentInfo* out) const {
 }
 
 bool StreamIndex::FindFragmentContaining(uint64_t time, FragmentInfo* out) const {
-  ptrdiff_t run = RunAtOrBefore(chunks, time);
-  if (run < 0) return false;
-  const Chunk& c = chunks[static_cast<size_t>(run)];
-  if (c.d == 0 || time >= c.end()) return false;
-  uint64_t k = (time - c.t) / c.d;
-  *out = {FragmentsBefore(chunks, run) + k, c.t + k * c.d, c.d};
-  return true;
+  // Runs start in order but may overlap (a c may start before the previous
+  // one ends), so time can lie past the last run starting at or before it
+  // and still inside an earlier, longer fragment: walk back until one holds it.
+  for (ptrdiff_t run = RunAtOrBefore(chunks, time); run >= 0; run--) {
+    const Chunk& c = chunks[static_cast<size_t>(run)];
+    if (c.d == 0 || time >= c.end()) continue;
+    uint64_t k = (time - c.t) / c.d;
+    *out = {FragmentsBefore(chunks, run) + k, c.t + k * c.d, c.d};
+    return true;
+  }
+  return false;
 }
 
 bool StreamIndex::GetFragment(uint64_t index, FragmentInfo* out) const {

@@ -117,7 +117,8 @@ struct StreamIndex {
   bool ForEachFragment(const std::function<bool(uint64_t t, uint64_t d)>& fn) const;
   // The fragment starting exactly at t (URL times must match exactly).
   bool FindFragment(uint64_t t, FragmentInfo* out) const;
-  // The fragment whose [t, t+d) contains time (for seeking).
+  // The fragment whose [t, t+d) contains time (for seeking); of overlapping
+  // fragments, the one that starts last.
   bool FindFragmentContaining(uint64_t time, FragmentInfo* out) const;
   // The fragment at a 0-based position.
   bool GetFragment(uint64_t index, FragmentInfo* out) const;

@@ -232,6 +232,14 @@ Status MediaIndex::Build(ByteSource& src, MediaIndex* out) {
         x.traf_index = static_cast<uint32_t>(i);
         if (!track->fragments.empty()) {
           const IndexedFragment& prev = track->fragments.back();
+          // FindFragment* binary-search the times, so they must not go back:
+          // a fragment that does (hostile or corrupt tfxd/tfdt) stays out.
+          if (x.time < prev.time) {
+            out->problems.push_back("track " + std::to_string(f.track_id) + ": fragment at " +
+                                    std::to_string(x.time) + " goes back before the previous one at " +
+                                    std::to_string(prev.time) + " (left out of the index)");
+            continue;
+          }
           if (prev.time + prev.duration != x.time)
             out->problems.push_back("track " + std::to_string(f.track_id) + ": fragment at " +
                                     std::to_string(x.time) + " does not follow the previous one (ends at " +

@@ -116,20 +116,22 @@ Status BuildPresentation(const std::vector<TrackSummary>& tracks, uint32_t times
         return Status::Error("StreamIndex " + si.name + ": tracks with different timescales");
       // Every QualityLevel of a StreamIndex must share the fragment times.
       if (k > 0) {
+        // Track IDs repeat across one-file-per-bitrate inputs: name the file too.
+        auto label = [](const TrackSummary& x) {
+          return "track " + std::to_string(x.config.track_id) + (x.src.empty() ? "" : " (" + x.src + ")");
+        };
         size_t n = std::min(t.fragments.size(), first.fragments.size());
         for (size_t f = 0; f < n; f++)
           if (t.fragments[f].time != first.fragments[f].time) {
-            out->warnings.push_back("track " + std::to_string(t.config.track_id) + " fragment " + std::to_string(f) +
-                                    " starts at " + std::to_string(t.fragments[f].time) + ", track " +
-                                    std::to_string(first.config.track_id) + " at " +
+            out->warnings.push_back(label(t) + " fragment " + std::to_string(f) + " starts at " +
+                                    std::to_string(t.fragments[f].time) + ", " + label(first) + " at " +
                                     std::to_string(first.fragments[f].time) +
                                     ": QualityLevels of StreamIndex \"" + si.name + "\" are not aligned");
             break;
           }
         if (t.fragments.size() != first.fragments.size())
-          out->warnings.push_back("track " + std::to_string(t.config.track_id) + " has " +
-                                  std::to_string(t.fragments.size()) + " fragments, track " +
-                                  std::to_string(first.config.track_id) + " has " +
+          out->warnings.push_back(label(t) + " has " + std::to_string(t.fragments.size()) + " fragments, " +
+                                  label(first) + " has " +
                                   std::to_string(first.fragments.size()));
       }
       QualityLevel ql;

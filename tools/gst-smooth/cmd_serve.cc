@@ -1,9 +1,138 @@
-// gst-smooth serve: placeholder until the subcommand lands (read-side issue).
+// gst-smooth serve: runs the development origin (origin.h) on a folder of
+// packaged assets until SIGINT/SIGTERM, then prints its counters and exits 0.
+#include <glib-unix.h>
+#include <glib.h>
+
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 #include "commands.h"
+#include "origin.h"
+
+namespace {
+
+void Usage(FILE* out) {
+  std::fprintf(out,
+               "usage: gst-smooth serve --root DIR [--port N] [--bind ADDR] [options]\n"
+               "Serves every NAME.ism under DIR as a Smooth Streaming presentation:\n"
+               "  http://ADDR:PORT/<path under DIR>/NAME.ism/Manifest\n"
+               "  .../NAME.ism/QualityLevels(BITRATE)/Fragments(NAME=TIME)   (also FragmentInfo, KeyFrames,\n"
+               "                                                               RawFragments)\n"
+               "options:\n"
+               "  --root DIR               folder with the .ism/.ismc/.ismv files (required)\n"
+               "  --port N                 TCP port, 0 = any free port (default 0; the URL is printed)\n"
+               "  --bind ADDR              IPv4/IPv6 address to listen on (default 127.0.0.1)\n"
+               "  --threads N              event loops accepting on the port (default 1)\n"
+               "  --max-age S              Cache-Control max-age of fragments (default 86400)\n"
+               "  --manifest-max-age S     Cache-Control max-age of manifests (default 10)\n"
+               "  --quiet                  no per-request log lines\n"
+               "Stops on SIGINT/SIGTERM (exit 0).\n");
+}
+
+bool ParseUnsigned(const char* opt, const char* value, unsigned max, unsigned* out) {
+  uint32_t v = 0;
+  if (!value || !gst_smooth::ParseDecimalU32(value, &v) || v > max) {
+    std::fprintf(stderr, "gst-smooth serve: %s needs a number 0..%u, got \"%s\"\n", opt, max, value ? value : "");
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+struct StopRequest {
+  GMainLoop* loop = nullptr;
+  const char* signal = nullptr;
+};
+
+gboolean OnSigint(gpointer data) {
+  auto* s = static_cast<StopRequest*>(data);
+  s->signal = "SIGINT";
+  g_main_loop_quit(s->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean OnSigterm(gpointer data) {
+  auto* s = static_cast<StopRequest*>(data);
+  s->signal = "SIGTERM";
+  g_main_loop_quit(s->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+}  // namespace
 
 int CmdServe(int argc, char** argv) {
-  std::fprintf(stderr, "gst-smooth serve: not available in this build yet\n");
-  return 1;
+  gst_smooth::OriginOptions opt;
+  bool have_root = false;
+  for (int i = 1; i < argc; i++) {
+    const char* a = argv[i];
+    const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
+      Usage(stdout);
+      return 0;
+    } else if (!std::strcmp(a, "--root") && v) {
+      opt.root = v;
+      have_root = true;
+      i++;
+    } else if (!std::strcmp(a, "--bind") && v) {
+      opt.bind = v;
+      i++;
+    } else if (!std::strcmp(a, "--port")) {
+      if (!ParseUnsigned(a, v, 65535, &opt.port)) return 2;
+      i++;
+    } else if (!std::strcmp(a, "--threads")) {
+      if (!ParseUnsigned(a, v, 64, &opt.threads) || opt.threads == 0) return 2;
+      i++;
+    } else if (!std::strcmp(a, "--max-age")) {
+      if (!ParseUnsigned(a, v, 31536000, &opt.fragment_max_age)) return 2;
+      i++;
+    } else if (!std::strcmp(a, "--manifest-max-age")) {
+      if (!ParseUnsigned(a, v, 31536000, &opt.manifest_max_age)) return 2;
+      i++;
+    } else if (!std::strcmp(a, "--quiet")) {
+      opt.log_requests = false;
+    } else {
+      std::fprintf(stderr, "gst-smooth serve: unknown or incomplete option '%s'\n", a);
+      Usage(stderr);
+      return 2;
+    }
+  }
+  if (!have_root) {
+    std::fprintf(stderr, "gst-smooth serve: --root DIR is required\n");
+    Usage(stderr);
+    return 2;
+  }
+
+  // Log lines go to a pipe in tests and demos: one line at a time, at once.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  // A reader of our stdout may go away; sockets use MSG_NOSIGNAL already.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::string error;
+  std::unique_ptr<gst_smooth::Origin> origin = gst_smooth::Origin::Start(opt, &error);
+  if (!origin) {
+    std::fprintf(stderr, "gst-smooth serve: %s\n", error.c_str());
+    return 1;
+  }
+  std::printf("gst-smooth serve: listening on %s\n", origin->url().c_str());
+  std::vector<std::string> assets = origin->ListAssets();
+  std::printf("gst-smooth serve: root %s, %zu asset(s)%s\n", opt.root.c_str(), assets.size(),
+              assets.empty() ? "" : ":");
+  for (const std::string& a : assets) std::printf("  %s%s/Manifest\n", origin->url().c_str(), a.c_str());
+
+  GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
+  StopRequest stop;
+  stop.loop = loop;
+  guint sigint = g_unix_signal_add(SIGINT, OnSigint, &stop);
+  guint sigterm = g_unix_signal_add(SIGTERM, OnSigterm, &stop);
+  g_main_loop_run(loop);
+  std::printf("gst-smooth serve: %s, stopping\n", stop.signal ? stop.signal : "stopped");
+  origin->Stop();
+  std::printf("gst-smooth serve: %s\n", origin->CountersLine().c_str());
+  g_source_remove(sigint);
+  g_source_remove(sigterm);
+  origin.reset();
+  g_main_loop_unref(loop);
+  return 0;
 }

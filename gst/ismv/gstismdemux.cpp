@@ -1,0 +1,1613 @@
+// ismdemux: the GStreamer side of reading PIFF / Smooth Streaming media. One
+// top-level box walker serves both scheduling modes: in push mode it is fed
+// by the chain function, in pull mode by a task that pulls the ranges it asks
+// for (and jumps over what it skips). The core parses every box and resolves
+// samples (ReadFragment); this file turns samples into buffers cut out of the
+// stream without copying, with timestamps, flags, caps, segments and seeks.
+
+/**
+ * SECTION:element-ismdemux
+ * @title: ismdemux
+ *
+ * Demuxes Smooth Streaming media (PIFF 1.1 fragmented MP4: .ismv, .isma,
+ * FFmpeg `-f ismv` files and live ingest streams, GStreamer ismlmux files)
+ * into H.264 and AAC elementary streams, one source pad per track.
+ *
+ * In pull mode (a seekable file) it indexes every fragment from the moof
+ * headers first and supports flushing TIME seeks (accurate and key-unit,
+ * snap before/after/nearest), duration and seeking queries. In push mode
+ * (pipes, HTTP, live ingest) it parses incrementally with bounded memory.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 filesrc location=in.ismv ! ismdemux name=d \
+ *   d.video_0 ! queue ! avdec_h264 ! videoconvert ! autovideosink \
+ *   d.audio_0 ! queue ! avdec_aac ! audioconvert ! autoaudiosink
+ * gst-launch-1.0 -e filesrc location=in.ismv ! ismdemux name=d \
+ *   d.video_0 ! queue ! h264parse ! mp4mux name=m ! filesink location=out.mp4 \
+ *   d.audio_0 ! queue ! aacparse ! m.
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstismdemux.h"
+
+#include <gst/base/gstadapter.h>
+#include <gst/base/gstflowcombiner.h>
+#include <gst/pbutils/pbutils.h>
+#include <gst/tag/tag.h>
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "boxes.h"
+#include "codec_config.h"
+#include "fragment.h"
+#include "media_index.h"
+#include "protection.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_ism_demux_debug);
+#define GST_CAT_DEFAULT gst_ism_demux_debug
+
+namespace {
+
+// Bounds on what is ever held in memory for one box (hostile sizes fail
+// early instead of growing the adapter without limit).
+constexpr uint64_t kMaxFtypSize = 4096;
+constexpr uint64_t kMaxMoovSize = 64ull << 20;
+constexpr uint64_t kMaxMoofSize = 16ull << 20;
+constexpr uint64_t kMaxLiveManifestSize = 4ull << 20;
+constexpr uint64_t kMaxSampleSize = 64ull << 20;
+// Pull mode: the most read at once inside an mdat, and the least read at a
+// box boundary (so a small moof and its mdat header come in one pull).
+constexpr uint64_t kPullChunk = 4ull << 20;
+constexpr uint64_t kPullMin = 16ull << 10;
+// Keyframe searches look at most this many fragments away from the target.
+constexpr ptrdiff_t kMaxSeekScan = 64;
+
+const char* kPlayReadySystemId = "9a04f079-9840-4286-ab92-e65be0885f95";
+
+struct Track {
+  Track() = default;
+  Track(const Track&) = delete;
+  Track& operator=(const Track&) = delete;
+  ~Track() {
+    if (caps) gst_caps_unref(caps);
+    if (tags) gst_tag_list_unref(tags);
+    if (stream) gst_object_unref(stream);
+  }
+  uint32_t id = 0;
+  uint32_t timescale = 1;
+  bool video = false;
+  piff::IndexedTrack info;  // description; fragments in pull mode
+  bool expose = false;
+  bool encrypted = false;
+  piff::TrackProtection protection;
+
+  GstPad* pad = nullptr;  // owned by the element once added
+  GstCaps* caps = nullptr;
+  GstTagList* tags = nullptr;
+  GstStream* stream = nullptr;
+  std::string stream_id;
+  gint fps_n = 0, fps_d = 1;
+
+  // Ticks added to presentation times so that no DTS exceeds its PTS (see
+  // ComputeShift); fixed by the first fragment of the track.
+  bool shift_known = false;
+  int64_t shift = 0;
+  // End of the last fragment read: the time of a following fragment that
+  // has neither tfxd nor tfdt.
+  bool have_end = false;
+  uint64_t end = 0;
+
+  // Output state, reset by seeks.
+  bool need_segment = true;
+  bool need_tags = true;
+  bool need_discont = true;
+  bool eos = false;
+  // Where output starts after a seek: samples of moofs before start_moof,
+  // and of start_moof before start_sample, are not pushed.
+  bool has_start = false;
+  uint64_t start_moof = 0;
+  size_t start_sample = 0;
+
+  uint64_t pushed = 0;
+
+  GstClockTime ToNs(uint64_t ticks) const { return gst_util_uint64_scale(ticks, GST_SECOND, timescale); }
+  uint64_t ToTicks(GstClockTime ns) const { return gst_util_uint64_scale(ns, timescale, GST_SECOND); }
+  GstClockTime ShiftNs() const { return ToNs(static_cast<uint64_t>(shift)); }
+};
+
+// A sample of the current moof waiting for its bytes.
+struct PendingSample {
+  Track* track = nullptr;
+  piff::ReadSample sample;
+  std::shared_ptr<const piff::SampleEncryption> encryption;
+  size_t index = 0;  // in the track fragment, for the encryption entry
+};
+
+enum class Phase {
+  kTop,   // at a top-level box header
+  kBox,   // collecting a whole box (ftyp, moov, moof, live manifest)
+  kMdat,  // inside an mdat, cutting out pending samples
+  kSkip,  // dropping the rest of a box
+};
+
+}  // namespace
+
+struct IsmDemuxState {
+  GstAdapter* adapter = nullptr;
+  GstFlowCombiner* combiner = nullptr;
+
+  // Scheduling.
+  bool pull = false;
+  uint64_t upstream_size = 0;  // pull mode: bytes in the file
+
+  // Top-level walker.
+  Phase phase = Phase::kTop;
+  uint64_t offset = 0;       // stream offset of the first byte in the adapter
+  piff::BoxHeader box;
+  uint64_t box_start = 0;
+  uint64_t box_end = 0;
+  uint64_t skip = 0;         // bytes of the current box still to drop
+  uint64_t cur_moof = 0;     // offset of the moof being resolved
+  bool error_posted = false;
+
+  std::optional<piff::FileTypeBox> ftyp;
+  std::optional<piff::LiveServerManifestBox> live_manifest;
+  std::optional<piff::MovieBox> moov;
+  std::vector<std::unique_ptr<Track>> tracks;
+  std::vector<piff::ProtectionSystemHeader> pssh;
+  bool exposed = false;
+  std::deque<PendingSample> pending;
+
+  // Pull mode index.
+  bool indexed = false;
+  piff::MediaIndex index;
+
+  // Timeline. `segment` is in stream time (0 = start of the presentation);
+  // media time = stream time + t0 (the first fragment time).
+  bool t0_known = false;
+  GstClockTime t0 = 0;
+  GstSegment segment;
+  guint32 segment_seqnum = 0;
+  GstClockTime duration = GST_CLOCK_TIME_NONE;  // guarded by the object lock
+  GstEvent* pending_seek = nullptr;
+
+  guint group_id = 0;
+  bool have_group_id = false;
+
+  IsmDemuxState() {
+    adapter = gst_adapter_new();
+    combiner = gst_flow_combiner_new();
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+  }
+  ~IsmDemuxState() {
+    g_object_unref(adapter);
+    gst_flow_combiner_free(combiner);
+    if (pending_seek) gst_event_unref(pending_seek);
+  }
+
+  void ResetWalker(uint64_t at) {
+    gst_adapter_clear(adapter);
+    phase = Phase::kTop;
+    offset = at;
+    skip = 0;
+    pending.clear();
+  }
+};
+
+struct _GstIsmDemux {
+  GstElement parent;
+  GstPad* sinkpad;
+  IsmDemuxState* state;
+};
+
+G_DEFINE_TYPE(GstIsmDemux, gst_ism_demux, GST_TYPE_ELEMENT)
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(ismdemux, "ismdemux", GST_RANK_PRIMARY, GST_TYPE_ISM_DEMUX,
+                                      GST_DEBUG_CATEGORY_INIT(gst_ism_demux_debug, "ismdemux", 0,
+                                                              "Smooth Streaming (PIFF) demuxer"));
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_ISM_DEMUX_SINK_CAPS));
+
+static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
+    "video_%u", GST_PAD_SRC, GST_PAD_SOMETIMES,
+    GST_STATIC_CAPS("video/x-h264, stream-format = (string) avc, alignment = (string) au; "
+                    "application/x-cenc, original-media-type = (string) video/x-h264"));
+
+static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE(
+    "audio_%u", GST_PAD_SRC, GST_PAD_SOMETIMES,
+    GST_STATIC_CAPS("audio/mpeg, mpegversion = (int) 4, stream-format = (string) raw; "
+                    "application/x-cenc, original-media-type = (string) audio/mpeg"));
+
+static gboolean gst_ism_demux_src_event(GstPad* pad, GstObject* parent, GstEvent* event);
+static gboolean gst_ism_demux_src_query(GstPad* pad, GstObject* parent, GstQuery* query);
+
+// ---------------------------------------------------------------- helpers
+
+namespace {
+
+// Random access to the upstream file through gst_pad_pull_range, for the
+// core's MediaIndex and for reading single moofs while seeking.
+class PadByteSource : public piff::ByteSource {
+ public:
+  PadByteSource(GstPad* pad, uint64_t size) : pad_(pad), size_(size) {}
+  piff::Status Read(uint64_t offset, size_t size, std::vector<uint8_t>* out) override {
+    if (offset > size_ || size > size_ - offset)
+      return piff::Status::Error("read of " + std::to_string(size) + " bytes at " + std::to_string(offset) +
+                                 " is past the end (" + std::to_string(size_) + ")");
+    out->resize(size);
+    size_t done = 0;
+    while (done < size) {
+      GstBuffer* buf = nullptr;
+      GstFlowReturn ret = gst_pad_pull_range(pad_, offset + done, static_cast<guint>(size - done), &buf);
+      if (ret != GST_FLOW_OK) {
+        last_flow_ = ret;
+        return piff::Status::Error("pulling " + std::to_string(size - done) + " bytes at " +
+                                   std::to_string(offset + done) + ": " + gst_flow_get_name(ret));
+      }
+      gsize n = gst_buffer_get_size(buf);
+      if (n == 0) {
+        gst_buffer_unref(buf);
+        return piff::Status::Error("unexpected end of data at " + std::to_string(offset + done));
+      }
+      n = std::min<gsize>(n, size - done);
+      gst_buffer_extract(buf, 0, out->data() + done, n);
+      gst_buffer_unref(buf);
+      done += n;
+    }
+    return piff::Status::Ok();
+  }
+  uint64_t Size() const override { return size_; }
+  GstFlowReturn last_flow() const { return last_flow_; }
+
+ private:
+  GstPad* pad_;
+  uint64_t size_;
+  GstFlowReturn last_flow_ = GST_FLOW_OK;
+};
+
+std::string CodecName(piff::FourCC f) {
+  switch (f) {
+    case piff::MakeFourCC("vc-1"): return "VC-1 ('vc-1')";
+    case piff::MakeFourCC("WVC1"): return "VC-1 ('WVC1')";
+    case piff::MakeFourCC("owma"): return "WMA ('owma')";
+    case piff::MakeFourCC("wma "): return "WMA ('wma ')";
+    case piff::MakeFourCC("ec-3"): return "E-AC-3 ('ec-3')";
+    case piff::MakeFourCC("ac-3"): return "AC-3 ('ac-3')";
+    case piff::MakeFourCC("hev1"): return "HEVC ('hev1')";
+    case piff::MakeFourCC("hvc1"): return "HEVC ('hvc1')";
+    default: return "'" + piff::FourCCToString(f) + "'";
+  }
+}
+
+GstBuffer* BufferFromBytes(const std::vector<uint8_t>& v) { return gst_buffer_new_memdup(v.data(), v.size()); }
+
+// Largest amount by which a composition offset pulls a sample's
+// presentation time before its decode time, in ticks.
+int64_t ComputeShift(const piff::TrackFragmentSamples& f) {
+  int64_t shift = 0;
+  for (auto& s : f.samples) shift = std::max<int64_t>(shift, -s.composition_offset);
+  return shift;
+}
+
+// The frame rate of a fragment whose samples (but the last) all have one
+// duration; 0/1 when they differ.
+void GuessFramerate(const Track& t, const piff::TrackFragmentSamples& f, gint* n, gint* d) {
+  *n = 0;
+  *d = 1;
+  if (f.samples.size() < 2) return;
+  uint32_t dur = f.samples[0].duration;
+  for (size_t i = 0; i + 1 < f.samples.size(); i++)
+    if (f.samples[i].duration != dur || dur == 0) return;
+  gst_video_guess_framerate(t.ToNs(dur), n, d);
+}
+
+}  // namespace
+
+static IsmDemuxState* State(GstIsmDemux* self) { return self->state; }
+
+static Track* FindTrack(IsmDemuxState* st, uint32_t id) {
+  for (auto& t : st->tracks)
+    if (t->id == id) return t.get();
+  return nullptr;
+}
+
+static std::string TrackLabel(const Track& t) {
+  return std::string(t.video ? "video" : "audio") + " track " + std::to_string(t.id);
+}
+
+// ---------------------------------------------------------------- tracks and pads
+
+// Decides, for every moov track, whether it gets a pad and with what caps
+// (framerate is added later from the first fragment).
+static bool PrepareTracks(GstIsmDemux* self) {
+  IsmDemuxState* st = State(self);
+  st->tracks.clear();
+  st->pssh = piff::FindProtectionSystemHeaders(st->moov->other);
+  for (const piff::TrackBox& trak : st->moov->tracks) {
+    auto t = std::make_unique<Track>();
+    t->id = trak.tkhd.track_id;
+    piff::Status s = piff::DescribeTrack(trak, &t->info);
+    t->timescale = std::max<uint32_t>(t->info.config.timescale, 1);
+    piff::FourCC handler = trak.mdia.hdlr.handler_type;
+    t->video = handler == piff::MakeFourCC("vide");
+    if (!s) {
+      GST_ELEMENT_WARNING(self, STREAM, DEMUX, ("Track %u is unusable and is skipped", t->id), ("%s", s.message().c_str()));
+      st->tracks.push_back(std::move(t));
+      continue;
+    }
+    if (handler != piff::MakeFourCC("vide") && handler != piff::MakeFourCC("soun")) {
+      GST_ELEMENT_WARNING(self, STREAM, CODEC_NOT_FOUND,
+                          ("Track %u has handler '%s' (not video or audio); it is skipped", t->id,
+                           piff::FourCCToString(handler).c_str()),
+                          (nullptr));
+      st->tracks.push_back(std::move(t));
+      continue;
+    }
+    const piff::RawBoxes* entry_children = nullptr;
+    const auto& stsd = trak.mdia.minf.stbl.stsd;
+    if (t->video && !stsd.video.empty()) entry_children = &stsd.video[0].other;
+    if (!t->video && !stsd.audio.empty()) entry_children = &stsd.audio[0].other;
+    piff::FourCC entry = t->info.sample_entry;
+    piff::FourCC codec = entry;
+    if (entry == piff::MakeFourCC("encv") || entry == piff::MakeFourCC("enca")) {
+      bool found = false;
+      s = entry_children ? piff::FindTrackProtection(*entry_children, &t->protection, &found) : piff::Status::Ok();
+      if (!s || !found) {
+        GST_ELEMENT_WARNING(self, STREAM, DEMUX,
+                            ("Encrypted track %u has no usable protection scheme information; it is skipped", t->id),
+                            ("%s", s ? "no sinf box in the sample entry" : s.message().c_str()));
+        st->tracks.push_back(std::move(t));
+        continue;
+      }
+      t->encrypted = true;
+      codec = t->protection.original_format;
+    }
+    bool h264 = codec == piff::MakeFourCC("avc1") || codec == piff::MakeFourCC("avc3");
+    bool aac = codec == piff::MakeFourCC("mp4a");
+    if (!t->info.supported || !(h264 || aac)) {
+      GST_ELEMENT_WARNING(self, STREAM, CODEC_NOT_FOUND,
+                          ("%s uses codec %s, which ismdemux does not support; the track is skipped",
+                           TrackLabel(*t).c_str(), CodecName(codec).c_str()),
+                          ("only H.264 (avc1 with avcC) and AAC (mp4a with an AudioSpecificConfig) are exposed"));
+      st->tracks.push_back(std::move(t));
+      continue;
+    }
+    t->expose = true;
+    st->tracks.push_back(std::move(t));
+  }
+  return true;
+}
+
+static GstCaps* MakeCaps(IsmDemuxState* st, Track* t) {
+  const piff::TrackConfig& c = t->info.config;
+  GstCaps* caps;
+  if (t->video) {
+    GstBuffer* cd = BufferFromBytes(c.avcc);
+    caps = gst_caps_new_simple("video/x-h264", "stream-format", G_TYPE_STRING, "avc", "alignment", G_TYPE_STRING,
+                               "au", "codec_data", GST_TYPE_BUFFER, cd, nullptr);
+    gst_buffer_unref(cd);
+    if (c.width && c.height)
+      gst_caps_set_simple(caps, "width", G_TYPE_INT, c.width, "height", G_TYPE_INT, c.height, nullptr);
+    if (t->fps_n > 0) gst_caps_set_simple(caps, "framerate", GST_TYPE_FRACTION, t->fps_n, t->fps_d, nullptr);
+    // avcC bytes 1..3 are profile_idc, constraint flags and level_idc, the
+    // layout the codec utils expect of an SPS body.
+    if (c.avcc.size() > 4) gst_codec_utils_h264_caps_set_level_and_profile(caps, c.avcc.data() + 1, 3);
+  } else {
+    GstBuffer* cd = BufferFromBytes(c.audio_specific_config);
+    caps = gst_caps_new_simple("audio/mpeg", "mpegversion", G_TYPE_INT, 4, "stream-format", G_TYPE_STRING, "raw",
+                               "framed", G_TYPE_BOOLEAN, TRUE, "codec_data", GST_TYPE_BUFFER, cd, nullptr);
+    gst_buffer_unref(cd);
+    if (c.sample_rate) gst_caps_set_simple(caps, "rate", G_TYPE_INT, static_cast<gint>(c.sample_rate), nullptr);
+    if (c.channels) gst_caps_set_simple(caps, "channels", G_TYPE_INT, static_cast<gint>(c.channels), nullptr);
+    gst_codec_utils_aac_caps_set_level_and_profile(caps, c.audio_specific_config.data(),
+                                                   static_cast<guint>(c.audio_specific_config.size()));
+  }
+  if (t->encrypted) {
+    // As qtdemux signals protected streams: the clear caps become fields of
+    // application/x-cenc so a decryptor can be plugged.
+    GstStructure* s = gst_caps_get_structure(caps, 0);
+    std::string system = kPlayReadySystemId;
+    for (auto& p : st->pssh) {
+      system = piff::UuidToString(p.system_id);
+      break;
+    }
+    gst_structure_set(s, "original-media-type", G_TYPE_STRING, gst_structure_get_name(s), "protection-system",
+                      G_TYPE_STRING, system.c_str(), nullptr);
+    if (t->protection.scheme_type)
+      gst_structure_set(s, "cipher-mode", G_TYPE_STRING,
+                        piff::FourCCToString(t->protection.scheme_type) == "cbcs" ? "cbcs" : "cenc", nullptr);
+    gst_structure_set_name(s, "application/x-cenc");
+  }
+  return caps;
+}
+
+static GstTagList* MakeTags(IsmDemuxState* st, Track* t) {
+  GstTagList* tags = gst_tag_list_new_empty();
+  const piff::TrackConfig& c = t->info.config;
+  if (!c.language.empty() && c.language != "und") {
+    const gchar* code = gst_tag_get_language_code_iso_639_1(c.language.c_str());
+    gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_LANGUAGE_CODE, code ? code : c.language.c_str(), nullptr);
+  }
+  guint bitrate = 0;
+  uint64_t dur = t->info.duration();
+  if (st->pull && dur > 0)
+    bitrate = static_cast<guint>(gst_util_uint64_scale(t->info.payload_bytes * 8, t->timescale, dur));
+  else if (c.avg_bitrate)
+    bitrate = c.avg_bitrate;
+  if (bitrate) gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_BITRATE, bitrate, nullptr);
+  if (c.max_bitrate) gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_MAXIMUM_BITRATE, c.max_bitrate, nullptr);
+  GstCaps* clear = MakeCaps(st, t);
+  if (t->encrypted) {
+    GstStructure* s = gst_caps_get_structure(clear, 0);
+    gst_structure_set_name(s, gst_structure_get_string(s, "original-media-type"));
+  }
+  gst_pb_utils_add_codec_description_to_tag_list(tags, t->video ? GST_TAG_VIDEO_CODEC : GST_TAG_AUDIO_CODEC, clear);
+  gst_caps_unref(clear);
+  gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_CONTAINER_FORMAT, "Smooth Streaming (PIFF)", nullptr);
+  return tags;
+}
+
+// Creates the source pads with stream-start, stream collection, caps and
+// protection events, then signals no-more-pads.
+static void ExposePads(GstIsmDemux* self) {
+  IsmDemuxState* st = State(self);
+  if (st->exposed) return;
+  st->exposed = true;
+
+  if (!st->have_group_id) {
+    GstEvent* ss = gst_pad_get_sticky_event(self->sinkpad, GST_EVENT_STREAM_START, 0);
+    if (ss) {
+      st->have_group_id = gst_event_parse_group_id(ss, &st->group_id);
+      gst_event_unref(ss);
+    }
+    if (!st->have_group_id) {
+      st->group_id = gst_util_group_id_next();
+      st->have_group_id = true;
+    }
+  }
+
+  gchar* upstream_id = gst_pad_get_stream_id(self->sinkpad);
+  GstStreamCollection* collection = gst_stream_collection_new(upstream_id);
+  g_free(upstream_id);
+
+  guint n_video = 0, n_audio = 0;
+  GstElementClass* klass = GST_ELEMENT_GET_CLASS(self);
+  for (auto& tp : st->tracks) {
+    Track* t = tp.get();
+    if (!t->expose) continue;
+    gchar* name = g_strdup_printf(t->video ? "video_%u" : "audio_%u", t->video ? n_video++ : n_audio++);
+    GstPadTemplate* templ = gst_element_class_get_pad_template(klass, t->video ? "video_%u" : "audio_%u");
+    t->pad = gst_pad_new_from_template(templ, name);
+    g_free(name);
+    gst_pad_set_event_function(t->pad, gst_ism_demux_src_event);
+    gst_pad_set_query_function(t->pad, gst_ism_demux_src_query);
+    gst_pad_use_fixed_caps(t->pad);
+    gst_pad_set_element_private(t->pad, t);
+    gst_pad_set_active(t->pad, TRUE);
+
+    gchar* sid = gst_pad_create_stream_id_printf(t->pad, GST_ELEMENT(self), "%u", t->id);
+    t->stream_id = sid;
+    g_free(sid);
+    t->caps = MakeCaps(st, t);
+    t->tags = MakeTags(st, t);
+    t->stream = gst_stream_new(t->stream_id.c_str(), t->caps, t->video ? GST_STREAM_TYPE_VIDEO : GST_STREAM_TYPE_AUDIO,
+                               GST_STREAM_FLAG_NONE);
+    gst_stream_set_tags(t->stream, t->tags);
+    gst_stream_collection_add_stream(collection, GST_STREAM(gst_object_ref(t->stream)));
+  }
+
+  gst_element_post_message(GST_ELEMENT(self),
+                           gst_message_new_stream_collection(GST_OBJECT(self), collection));
+  for (auto& tp : st->tracks) {
+    Track* t = tp.get();
+    if (!t->pad) continue;
+    GstEvent* ev = gst_event_new_stream_start(t->stream_id.c_str());
+    gst_event_set_group_id(ev, st->group_id);
+    gst_event_set_stream(ev, t->stream);
+    gst_pad_push_event(t->pad, ev);
+    gst_pad_push_event(t->pad, gst_event_new_stream_collection(collection));
+    gst_pad_set_caps(t->pad, t->caps);
+    if (t->encrypted)
+      for (auto& p : st->pssh) {
+        GstBuffer* data = BufferFromBytes(p.box);
+        gst_pad_push_event(t->pad, gst_event_new_protection(piff::UuidToString(p.system_id).c_str(), data,
+                                                            "isobmff/moov"));
+        gst_buffer_unref(data);
+      }
+    GST_INFO_OBJECT(self, "%s: pad %s, caps %" GST_PTR_FORMAT, TrackLabel(*t).c_str(), GST_PAD_NAME(t->pad), t->caps);
+    gst_element_add_pad(GST_ELEMENT(self), t->pad);
+    gst_flow_combiner_add_pad(st->combiner, t->pad);
+  }
+  gst_object_unref(collection);
+  gst_element_no_more_pads(GST_ELEMENT(self));
+}
+
+static void RemovePads(GstIsmDemux* self) {
+  IsmDemuxState* st = State(self);
+  for (auto& t : st->tracks) {
+    if (!t->pad) continue;
+    gst_flow_combiner_remove_pad(st->combiner, t->pad);
+    gst_pad_set_active(t->pad, FALSE);
+    gst_element_remove_pad(GST_ELEMENT(self), t->pad);
+    t->pad = nullptr;
+  }
+  st->tracks.clear();
+  st->exposed = false;
+}
+
+static void PushToAll(GstIsmDemux* self, GstEvent* event) {
+  for (auto& t : State(self)->tracks)
+    if (t->pad) gst_pad_push_event(t->pad, gst_event_ref(event));
+  gst_event_unref(event);
+}
+
+// ---------------------------------------------------------------- timing
+
+static uint64_t ContinuationTime(uint32_t track_id, void* user) {
+  auto* st = static_cast<IsmDemuxState*>(user);
+  Track* t = FindTrack(st, track_id);
+  if (!t) return 0;
+  if (st->pull) {
+    // The index resolved every fragment time already (same precedence).
+    auto& frags = t->info.fragments;
+    auto it = std::lower_bound(frags.begin(), frags.end(), st->cur_moof,
+                               [](const piff::IndexedFragment& f, uint64_t off) { return f.moof_offset < off; });
+    if (it != frags.end() && it->moof_offset == st->cur_moof) return it->time;
+  }
+  return t->have_end ? t->end : 0;
+}
+
+// The segment a track's pad gets: the stream-time segment moved to media time
+// and by the track's composition shift.
+static GstSegment PadSegment(IsmDemuxState* st, const Track& t) {
+  GstSegment seg = st->segment;
+  GstClockTime off = st->t0 + t.ShiftNs();
+  seg.start += off;
+  if (GST_CLOCK_TIME_IS_VALID(seg.stop)) seg.stop += off;
+  seg.position += off;
+  return seg;
+}
+
+// ---------------------------------------------------------------- output
+
+static GstFlowReturn PushSample(GstIsmDemux* self, const PendingSample& p, GstBuffer* buf) {
+  IsmDemuxState* st = State(self);
+  Track* t = p.track;
+  const piff::ReadSample& s = p.sample;
+  if (!t->pad || t->eos) {
+    gst_buffer_unref(buf);
+    return GST_FLOW_OK;
+  }
+  GstClockTime dts = t->ToNs(s.decode_time);
+  int64_t pts_ticks = static_cast<int64_t>(s.decode_time) + s.composition_offset + t->shift;
+  GstClockTime pts = t->ToNs(static_cast<uint64_t>(std::max<int64_t>(pts_ticks, 0)));
+  GstClockTime end_dts = t->ToNs(s.decode_time + s.duration);
+  GstClockTime duration = end_dts - dts;
+  GstSegment seg = PadSegment(st, *t);
+
+  // Segment stop: nothing at or after it can be shown (DTS <= PTS here).
+  if (GST_CLOCK_TIME_IS_VALID(seg.stop) && dts >= seg.stop) {
+    GST_DEBUG_OBJECT(self, "%s reached the segment stop", TrackLabel(*t).c_str());
+    t->eos = true;
+    gst_buffer_unref(buf);
+    return GST_FLOW_OK;
+  }
+  // Audio that ends before the segment is dropped here; video is sent from
+  // its keyframe and clipped after decoding.
+  if (!t->video && pts + duration <= seg.start) {
+    gst_buffer_unref(buf);
+    return GST_FLOW_OK;
+  }
+
+  if (t->need_segment) {
+    GstEvent* ev = gst_event_new_segment(&seg);
+    if (st->segment_seqnum) gst_event_set_seqnum(ev, st->segment_seqnum);
+    gst_pad_push_event(t->pad, ev);
+    t->need_segment = false;
+  }
+  if (t->need_tags) {
+    gst_pad_push_event(t->pad, gst_event_new_tag(gst_tag_list_ref(t->tags)));
+    t->need_tags = false;
+  }
+
+  buf = gst_buffer_make_writable(buf);
+  GST_BUFFER_FLAGS(buf) = 0;
+  GST_BUFFER_PTS(buf) = pts;
+  GST_BUFFER_DTS(buf) = dts;
+  GST_BUFFER_DURATION(buf) = duration;
+  GST_BUFFER_OFFSET(buf) = GST_BUFFER_OFFSET_NONE;
+  GST_BUFFER_OFFSET_END(buf) = GST_BUFFER_OFFSET_NONE;
+  if (!s.sync) GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  if (t->need_discont) {
+    GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+    t->need_discont = false;
+  }
+  if (t->encrypted && p.encryption && p.index < p.encryption->samples.size()) {
+    const piff::SampleEncryption& enc = *p.encryption;
+    const piff::SampleEncryption::Sample& e = enc.samples[p.index];
+    const piff::Uuid& kid = enc.kid ? *enc.kid : t->protection.default_kid;
+    GstBuffer* kid_buf = gst_buffer_new_memdup(kid.data(), kid.size());
+    GstBuffer* iv_buf = BufferFromBytes(e.iv);
+    GstStructure* info = gst_structure_new("application/x-cenc", "encrypted", G_TYPE_BOOLEAN, TRUE, "kid",
+                                           GST_TYPE_BUFFER, kid_buf, "iv_size", G_TYPE_UINT,
+                                           static_cast<guint>(e.iv.size()), "iv", GST_TYPE_BUFFER, iv_buf,
+                                           "subsample_count", G_TYPE_UINT, static_cast<guint>(e.subsamples.size()),
+                                           nullptr);
+    if (!e.subsamples.empty()) {
+      // The packed form qtdemux uses: 16-bit clear + 32-bit encrypted sizes.
+      std::vector<uint8_t> packed;
+      for (auto& sub : e.subsamples) {
+        packed.push_back(static_cast<uint8_t>(sub.clear_bytes >> 8));
+        packed.push_back(static_cast<uint8_t>(sub.clear_bytes));
+        for (int i = 3; i >= 0; i--) packed.push_back(static_cast<uint8_t>(sub.encrypted_bytes >> (8 * i)));
+      }
+      GstBuffer* subs = BufferFromBytes(packed);
+      gst_structure_set(info, "subsamples", GST_TYPE_BUFFER, subs, nullptr);
+      gst_buffer_unref(subs);
+    }
+    gst_buffer_unref(kid_buf);
+    gst_buffer_unref(iv_buf);
+    gst_buffer_add_protection_meta(buf, info);
+  }
+  GST_LOG_OBJECT(self, "%s: pts %" GST_TIME_FORMAT " dts %" GST_TIME_FORMAT " size %u%s", TrackLabel(*t).c_str(),
+                 GST_TIME_ARGS(pts), GST_TIME_ARGS(dts), s.size, s.sync ? " key" : "");
+  // Stream-time position, for segment-done and seeks that keep the start.
+  GstClockTime media_pts = pts - std::min<GstClockTime>(pts, t->ShiftNs());
+  if (media_pts >= st->t0) st->segment.position = std::max<GstClockTime>(st->segment.position, media_pts - st->t0);
+  t->pushed++;
+  GstFlowReturn ret = gst_pad_push(t->pad, buf);
+  if (ret == GST_FLOW_EOS) t->eos = true;
+  ret = gst_flow_combiner_update_pad_flow(st->combiner, t->pad, ret);
+  return ret;
+}
+
+static bool AllTracksDone(IsmDemuxState* st) {
+  bool any = false;
+  for (auto& t : st->tracks) {
+    if (!t->pad) continue;
+    any = true;
+    if (!t->eos) return false;
+  }
+  return any;
+}
+
+// ---------------------------------------------------------------- boxes
+
+#define POST_ERROR(self, code, text, debug)                                                     \
+  do {                                                                                          \
+    GST_ELEMENT_ERROR(self, STREAM, code, text, debug);                                         \
+    State(self)->error_posted = true;                                                           \
+  } while (0)
+
+static GstFlowReturn HandleMoov(GstIsmDemux* self, const uint8_t* data, size_t size) {
+  IsmDemuxState* st = State(self);
+  if (st->moov) {
+    GST_DEBUG_OBJECT(self, "ignoring a second moov at %" G_GUINT64_FORMAT, st->box_start);
+    return GST_FLOW_OK;
+  }
+  piff::MovieBox moov;
+  piff::Status s = moov.Parse(data, size);
+  if (!s) {
+    POST_ERROR(self, DEMUX, ("Corrupt moov box at offset %" G_GUINT64_FORMAT, st->box_start), ("%s", s.message().c_str()));
+    return GST_FLOW_ERROR;
+  }
+  st->moov = std::move(moov);
+  PrepareTracks(self);
+  bool any = false;
+  for (auto& t : st->tracks) any |= t->expose;
+  if (!any) {
+    POST_ERROR(self, CODEC_NOT_FOUND, ("No playable track (H.264 or AAC) in this file"), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  if (st->moov->mvex && st->moov->mvex->mehd && st->moov->mvex->mehd->fragment_duration &&
+      st->moov->mvhd.timescale) {
+    GstClockTime d = gst_util_uint64_scale(st->moov->mvex->mehd->fragment_duration, GST_SECOND,
+                                           st->moov->mvhd.timescale);
+    GST_OBJECT_LOCK(self);
+    if (!GST_CLOCK_TIME_IS_VALID(st->duration)) st->duration = d;
+    GST_OBJECT_UNLOCK(self);
+  }
+  return GST_FLOW_OK;
+}
+
+// Resolves a moof to samples and queues those that are to be pushed, in the
+// order of their bytes in the stream.
+static GstFlowReturn HandleMoof(GstIsmDemux* self, const uint8_t* data, size_t size) {
+  IsmDemuxState* st = State(self);
+  uint64_t moof_offset = st->box_start;
+  if (!st->moov) {
+    POST_ERROR(self, DEMUX, ("Movie fragment before the movie header"),
+               ("moof at offset %" G_GUINT64_FORMAT " precedes any moov", moof_offset));
+    return GST_FLOW_ERROR;
+  }
+  piff::MovieFragmentBox moof;
+  piff::Status s = moof.Parse(data, size);
+  std::vector<piff::TrackFragmentSamples> frags;
+  st->cur_moof = moof_offset;
+  if (s) s = piff::ReadFragment(moof, moof_offset, &*st->moov, ContinuationTime, st, &frags);
+  if (!s) {
+    POST_ERROR(self, DEMUX, ("Corrupt movie fragment at offset %" G_GUINT64_FORMAT, moof_offset),
+               ("%s", s.message().c_str()));
+    return GST_FLOW_ERROR;
+  }
+  GST_DEBUG_OBJECT(self, "moof #%u at %" G_GUINT64_FORMAT ": %zu track fragment(s)", moof.mfhd.sequence_number,
+                   moof_offset, frags.size());
+
+  if (!st->exposed) {
+    // Push mode: the first fragment fixes the timeline origin, and gives the
+    // frame rate and composition shift of the tracks it carries.
+    if (!st->t0_known) {
+      uint64_t t0 = G_MAXUINT64;
+      for (auto& f : frags)
+        if (Track* t = FindTrack(st, f.track_id); t && t->expose) t0 = std::min<uint64_t>(t0, t->ToNs(f.decode_time));
+      st->t0 = t0 == G_MAXUINT64 ? 0 : t0;
+      st->t0_known = true;
+    }
+    for (auto& f : frags) {
+      Track* t = FindTrack(st, f.track_id);
+      if (!t || !t->expose) continue;
+      if (t->video && t->fps_n == 0) GuessFramerate(*t, f, &t->fps_n, &t->fps_d);
+    }
+    ExposePads(self);
+  }
+
+  for (size_t i = 0; i < frags.size(); i++) {
+    const piff::TrackFragmentSamples& f = frags[i];
+    Track* t = FindTrack(st, f.track_id);
+    if (!t) continue;
+    t->have_end = true;
+    t->end = f.decode_time + f.duration;
+    if (!t->pad || t->eos) continue;
+    if (!t->shift_known) {
+      t->shift = ComputeShift(f);
+      t->shift_known = true;
+      if (t->shift)
+        GST_INFO_OBJECT(self, "%s: composition offsets down to -%" G_GINT64_FORMAT
+                              " ticks; PTS and segment move by that much",
+                        TrackLabel(*t).c_str(), t->shift);
+    }
+    GST_DEBUG_OBJECT(self, "%s: fragment at %" G_GUINT64_FORMAT " (%s), %zu samples", TrackLabel(*t).c_str(),
+                     f.decode_time,
+                     f.time_source == piff::FragmentTimeSource::kTfxd   ? "tfxd"
+                     : f.time_source == piff::FragmentTimeSource::kTfdt ? "tfdt"
+                                                                         : "continued",
+                     f.samples.size());
+    size_t first = 0;
+    if (t->has_start) {
+      if (moof_offset < t->start_moof) continue;
+      if (moof_offset == t->start_moof) first = t->start_sample;
+      t->has_start = false;
+    }
+    std::shared_ptr<piff::SampleEncryption> enc;
+    if (t->encrypted) {
+      auto e = std::make_shared<piff::SampleEncryption>();
+      bool found = false;
+      s = piff::FindSampleEncryption(moof.trafs[i], t->protection.iv_size, e.get(), &found);
+      if (!s) {
+        GST_ELEMENT_WARNING(self, STREAM, DEMUX, ("Unreadable sample encryption data for %s", TrackLabel(*t).c_str()),
+                            ("%s", s.message().c_str()));
+      } else if (found && e->samples.size() == f.samples.size()) {
+        enc = e;
+      } else if (found) {
+        GST_WARNING_OBJECT(self, "%s: senc has %zu entries for %zu samples", TrackLabel(*t).c_str(),
+                           e->samples.size(), f.samples.size());
+      }
+    }
+    for (size_t k = first; k < f.samples.size(); k++) {
+      if (f.samples[k].size > kMaxSampleSize) {
+        POST_ERROR(self, DEMUX, ("Sample too large in %s", TrackLabel(*t).c_str()),
+                   ("sample %zu of the fragment at offset %" G_GUINT64_FORMAT " claims %u bytes", k, moof_offset,
+                    f.samples[k].size));
+        return GST_FLOW_ERROR;
+      }
+      PendingSample p;
+      p.track = t;
+      p.sample = f.samples[k];
+      p.encryption = enc;
+      p.index = k;
+      st->pending.push_back(std::move(p));
+    }
+  }
+  std::stable_sort(st->pending.begin(), st->pending.end(),
+                   [](const PendingSample& a, const PendingSample& b) { return a.sample.offset < b.sample.offset; });
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn HandleWholeBox(GstIsmDemux* self) {
+  IsmDemuxState* st = State(self);
+  gsize size = static_cast<gsize>(st->box.size);
+  const guint8* data = static_cast<const guint8*>(gst_adapter_map(st->adapter, size));
+  GstFlowReturn ret = GST_FLOW_OK;
+  piff::FourCC type = st->box.type;
+  if (type == piff::MakeFourCC("ftyp")) {
+    piff::FileTypeBox ftyp;
+    if (ftyp.Parse(data, size)) st->ftyp = ftyp;
+  } else if (type == piff::MakeFourCC("uuid")) {
+    piff::LiveServerManifestBox lsm;
+    piff::Status s = lsm.Parse(data, size);
+    if (s) {
+      GST_INFO_OBJECT(self, "live ingest stream: Live Server Manifest of %zu bytes", lsm.xml.size());
+      st->live_manifest = std::move(lsm);
+    } else {
+      GST_WARNING_OBJECT(self, "unreadable Live Server Manifest box: %s", s.message().c_str());
+    }
+  } else if (type == piff::MakeFourCC("moov")) {
+    ret = HandleMoov(self, data, size);
+  } else if (type == piff::MakeFourCC("moof")) {
+    ret = HandleMoof(self, data, size);
+  }
+  gst_adapter_unmap(st->adapter);
+  gst_adapter_flush(st->adapter, size);
+  st->offset += size;
+  st->phase = Phase::kTop;
+  return ret;
+}
+
+// Bytes a top-level box header needs (8, 16 with a 64-bit size, +16 for uuid).
+static size_t HeaderBytes(const guint8* d) {
+  size_t n = (d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 1) ? 16 : 8;
+  if (d[4] == 'u' && d[5] == 'u' && d[6] == 'i' && d[7] == 'd') n += 16;
+  return n;
+}
+
+// Walks the bytes in the adapter as far as they go. Returns OK when it needs
+// more data.
+static GstFlowReturn Process(GstIsmDemux* self) {
+  IsmDemuxState* st = State(self);
+  for (;;) {
+    gsize avail = gst_adapter_available(st->adapter);
+    switch (st->phase) {
+      case Phase::kTop: {
+        if (st->pending.empty() && AllTracksDone(st)) return GST_FLOW_EOS;
+        if (avail < 8) return GST_FLOW_OK;
+        const guint8* d = static_cast<const guint8*>(gst_adapter_map(st->adapter, 8));
+        size_t need = HeaderBytes(d);
+        gst_adapter_unmap(st->adapter);
+        if (avail < need) return GST_FLOW_OK;
+        d = static_cast<const guint8*>(gst_adapter_map(st->adapter, need));
+        piff::BoxHeader h;
+        piff::Status s = piff::ParseBoxHeaderAt(d, need, G_MAXUINT64 - st->offset, &h);
+        gst_adapter_unmap(st->adapter);
+        if (!s) {
+          POST_ERROR(self, DEMUX, ("Corrupt box header at offset %" G_GUINT64_FORMAT, st->offset),
+                     ("%s", s.message().c_str()));
+          return GST_FLOW_ERROR;
+        }
+        st->box = h;
+        st->box_start = st->offset;
+        st->box_end = st->offset + h.size;
+        piff::FourCC type = h.type;
+        uint64_t limit = 0;
+        if (type == piff::MakeFourCC("ftyp")) limit = kMaxFtypSize;
+        else if (type == piff::MakeFourCC("moov") && !st->moov) limit = kMaxMoovSize;
+        else if (type == piff::MakeFourCC("moof")) limit = kMaxMoofSize;
+        else if (type == piff::MakeFourCC("uuid") && h.usertype == piff::kLiveServerManifestUuid && !st->live_manifest)
+          limit = kMaxLiveManifestSize;
+        GST_LOG_OBJECT(self, "box '%s' at %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " bytes",
+                       piff::FourCCToString(type).c_str(), st->offset, h.size);
+        if (!st->pending.empty() && (type == piff::MakeFourCC("moof") || type == piff::MakeFourCC("moov"))) {
+          // Samples are cut out of the mdat that follows their moof; a
+          // layout that puts them elsewhere cannot be streamed.
+          POST_ERROR(self, DEMUX, ("Sample data is missing"),
+                     ("%zu samples of the moof at %" G_GUINT64_FORMAT " are not in an mdat that follows it",
+                      st->pending.size(), st->cur_moof));
+          return GST_FLOW_ERROR;
+        }
+        if (type == piff::MakeFourCC("moof") && !st->moov) {
+          POST_ERROR(self, DEMUX, ("Movie fragment before the movie header"),
+                     ("moof at offset %" G_GUINT64_FORMAT " precedes any moov", st->offset));
+          return GST_FLOW_ERROR;
+        }
+        if (limit) {
+          if (h.size > limit) {
+            POST_ERROR(self, DEMUX, ("Box '%s' at offset %" G_GUINT64_FORMAT " is too large",
+                                     piff::FourCCToString(type).c_str(), st->offset),
+                       ("%" G_GUINT64_FORMAT " bytes, the limit is %" G_GUINT64_FORMAT, h.size, limit));
+            return GST_FLOW_ERROR;
+          }
+          st->phase = Phase::kBox;
+        } else if (type == piff::MakeFourCC("mdat") && !st->pending.empty()) {
+          gst_adapter_flush(st->adapter, h.header_size);
+          st->offset += h.header_size;
+          st->phase = Phase::kMdat;
+        } else {
+          st->skip = h.size;
+          st->phase = Phase::kSkip;
+        }
+        break;
+      }
+      case Phase::kBox: {
+        if (avail < st->box.size) return GST_FLOW_OK;
+        GstFlowReturn ret = HandleWholeBox(self);
+        if (ret != GST_FLOW_OK) return ret;
+        break;
+      }
+      case Phase::kMdat: {
+        if (st->pending.empty()) {
+          st->skip = st->box_end - st->offset;
+          st->phase = Phase::kSkip;
+          break;
+        }
+        const PendingSample& p = st->pending.front();
+        uint64_t start = p.sample.offset, end = p.sample.offset + p.sample.size;
+        if (start < st->offset || end > st->box_end) {
+          POST_ERROR(self, DEMUX, ("Sample data outside its mdat"),
+                     ("%s sample at offset %" G_GUINT64_FORMAT " (+%u) is not inside the mdat at %" G_GUINT64_FORMAT
+                      "..%" G_GUINT64_FORMAT " (reading at %" G_GUINT64_FORMAT ")",
+                      TrackLabel(*p.track).c_str(), start, p.sample.size, st->box_start, st->box_end, st->offset));
+          return GST_FLOW_ERROR;
+        }
+        if (st->offset < start) {
+          gsize n = static_cast<gsize>(std::min<uint64_t>(avail, start - st->offset));
+          if (n == 0) return GST_FLOW_OK;
+          gst_adapter_flush(st->adapter, n);
+          st->offset += n;
+          break;
+        }
+        if (avail < p.sample.size) return GST_FLOW_OK;
+        PendingSample sample = std::move(st->pending.front());
+        st->pending.pop_front();
+        GstBuffer* buf = sample.sample.size ? gst_adapter_take_buffer_fast(st->adapter, sample.sample.size)
+                                            : gst_buffer_new();
+        st->offset += sample.sample.size;
+        GstFlowReturn ret = PushSample(self, sample, buf);
+        if (ret != GST_FLOW_OK) return ret;
+        break;
+      }
+      case Phase::kSkip: {
+        if (st->skip == 0) {
+          st->phase = Phase::kTop;
+          break;
+        }
+        gsize n = static_cast<gsize>(std::min<uint64_t>(avail, st->skip));
+        if (n == 0) return GST_FLOW_OK;
+        gst_adapter_flush(st->adapter, n);
+        st->offset += n;
+        st->skip -= n;
+        break;
+      }
+    }
+  }
+}
+
+// End of the input: reports what could not be completed. Returns EOS, or
+// ERROR (posted) when nothing could be shown at all.
+static GstFlowReturn Finish(GstIsmDemux* self) {
+  IsmDemuxState* st = State(self);
+  if (st->error_posted) return GST_FLOW_ERROR;
+  if (!st->moov) {
+    POST_ERROR(self, DEMUX, ("This is not a usable Smooth Streaming file: no moov box"),
+               ("the stream ended at offset %" G_GUINT64_FORMAT, st->offset + gst_adapter_available(st->adapter)));
+    return GST_FLOW_ERROR;
+  }
+  if (!st->exposed) {
+    POST_ERROR(self, DEMUX, ("No movie fragments in this file"),
+               ("a PIFF/Smooth Streaming file carries its samples in moof/mdat fragments; "
+                "a plain (non-fragmented) MP4 is read by qtdemux"));
+    return GST_FLOW_ERROR;
+  }
+  gsize avail = gst_adapter_available(st->adapter);
+  bool truncated = st->phase == Phase::kBox || st->phase == Phase::kMdat || !st->pending.empty() ||
+                   (st->phase == Phase::kTop && avail > 0);
+  if (truncated && !AllTracksDone(st)) {
+    GST_ELEMENT_WARNING(self, STREAM, DEMUX, ("The stream is truncated"),
+                        ("box '%s' at offset %" G_GUINT64_FORMAT " needs %" G_GUINT64_FORMAT
+                         " bytes, the stream ended at %" G_GUINT64_FORMAT "; %zu samples are lost",
+                         piff::FourCCToString(st->box.type).c_str(), st->box_start, st->box.size,
+                         st->offset + avail, st->pending.size()));
+  }
+  st->pending.clear();
+  gst_adapter_clear(st->adapter);
+  return GST_FLOW_EOS;
+}
+
+// ---------------------------------------------------------------- pull mode
+
+// Reads the samples of fragment `i` of a track (one moof read).
+static piff::Status ReadTrackFragment(GstIsmDemux* self, Track* t, size_t i, piff::TrackFragmentSamples* out) {
+  IsmDemuxState* st = State(self);
+  const piff::IndexedFragment& f = t->info.fragments[i];
+  PadByteSource src(self->sinkpad, st->upstream_size);
+  std::vector<uint8_t> bytes;
+  piff::Status s = src.Read(f.moof_offset, f.moof_size, &bytes);
+  if (!s) return s;
+  piff::MovieFragmentBox moof;
+  s = moof.Parse(bytes.data(), bytes.size());
+  if (!s) return s.WithContext("moof@" + std::to_string(f.moof_offset));
+  struct Ctx {
+    uint64_t time;
+  } ctx{f.time};
+  std::vector<piff::TrackFragmentSamples> frags;
+  s = piff::ReadFragment(moof, f.moof_offset, &*st->moov,
+                         [](uint32_t, void* u) { return static_cast<Ctx*>(u)->time; }, &ctx, &frags);
+  if (!s) return s;
+  for (auto& x : frags)
+    if (x.track_id == t->id) {
+      *out = std::move(x);
+      return piff::Status::Ok();
+    }
+  return piff::Status::Error("moof@" + std::to_string(f.moof_offset) + " has no traf for track " +
+                             std::to_string(t->id));
+}
+
+static bool BuildIndex(GstIsmDemux* self) {
+  IsmDemuxState* st = State(self);
+  gint64 size = 0;
+  if (!gst_pad_peer_query_duration(self->sinkpad, GST_FORMAT_BYTES, &size) || size <= 0) {
+    POST_ERROR(self, DEMUX, ("Cannot read this stream"), ("upstream does not report a size in bytes"));
+    return false;
+  }
+  st->upstream_size = static_cast<uint64_t>(size);
+  PadByteSource src(self->sinkpad, st->upstream_size);
+  piff::Status s = piff::MediaIndex::Build(src, &st->index);
+  if (!s) {
+    if (src.last_flow() == GST_FLOW_FLUSHING) return false;
+    POST_ERROR(self, DEMUX, ("Cannot read this Smooth Streaming file"), ("%s", s.message().c_str()));
+    return false;
+  }
+  for (auto& p : st->index.problems) GST_WARNING_OBJECT(self, "index: %s", p.c_str());
+  st->ftyp = st->index.ftyp;
+  st->live_manifest = st->index.live_manifest;
+  st->box_start = 0;
+  std::vector<uint8_t> moov_bytes = st->index.moov->Serialize();
+  if (HandleMoov(self, moov_bytes.data(), moov_bytes.size()) != GST_FLOW_OK) return false;
+
+  uint64_t first_moof = G_MAXUINT64;
+  GstClockTime t0 = GST_CLOCK_TIME_NONE, end = 0;
+  for (auto& t : st->tracks) {
+    if (!t->expose) continue;
+    if (const piff::IndexedTrack* it = st->index.FindTrack(t->id)) {
+      t->info.fragments = it->fragments;
+      t->info.payload_bytes = it->payload_bytes;
+    }
+    if (t->info.fragments.empty()) continue;
+    first_moof = std::min(first_moof, t->info.fragments[0].moof_offset);
+    GstClockTime start = t->ToNs(t->info.fragments[0].time);
+    t0 = GST_CLOCK_TIME_IS_VALID(t0) ? std::min(t0, start) : start;
+    const piff::IndexedFragment& last = t->info.fragments.back();
+    end = std::max(end, t->ToNs(last.time + last.duration));
+    // The first fragment fixes frame rate and composition shift, as in push mode.
+    piff::TrackFragmentSamples f;
+    s = ReadTrackFragment(self, t.get(), 0, &f);
+    if (!s) {
+      POST_ERROR(self, DEMUX, ("Cannot read the first fragment of %s", TrackLabel(*t).c_str()), ("%s", s.message().c_str()));
+      return false;
+    }
+    if (t->video) GuessFramerate(*t, f, &t->fps_n, &t->fps_d);
+    t->shift = ComputeShift(f);
+    t->shift_known = true;
+  }
+  if (first_moof == G_MAXUINT64) {
+    POST_ERROR(self, DEMUX, ("No movie fragments in this file"),
+               ("a PIFF/Smooth Streaming file carries its samples in moof/mdat fragments; "
+                "a plain (non-fragmented) MP4 is read by qtdemux"));
+    return false;
+  }
+  st->t0 = t0;
+  st->t0_known = true;
+  GST_OBJECT_LOCK(self);
+  st->duration = end - t0;
+  GST_OBJECT_UNLOCK(self);
+  GST_INFO_OBJECT(self, "indexed %" G_GUINT64_FORMAT " bytes: starts at %" GST_TIME_FORMAT ", duration %" GST_TIME_FORMAT,
+                  st->upstream_size, GST_TIME_ARGS(t0), GST_TIME_ARGS(end - t0));
+  st->ResetWalker(first_moof);
+  st->indexed = true;
+  ExposePads(self);
+  return true;
+}
+
+static uint64_t PullWanted(IsmDemuxState* st) {
+  uint64_t pos = st->offset + gst_adapter_available(st->adapter);
+  uint64_t want = 0;
+  switch (st->phase) {
+    case Phase::kTop: want = kPullMin; break;
+    case Phase::kBox: want = st->box_end > pos ? st->box_end - pos : 1; break;
+    case Phase::kMdat: {
+      uint64_t last = st->pending.empty() ? st->box_end : st->pending.back().sample.offset + st->pending.back().sample.size;
+      uint64_t next = st->pending.empty() ? pos + 1 : st->pending.front().sample.offset + st->pending.front().sample.size;
+      want = last > pos ? std::min(last - pos, kPullChunk) : 1;
+      if (next > pos) want = std::max(want, next - pos);
+      break;
+    }
+    case Phase::kSkip: want = kPullMin; break;
+  }
+  return want;
+}
+
+// One step of the pull-mode task: jump or read, then walk.
+static GstFlowReturn PullStep(GstIsmDemux* self) {
+  IsmDemuxState* st = State(self);
+  gsize avail = gst_adapter_available(st->adapter);
+  if (st->phase == Phase::kSkip && avail == 0 && st->skip > 0) {
+    // Nothing of a skipped box is read in pull mode.
+    st->offset += st->skip;
+    st->skip = 0;
+    st->phase = Phase::kTop;
+  }
+  if (AllTracksDone(st)) return GST_FLOW_EOS;
+  uint64_t pos = st->offset + avail;
+  if (pos >= st->upstream_size) return Finish(self);
+  uint64_t want = std::min(PullWanted(st), st->upstream_size - pos);
+  GstBuffer* buf = nullptr;
+  GstFlowReturn ret = gst_pad_pull_range(self->sinkpad, pos, static_cast<guint>(want), &buf);
+  if (ret == GST_FLOW_EOS) return Finish(self);
+  if (ret != GST_FLOW_OK) return ret;
+  if (gst_buffer_get_size(buf) == 0) {
+    gst_buffer_unref(buf);
+    st->upstream_size = pos;
+    return Finish(self);
+  }
+  gst_adapter_push(st->adapter, buf);
+  return Process(self);
+}
+
+static void PushEndOfSegment(GstIsmDemux* self) {
+  IsmDemuxState* st = State(self);
+  if (st->segment.flags & GST_SEGMENT_FLAG_SEGMENT) {
+    GstClockTime stop = GST_CLOCK_TIME_IS_VALID(st->segment.stop) ? st->segment.stop : st->segment.duration;
+    GstMessage* m = gst_message_new_segment_done(GST_OBJECT(self), GST_FORMAT_TIME, static_cast<gint64>(stop));
+    gst_message_set_seqnum(m, st->segment_seqnum);
+    gst_element_post_message(GST_ELEMENT(self), m);
+    GstEvent* ev = gst_event_new_segment_done(GST_FORMAT_TIME, static_cast<gint64>(stop));
+    gst_event_set_seqnum(ev, st->segment_seqnum);
+    PushToAll(self, ev);
+  } else {
+    GstEvent* ev = gst_event_new_eos();
+    if (st->segment_seqnum) gst_event_set_seqnum(ev, st->segment_seqnum);
+    PushToAll(self, ev);
+  }
+}
+
+static gboolean DoSeek(GstIsmDemux* self, GstEvent* event);
+
+static void gst_ism_demux_loop(GstPad* pad) {
+  GstIsmDemux* self = GST_ISM_DEMUX(gst_pad_get_parent(pad));
+  IsmDemuxState* st = State(self);
+  GstFlowReturn ret = GST_FLOW_OK;
+  if (!st->indexed) {
+    if (!BuildIndex(self)) {
+      ret = st->error_posted ? GST_FLOW_ERROR : GST_FLOW_FLUSHING;
+      goto pause;
+    }
+    if (st->pending_seek) {
+      GstEvent* ev = st->pending_seek;
+      st->pending_seek = nullptr;
+      // Applied in place: the task is running, so seek without flushing it.
+      DoSeek(self, ev);
+      gst_event_unref(ev);
+    }
+  }
+  ret = PullStep(self);
+  if (ret != GST_FLOW_OK) goto pause;
+  gst_object_unref(self);
+  return;
+
+pause:
+  GST_DEBUG_OBJECT(self, "pausing task: %s", gst_flow_get_name(ret));
+  gst_pad_pause_task(pad);
+  if (ret == GST_FLOW_EOS) {
+    PushEndOfSegment(self);
+  } else if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS) {
+    if (!st->error_posted) GST_ELEMENT_FLOW_ERROR(self, ret);
+    st->error_posted = true;
+    PushToAll(self, gst_event_new_eos());
+  }
+  gst_object_unref(self);
+}
+
+// ---------------------------------------------------------------- seeking
+
+// A sync sample position of a track: fragment index, sample index and its
+// presentation time (ticks, without the track's shift).
+struct SyncPoint {
+  ptrdiff_t fragment = -1;
+  size_t sample = 0;
+  int64_t pts = 0;
+};
+
+// The last sync sample with PTS <= target (before) or the first with PTS >=
+// target (after), looking at most kMaxSeekScan fragments away.
+static bool FindSync(GstIsmDemux* self, Track* t, uint64_t target, bool after, SyncPoint* out) {
+  const auto& frags = t->info.fragments;
+  if (frags.empty()) return false;
+  ptrdiff_t i = t->info.FindFragmentAtOrBefore(target);
+  if (i < 0) i = 0;
+  ptrdiff_t n = static_cast<ptrdiff_t>(frags.size());
+  for (ptrdiff_t k = i, steps = 0; k >= 0 && k < n && steps < kMaxSeekScan; k += after ? 1 : -1, steps++) {
+    piff::TrackFragmentSamples f;
+    piff::Status s = ReadTrackFragment(self, t, static_cast<size_t>(k), &f);
+    if (!s) {
+      GST_WARNING_OBJECT(self, "seek: %s", s.message().c_str());
+      return false;
+    }
+    bool found = false;
+    for (size_t j = 0; j < f.samples.size(); j++) {
+      const piff::ReadSample& x = f.samples[j];
+      if (!x.sync) continue;
+      int64_t pts = static_cast<int64_t>(x.decode_time) + x.composition_offset;
+      bool ok = after ? pts >= static_cast<int64_t>(target) : pts <= static_cast<int64_t>(target);
+      if (!ok) continue;
+      if (after && found) break;  // the first one after
+      *out = SyncPoint{k, j, pts};
+      found = true;
+      if (after) break;
+    }
+    if (found) return true;
+  }
+  return false;
+}
+
+// Positions every track for presentation time `target` (media ns): each
+// starts at its last sync sample at or before it (or its first sample).
+static uint64_t PositionTracks(GstIsmDemux* self, GstClockTime target) {
+  IsmDemuxState* st = State(self);
+  uint64_t start = G_MAXUINT64;
+  for (auto& tp : st->tracks) {
+    Track* t = tp.get();
+    if (!t->pad) continue;
+    t->need_segment = true;
+    t->need_discont = true;
+    t->eos = false;
+    t->has_start = false;
+    if (t->info.fragments.empty()) {
+      t->eos = true;
+      continue;
+    }
+    SyncPoint p;
+    if (!FindSync(self, t, t->ToTicks(target), false, &p)) p = SyncPoint{0, 0, 0};
+    const piff::IndexedFragment& f = t->info.fragments[static_cast<size_t>(p.fragment)];
+    t->has_start = true;
+    t->start_moof = f.moof_offset;
+    t->start_sample = p.sample;
+    start = std::min(start, f.moof_offset);
+    GST_DEBUG_OBJECT(self, "%s starts at fragment %zd sample %zu (pts %" G_GINT64_FORMAT " ticks)",
+                     TrackLabel(*t).c_str(), p.fragment, p.sample, p.pts);
+  }
+  return start;
+}
+
+// Computes the new segment and positions the walker; the caller holds the
+// stream lock (or is the streaming thread).
+static gboolean DoSeek(GstIsmDemux* self, GstEvent* event) {
+  IsmDemuxState* st = State(self);
+  gdouble rate;
+  GstFormat format;
+  GstSeekFlags flags;
+  GstSeekType start_type, stop_type;
+  gint64 start, stop;
+  gst_event_parse_seek(event, &rate, &format, &flags, &start_type, &start, &stop_type, &stop);
+
+  GstSegment seg = st->segment;
+  gboolean update = FALSE;
+  if (!gst_segment_do_seek(&seg, rate, format, flags, start_type, start, stop_type, stop, &update)) return FALSE;
+  GstClockTime target = seg.position;
+
+  Track* ref = nullptr;
+  for (auto& t : st->tracks)
+    if (t->pad && (!ref || (t->video && !ref->video))) ref = t.get();
+  if (ref && (flags & GST_SEEK_FLAG_KEY_UNIT) && !ref->info.fragments.empty()) {
+    uint64_t want = ref->ToTicks(target + st->t0);
+    SyncPoint before, after;
+    bool have_before = FindSync(self, ref, want, false, &before);
+    bool have_after = FindSync(self, ref, want, true, &after);
+    const SyncPoint* pick = nullptr;
+    if ((flags & GST_SEEK_FLAG_SNAP_AFTER) && !(flags & GST_SEEK_FLAG_SNAP_BEFORE))
+      pick = have_after ? &after : (have_before ? &before : nullptr);
+    else if ((flags & GST_SEEK_FLAG_SNAP_AFTER) && (flags & GST_SEEK_FLAG_SNAP_BEFORE) && have_before && have_after)
+      pick = (static_cast<int64_t>(want) - before.pts <= after.pts - static_cast<int64_t>(want)) ? &before : &after;
+    else
+      pick = have_before ? &before : (have_after ? &after : nullptr);
+    if (pick) {
+      GstClockTime key = ref->ToNs(static_cast<uint64_t>(std::max<int64_t>(pick->pts, 0)));
+      GstClockTime key_stream = key > st->t0 ? key - st->t0 : 0;
+      GST_DEBUG_OBJECT(self, "key-unit seek to %" GST_TIME_FORMAT " snaps to %" GST_TIME_FORMAT, GST_TIME_ARGS(target),
+                       GST_TIME_ARGS(key_stream));
+      target = key_stream;
+      seg.start = seg.position = seg.time = target;
+    }
+  }
+  GST_INFO_OBJECT(self, "seek to %" GST_TIME_FORMAT " (flags 0x%x)", GST_TIME_ARGS(target), flags);
+  uint64_t offset = PositionTracks(self, target + st->t0);
+  st->segment = seg;
+  st->segment_seqnum = gst_event_get_seqnum(event);
+  if (offset != G_MAXUINT64) st->ResetWalker(offset);
+  if (seg.flags & GST_SEGMENT_FLAG_SEGMENT) {
+    GstMessage* m = gst_message_new_segment_start(GST_OBJECT(self), GST_FORMAT_TIME, static_cast<gint64>(seg.start));
+    gst_message_set_seqnum(m, st->segment_seqnum);
+    gst_element_post_message(GST_ELEMENT(self), m);
+  }
+  return TRUE;
+}
+
+static gboolean HandleSeek(GstIsmDemux* self, GstEvent* event) {
+  IsmDemuxState* st = State(self);
+  gdouble rate;
+  GstFormat format;
+  GstSeekFlags flags;
+  GstSeekType start_type, stop_type;
+  gint64 start, stop;
+  gst_event_parse_seek(event, &rate, &format, &flags, &start_type, &start, &stop_type, &stop);
+  if (format != GST_FORMAT_TIME) {
+    GST_DEBUG_OBJECT(self, "only TIME seeks are supported");
+    return FALSE;
+  }
+  if (rate <= 0.0) {
+    GST_DEBUG_OBJECT(self, "reverse playback is not supported");
+    return FALSE;
+  }
+  bool flush = flags & GST_SEEK_FLAG_FLUSH;
+  guint32 seqnum = gst_event_get_seqnum(event);
+  if (flush) {
+    GstEvent* ev = gst_event_new_flush_start();
+    gst_event_set_seqnum(ev, seqnum);
+    PushToAll(self, ev);
+  }
+  gst_pad_pause_task(self->sinkpad);
+  GST_PAD_STREAM_LOCK(self->sinkpad);
+  if (!st->indexed) {
+    // The index is built on the streaming thread; the seek is applied there.
+    if (st->pending_seek) gst_event_unref(st->pending_seek);
+    st->pending_seek = gst_event_ref(event);
+  }
+  if (flush) {
+    GstEvent* ev = gst_event_new_flush_stop(TRUE);
+    gst_event_set_seqnum(ev, seqnum);
+    PushToAll(self, ev);
+    gst_flow_combiner_reset(st->combiner);
+  }
+  gboolean res = TRUE;
+  if (st->indexed) res = DoSeek(self, event);
+  gst_pad_start_task(self->sinkpad, reinterpret_cast<GstTaskFunction>(gst_ism_demux_loop), self->sinkpad, nullptr);
+  GST_PAD_STREAM_UNLOCK(self->sinkpad);
+  return res;
+}
+
+// ---------------------------------------------------------------- pads
+
+static gboolean gst_ism_demux_src_event(GstPad* pad, GstObject* parent, GstEvent* event) {
+  GstIsmDemux* self = GST_ISM_DEMUX(parent);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_SEEK) {
+    gboolean res;
+    if (State(self)->pull) {
+      res = HandleSeek(self, event);
+      gst_event_unref(event);
+    } else {
+      // Push mode: only upstream can seek (e.g. a server or a TIME source).
+      res = gst_pad_push_event(self->sinkpad, event);
+    }
+    return res;
+  }
+  return gst_pad_event_default(pad, parent, event);
+}
+
+static gboolean gst_ism_demux_src_query(GstPad* pad, GstObject* parent, GstQuery* query) {
+  GstIsmDemux* self = GST_ISM_DEMUX(parent);
+  IsmDemuxState* st = State(self);
+  switch (GST_QUERY_TYPE(query)) {
+    case GST_QUERY_DURATION: {
+      GstFormat fmt;
+      gst_query_parse_duration(query, &fmt, nullptr);
+      if (fmt != GST_FORMAT_TIME) break;
+      GST_OBJECT_LOCK(self);
+      GstClockTime d = st->duration;
+      GST_OBJECT_UNLOCK(self);
+      if (!GST_CLOCK_TIME_IS_VALID(d)) break;
+      gst_query_set_duration(query, GST_FORMAT_TIME, static_cast<gint64>(d));
+      return TRUE;
+    }
+    case GST_QUERY_SEEKING: {
+      GstFormat fmt;
+      gst_query_parse_seeking(query, &fmt, nullptr, nullptr, nullptr);
+      if (fmt != GST_FORMAT_TIME) break;
+      GST_OBJECT_LOCK(self);
+      GstClockTime d = st->duration;
+      bool pull = st->pull;
+      GST_OBJECT_UNLOCK(self);
+      if (pull) {
+        gst_query_set_seeking(query, GST_FORMAT_TIME, TRUE, 0,
+                              GST_CLOCK_TIME_IS_VALID(d) ? static_cast<gint64>(d) : -1);
+        return TRUE;
+      }
+      if (gst_pad_peer_query(self->sinkpad, query)) return TRUE;
+      gst_query_set_seeking(query, GST_FORMAT_TIME, FALSE, 0, -1);
+      return TRUE;
+    }
+    default: break;
+  }
+  return gst_pad_query_default(pad, parent, query);
+}
+
+static GstFlowReturn gst_ism_demux_chain(GstPad* pad, GstObject* parent, GstBuffer* buf) {
+  GstIsmDemux* self = GST_ISM_DEMUX(parent);
+  IsmDemuxState* st = State(self);
+  if (st->error_posted) {
+    gst_buffer_unref(buf);
+    return GST_FLOW_ERROR;
+  }
+  gst_adapter_push(st->adapter, buf);
+  GstFlowReturn ret = Process(self);
+  if (ret == GST_FLOW_EOS && AllTracksDone(st)) {
+    GST_DEBUG_OBJECT(self, "all tracks done");
+  }
+  return ret;
+}
+
+static gboolean gst_ism_demux_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
+  GstIsmDemux* self = GST_ISM_DEMUX(parent);
+  IsmDemuxState* st = State(self);
+  switch (GST_EVENT_TYPE(event)) {
+    case GST_EVENT_SEGMENT: {
+      // Upstream's (byte) segment says where the data starts; the output
+      // gets a TIME segment of its own.
+      const GstSegment* seg;
+      gst_event_parse_segment(event, &seg);
+      if (seg->format == GST_FORMAT_BYTES && gst_adapter_available(st->adapter) == 0 && st->phase == Phase::kTop &&
+          static_cast<uint64_t>(seg->start) != st->offset) {
+        GST_DEBUG_OBJECT(self, "upstream data now starts at %" G_GUINT64_FORMAT, seg->start);
+        st->offset = seg->start;
+      }
+      gst_event_unref(event);
+      return TRUE;
+    }
+    case GST_EVENT_CAPS:
+    case GST_EVENT_STREAM_START:
+      gst_event_unref(event);
+      return TRUE;
+    case GST_EVENT_EOS: {
+      GstFlowReturn ret = Finish(self);
+      if (ret == GST_FLOW_EOS) PushToAll(self, event);
+      else gst_event_unref(event);
+      return TRUE;
+    }
+    case GST_EVENT_FLUSH_STOP: {
+      st->ResetWalker(0);
+      st->error_posted = false;
+      gst_flow_combiner_reset(st->combiner);
+      for (auto& t : st->tracks) {
+        t->need_segment = true;
+        t->need_discont = true;
+        t->eos = false;
+      }
+      PushToAll(self, event);
+      return TRUE;
+    }
+    default:
+      if (GST_EVENT_IS_SERIALIZED(event) && !st->exposed) {
+        // Nothing to forward serialized events to yet.
+        gst_event_unref(event);
+        return TRUE;
+      }
+      return gst_pad_event_default(pad, parent, event);
+  }
+}
+
+static gboolean gst_ism_demux_sink_activate(GstPad* pad, GstObject* parent) {
+  GstQuery* query = gst_query_new_scheduling();
+  bool pull = false;
+  if (gst_pad_peer_query(pad, query))
+    pull = gst_query_has_scheduling_mode_with_flags(query, GST_PAD_MODE_PULL, GST_SCHEDULING_FLAG_SEEKABLE);
+  gst_query_unref(query);
+  GST_DEBUG_OBJECT(parent, "activating in %s mode", pull ? "pull" : "push");
+  return gst_pad_activate_mode(pad, pull ? GST_PAD_MODE_PULL : GST_PAD_MODE_PUSH, TRUE);
+}
+
+static gboolean gst_ism_demux_sink_activate_mode(GstPad* pad, GstObject* parent, GstPadMode mode, gboolean active) {
+  GstIsmDemux* self = GST_ISM_DEMUX(parent);
+  IsmDemuxState* st = State(self);
+  switch (mode) {
+    case GST_PAD_MODE_PUSH:
+      if (active) {
+        GST_OBJECT_LOCK(self);
+        st->pull = false;
+        GST_OBJECT_UNLOCK(self);
+      }
+      return TRUE;
+    case GST_PAD_MODE_PULL:
+      if (active) {
+        GST_OBJECT_LOCK(self);
+        st->pull = true;
+        GST_OBJECT_UNLOCK(self);
+        return gst_pad_start_task(pad, reinterpret_cast<GstTaskFunction>(gst_ism_demux_loop), pad, nullptr);
+      }
+      return gst_pad_stop_task(pad);
+    default:
+      return FALSE;
+  }
+}
+
+static void ResetAll(GstIsmDemux* self) {
+  IsmDemuxState* st = State(self);
+  RemovePads(self);
+  st->ResetWalker(0);
+  st->ftyp.reset();
+  st->live_manifest.reset();
+  st->moov.reset();
+  st->pssh.clear();
+  st->indexed = false;
+  st->index = piff::MediaIndex();
+  st->t0_known = false;
+  st->t0 = 0;
+  st->error_posted = false;
+  gst_segment_init(&st->segment, GST_FORMAT_TIME);
+  st->segment_seqnum = 0;
+  st->have_group_id = false;
+  gst_flow_combiner_reset(st->combiner);
+  if (st->pending_seek) gst_event_unref(st->pending_seek);
+  st->pending_seek = nullptr;
+  GST_OBJECT_LOCK(self);
+  st->duration = GST_CLOCK_TIME_NONE;
+  GST_OBJECT_UNLOCK(self);
+}
+
+static GstStateChangeReturn gst_ism_demux_change_state(GstElement* element, GstStateChange transition) {
+  GstIsmDemux* self = GST_ISM_DEMUX(element);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) ResetAll(self);
+  GstStateChangeReturn ret = GST_ELEMENT_CLASS(gst_ism_demux_parent_class)->change_state(element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) ResetAll(self);
+  return ret;
+}
+
+static gboolean gst_ism_demux_send_event(GstElement* element, GstEvent* event) {
+  // A seek sent to the element (not a pad) before the pads exist: keep it
+  // for when the index is ready, as other demuxers do.
+  GstIsmDemux* self = GST_ISM_DEMUX(element);
+  IsmDemuxState* st = State(self);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_SEEK) {
+    GST_OBJECT_LOCK(self);
+    bool pull = st->pull;
+    GST_OBJECT_UNLOCK(self);
+    gboolean res;
+    if (pull) {
+      res = HandleSeek(self, event);
+    } else {
+      res = gst_pad_push_event(self->sinkpad, gst_event_ref(event));
+    }
+    gst_event_unref(event);
+    return res;
+  }
+  return GST_ELEMENT_CLASS(gst_ism_demux_parent_class)->send_event(element, event);
+}
+
+// ---------------------------------------------------------------- GObject
+
+static void gst_ism_demux_finalize(GObject* object) {
+  delete GST_ISM_DEMUX(object)->state;
+  G_OBJECT_CLASS(gst_ism_demux_parent_class)->finalize(object);
+}
+
+static void gst_ism_demux_init(GstIsmDemux* self) {
+  self->state = new IsmDemuxState();
+  self->sinkpad = gst_pad_new_from_static_template(&sink_template, "sink");
+  gst_pad_set_activate_function(self->sinkpad, gst_ism_demux_sink_activate);
+  gst_pad_set_activatemode_function(self->sinkpad, gst_ism_demux_sink_activate_mode);
+  gst_pad_set_chain_function(self->sinkpad, gst_ism_demux_chain);
+  gst_pad_set_event_function(self->sinkpad, gst_ism_demux_sink_event);
+  gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
+}
+
+static void gst_ism_demux_class_init(GstIsmDemuxClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+  gobject_class->finalize = gst_ism_demux_finalize;
+  element_class->change_state = gst_ism_demux_change_state;
+  element_class->send_event = gst_ism_demux_send_event;
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &video_template);
+  gst_element_class_add_static_pad_template(element_class, &audio_template);
+  gst_element_class_set_static_metadata(
+      element_class, "Smooth Streaming (PIFF/ISMV) demuxer", "Codec/Demuxer",
+      "Demuxes Smooth Streaming PIFF media (.ismv/.isma files, live ingest streams) into H.264 and AAC streams; "
+      "seekable through a fragment index in pull mode",
+      "gst-smooth developers <gst-smooth@example.org>");
+}

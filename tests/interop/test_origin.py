@@ -1,0 +1,702 @@
+#!/usr/bin/env python3
+"""Interop: `gst-smooth serve`, the development origin, over real HTTP.
+
+The 'ladder' media (3 H.264 bitrates + AAC) is packaged with ismvmux into a
+root folder (once at the top, once in sub/dir, once in gen/ without its .ismc
+so the origin generates the manifest, plus a broken .ism). The origin runs on
+a free port (--port 0, URL parsed from its first line). Expected bytes come
+from this script's own reading of the files: the .ism/.ismc XML with
+ElementTree and the boxes with boxcheck.py (shares nothing with the C++ core).
+
+Checked:
+  - Manifest: 200, text/xml, parses, equals the .ismc byte for byte; gzip
+    negotiation (Accept-Encoding variants, Content-Encoding, Vary), the
+    decompressed bytes equal the identity bytes; generated manifest (no .ismc)
+    lists the same bitrates and times;
+  - every fragment URL of the manifest (every bitrate, every t, audio too)
+    returns exactly the file's moof+mdat at the tfra offset, with the right
+    Content-Type/Content-Length and cache headers (ETag, Last-Modified,
+    Cache-Control public max-age); FragmentInfo = the moof only; KeyFrames
+    holds only the sync samples (payload bytes and times preserved), and for
+    audio equals the fragment; RawFragments = the sample bytes;
+  - If-None-Match -> 304; HEAD (same headers, no body); keep-alive (several
+    requests on one connection); custom attributes and percent-encoded URLs;
+  - 404 / 400 / 405 cases (with Allow), 500 for a broken asset;
+  - 24 concurrent clients, all bytes correct; a client that hangs up mid-body;
+  - a touched .ism is reloaded; one log line per request; SIGTERM -> exit 0.
+"""
+
+import gzip
+import hashlib
+import http.client
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
+
+import boxcheck
+import media
+
+LOG_RE = re.compile(r"^(\S+) ([A-Z]+) (\S+) (\d{3}) (\d+) ([\d.]+)ms( aborted)?$")
+
+
+# ---------------------------------------------------------------- the origin process
+
+def origin_binary() -> str:
+    path = os.path.join(media.build_dir(), "tools", "gst-smooth")
+    if not os.access(path, os.X_OK):
+        media.die("gst-smooth not built: %s" % path)
+    return path
+
+
+class Origin:
+    """`gst-smooth serve` in the background; collects its stdout lines."""
+
+    def __init__(self, root: str, extra=None):
+        self.cmd = [origin_binary(), "serve", "--root", root, "--port", "0"] + list(extra or [])
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     errors="replace")
+        self.lines = []
+        self.err_lines = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.proc.stderr, self.err_lines), daemon=True).start()
+        first = self.wait_for(lambda l: "listening on" in l, 15)
+        if first is None:
+            self.kill()
+            raise media.Failure("origin did not print its URL: %s\nstdout: %s\nstderr: %s"
+                                % (" ".join(self.cmd), self.lines, self.err_lines))
+        m = re.search(r"listening on http://([^/]+):(\d+)/", first)
+        self.host, self.port = m.group(1), int(m.group(2))
+        self.url = "http://%s:%d/" % (self.host, self.port)
+
+    def _pump(self, stream, into):
+        for line in stream:
+            with self.cond:
+                into.append(line.rstrip("\n"))
+                self.cond.notify_all()
+
+    def wait_for(self, pred, timeout):
+        """First stdout line matching pred (waiting up to timeout s), else None."""
+        end = time.time() + timeout
+        with self.cond:
+            while True:
+                for l in self.lines:
+                    if pred(l):
+                        return l
+                left = end - time.time()
+                if left <= 0:
+                    return None
+                self.cond.wait(min(left, 0.1))
+
+    def log_lines(self):
+        with self.cond:
+            return [m.groups() for m in (LOG_RE.match(l) for l in self.lines) if m]
+
+    def wait_log(self, pred, timeout=5.0):
+        """Waits for a request log line (tuple of groups) matching pred."""
+        end = time.time() + timeout
+        while time.time() < end:
+            for g in self.log_lines():
+                if pred(g):
+                    return g
+            time.sleep(0.02)
+        return None
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Sends sig, returns (exit code, seconds taken)."""
+        t0 = time.time()
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            rc = None
+        time.sleep(0.05)  # let the pump threads read the last lines
+        return rc, time.time() - t0
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def request(origin, method, path, headers=None, body=None, conn=None):
+    """One request; returns (status, header dict lower-cased, body bytes)."""
+    own = conn is None
+    c = conn or http.client.HTTPConnection(origin.host, origin.port, timeout=20)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        if own:
+            c.close()
+
+
+def package_ladder(root: str) -> dict:
+    """Mux 'ladder' into root/ladder.{ismv,ism,ismc}."""
+    media.require_muxer("ismvmux")
+    mp4 = media.ensure_media("ladder")
+    return media.mux_ismvmux(mp4, root, "ladder")
+
+
+# ---------------------------------------------------------------- expectations from the files
+
+class Expected:
+    """What the origin must answer, computed from the files in Python."""
+
+    def __init__(self, ism: str, ismc: str, ismv: str):
+        with open(ismv, "rb") as f:
+            self.data = f.read()
+        self.movie = boxcheck.Movie(ismv)
+        with open(ismc, "rb") as f:
+            self.ismc_bytes = f.read()
+        # .ism: (bitrate, trackName) -> trackID, kind
+        ns = {"s": "http://www.w3.org/2001/SMIL20/Language"}
+        root = ET.parse(ism).getroot()
+        self.tracks = {}
+        for el in root.find("s:body/s:switch", ns):
+            kind = el.tag.split("}")[1]
+            params = {p.get("name"): p.get("value") for p in el.findall("s:param", ns)}
+            self.tracks[(int(el.get("systemBitrate")), params.get("trackName", kind))] = (
+                int(params["trackID"]), kind)
+        self.manifest = parse_manifest(self.ismc_bytes)
+        # trackID -> {time: (moof_offset, fragment end, moof size)}
+        self.frags = {}
+        for tid, tfra in self.movie.tfra.items():
+            d = {}
+            for e in tfra["entries"]:
+                moof = self.movie.file.box_at(e["moof_offset"])
+                i = self.movie.file.boxes.index(moof)
+                mdat = self.movie.file.boxes[i + 1]
+                assert moof.type == "moof" and mdat.type == "mdat"
+                d[e["time"]] = (moof.offset, mdat.end, moof.size)
+            self.frags[tid] = d
+
+    def fragment(self, bitrate, name, t):
+        tid, kind = self.tracks[(bitrate, name)]
+        off, end, _ = self.frags[tid][t]
+        return self.data[off:end], kind
+
+    def fragment_info(self, bitrate, name, t):
+        tid, _ = self.tracks[(bitrate, name)]
+        off, _, size = self.frags[tid][t]
+        return self.data[off:off + size]
+
+    def track_fragment(self, bitrate, name, t):
+        tid, _ = self.tracks[(bitrate, name)]
+        off = self.frags[tid][t][0]
+        return next(f for f in self.movie.track_fragments(tid) if f.moof_offset == off)
+
+
+def parse_manifest(data: bytes) -> dict:
+    """{'streams': [{'type','name','url','bitrates','times'}]} with exact integer times."""
+    root = ET.fromstring(data)
+    if root.tag != "SmoothStreamingMedia":
+        raise media.Failure("manifest root is %s" % root.tag)
+    streams = []
+    for si in root.findall("StreamIndex"):
+        times, t = [], 0
+        for c in si.findall("c"):
+            if c.get("t") is not None:
+                t = int(c.get("t"))
+            for _ in range(int(c.get("r", "1"))):
+                times.append(t)
+                t += int(c.get("d"))
+        streams.append({"type": si.get("Type"), "name": si.get("Name") or si.get("Type"), "url": si.get("Url"),
+                        "bitrates": [int(q.get("Bitrate")) for q in si.findall("QualityLevel")], "times": times})
+    return {"streams": streams}
+
+
+def fragment_urls(manifest: dict, prefix: str):
+    """(bitrate, stream name, t, url) for every fragment of every QualityLevel."""
+    out = []
+    for s in manifest["streams"]:
+        for b in s["bitrates"]:
+            for t in s["times"]:
+                rel = s["url"].replace("{bitrate}", str(b)).replace("{start time}", str(t))
+                out.append((b, s["name"], t, prefix + rel))
+    return out
+
+
+def parse_fragment_response(data: bytes):
+    """moof+mdat response -> (samples with sync/offset/size/duration/cto, tfxd, mdat box)."""
+    boxes = boxcheck._parse_boxes(data, 0, len(data), None)
+    if [b.type for b in boxes] != ["moof", "mdat"]:
+        raise media.Failure("response boxes are %s, not moof+mdat" % [b.type for b in boxes])
+    moof, mdat = boxes
+    trafs = moof.find("traf")
+    if len(trafs) != 1:
+        raise media.Failure("%d trafs" % len(trafs))
+    traf = trafs[0]
+    tfhd = boxcheck.parse_tfhd(traf.first("tfhd"))
+    tfxd = None
+    samples = []
+    for c in traf.children:
+        if c.type == "uuid" and c.uuid == boxcheck.UUID_TFXD:
+            tfxd = boxcheck.parse_tfxd(c)
+    for trun_box in traf.find("trun"):
+        r = boxcheck.parse_trun(trun_box)
+        pos = moof.offset + r.get("data_offset", 0)
+        for k, s in enumerate(r["samples"]):
+            fl = r["first_sample_flags"] if k == 0 and "first_sample_flags" in r else \
+                s.get("flags", tfhd.get("default_flags", 0))
+            samples.append({"sync": not (fl & boxcheck.SAMPLE_IS_NON_SYNC), "offset": pos, "size": s["size"],
+                            "duration": s["duration"], "cto": s.get("cto", 0)})
+            pos += s["size"]
+    return samples, tfxd, mdat
+
+
+# ---------------------------------------------------------------- checks
+
+def check_manifest(rep, origin, exp, path):
+    rep.section("Manifest and gzip negotiation: " + path)
+    st, h, body = request(origin, "GET", path)
+    rep.ok(st == 200, "GET %s -> 200" % path, "got %d" % st)
+    rep.ok(h.get("content-type", "").startswith("text/xml"), "Content-Type text/xml", h.get("content-type"))
+    rep.ok("content-encoding" not in h, "no Content-Encoding without Accept-Encoding", str(h.get("content-encoding")))
+    rep.ok(body == exp.ismc_bytes, "identity body equals the .ismc byte for byte (%d bytes)" % len(body))
+    rep.ok(int(h.get("content-length", -1)) == len(body), "Content-Length matches")
+    rep.ok("accept-encoding" in h.get("vary", "").lower(), "Vary: Accept-Encoding", h.get("vary"))
+    rep.ok("etag" in h and "last-modified" in h, "ETag and Last-Modified present")
+    m = re.search(r"max-age=(\d+)", h.get("cache-control", ""))
+    rep.ok(m is not None and "public" in h.get("cache-control", ""), "Cache-Control public, max-age",
+           h.get("cache-control"))
+    parsed = parse_manifest(body)
+    rep.ok([s["type"] for s in parsed["streams"]] == ["video", "audio"]
+           and len(parsed["streams"][0]["bitrates"]) == 3, "manifest parses: video x3 + audio")
+    for ae, want_gzip in [("gzip", True), ("gzip, deflate", True), ("deflate, gzip;q=0.5", True), ("*", True),
+                          ("x-gzip", True), ("gzip;q=0", False), ("identity", False), ("br", False),
+                          ("*, gzip;q=0", False)]:
+        st2, h2, b2 = request(origin, "GET", path, {"Accept-Encoding": ae})
+        got_gzip = h2.get("content-encoding") == "gzip"
+        if not rep.ok(st2 == 200 and got_gzip == want_gzip,
+                      "Accept-Encoding: %-20s -> %s" % (ae, "gzip" if want_gzip else "identity"),
+                      "status %d, Content-Encoding %s" % (st2, h2.get("content-encoding"))):
+            continue
+        plain = gzip.decompress(b2) if got_gzip else b2
+        rep.ok(plain == body, "  decompressed bytes equal the identity bytes" if got_gzip else "  same bytes")
+        if got_gzip:
+            rep.ok(len(b2) < len(body) and h2.get("etag") != h.get("etag"),
+                   "  smaller (%d < %d) and its own ETag" % (len(b2), len(body)))
+    # conditional request
+    st3, h3, b3 = request(origin, "GET", path, {"If-None-Match": h["etag"]})
+    rep.ok(st3 == 304 and b3 == b"", "If-None-Match with the ETag -> 304, no body", "status %d" % st3)
+    return parsed
+
+
+def check_fragments(rep, origin, exp, prefix):
+    rep.section("every fragment URL of the manifest: " + prefix)
+    urls = fragment_urls(exp.manifest, prefix)
+    n_video = n_audio = 0
+    bad = []
+    conn = http.client.HTTPConnection(origin.host, origin.port, timeout=20)
+    for b, name, t, url in urls:
+        st, h, body = request(origin, "GET", url, conn=conn)
+        want, kind = exp.fragment(b, name, t)
+        ctype = "audio/mp4" if kind == "audio" else "video/mp4"
+        problems = []
+        if st != 200:
+            problems.append("status %d" % st)
+        if body != want:
+            problems.append("body %d bytes != file moof+mdat %d bytes" % (len(body), len(want)))
+        if h.get("content-type") != ctype:
+            problems.append("Content-Type %s" % h.get("content-type"))
+        if int(h.get("content-length", -1)) != len(want):
+            problems.append("Content-Length %s" % h.get("content-length"))
+        cc = h.get("cache-control", "")
+        if "public" not in cc or not re.search(r"max-age=\d+", cc) or "etag" not in h or "last-modified" not in h:
+            problems.append("cache headers %s" % {k: h.get(k) for k in ("cache-control", "etag", "last-modified")})
+        if problems:
+            bad.append("%s: %s" % (url, "; ".join(problems)))
+        n_video += kind == "video"
+        n_audio += kind != "video"
+    conn.close()
+    rep.ok(not bad and n_video == 15 and n_audio == 5,
+           "%d video + %d audio fragments: exact moof+mdat bytes at the tfra offsets, %s/%s, cache headers"
+           % (n_video, n_audio, "video/mp4", "audio/mp4"), "\n    ".join(bad[:5]))
+    return urls
+
+
+def check_nouns(rep, origin, exp, prefix):
+    rep.section("FragmentInfo, KeyFrames, RawFragments")
+    bad_info, bad_kf, bad_raw = [], [], []
+    kf_samples = 0
+    for b, name, t, url in fragment_urls(exp.manifest, prefix):
+        st, h, body = request(origin, "GET", url.replace("/Fragments(", "/FragmentInfo("))
+        if st != 200 or body != exp.fragment_info(b, name, t):
+            bad_info.append("%s: status %d, %d bytes" % (url, st, len(body)))
+        st, h, body = request(origin, "GET", url.replace("/Fragments(", "/KeyFrames("))
+        frag, kind = exp.fragment(b, name, t)
+        tf = exp.track_fragment(b, name, t)
+        try:
+            if st != 200:
+                raise media.Failure("status %d" % st)
+            if kind == "audio":
+                if body != frag:
+                    raise media.Failure("audio KeyFrames differs from the fragment")
+            else:
+                samples, tfxd, mdat = parse_fragment_response(body)
+                want = [s for s in tf.samples if s["sync"]]
+                if not samples or not all(s["sync"] for s in samples):
+                    raise media.Failure("non-sync samples in KeyFrames")
+                if len(samples) != len(want):
+                    raise media.Failure("%d samples, the fragment has %d sync samples" % (len(samples), len(want)))
+                for got, w in zip(samples, want):
+                    if body[got["offset"]:got["offset"] + got["size"]] != exp.data[w["offset"]:w["offset"] + w["size"]]:
+                        raise media.Failure("sample payload differs")
+                    if got["offset"] < mdat.payload_offset or got["offset"] + got["size"] > mdat.end:
+                        raise media.Failure("sample outside the mdat")
+                if tfxd is None or tfxd["time"] != t or tfxd["duration"] != tf.duration:
+                    raise media.Failure("tfxd %s, want time %d duration %d" % (tfxd, t, tf.duration))
+                if sum(s["duration"] for s in samples) != tf.duration:
+                    raise media.Failure("sample durations do not add up to the fragment's")
+                if int(h.get("content-length", -1)) != len(body) or h.get("content-type") != "video/mp4":
+                    raise media.Failure("headers %s" % h)
+                kf_samples += len(samples)
+        except (media.Failure, boxcheck.BoxError) as e:
+            bad_kf.append("%s: %s" % (url, e))
+        st, h, body = request(origin, "GET", url.replace("/Fragments(", "/RawFragments("))
+        want_raw = b"".join(exp.data[s["offset"]:s["offset"] + s["size"]] for s in tf.samples)
+        if st != 200 or body != want_raw:
+            bad_raw.append("%s: status %d, %d bytes (want %d)" % (url, st, len(body), len(want_raw)))
+    rep.ok(not bad_info, "FragmentInfo = the moof only, for all 20 fragments", "\n    ".join(bad_info[:5]))
+    rep.ok(not bad_kf and kf_samples > 0,
+           "KeyFrames: only sync samples (%d in 15 video fragments, payloads and times kept); audio = fragment"
+           % kf_samples, "\n    ".join(bad_kf[:5]))
+    rep.ok(not bad_raw, "RawFragments = the sample bytes", "\n    ".join(bad_raw[:5]))
+
+
+def check_head_keepalive(rep, origin, exp, prefix):
+    rep.section("HEAD, keep-alive, conditional requests, URL spellings")
+    b, name, t, url = fragment_urls(exp.manifest, prefix)[1]
+    want, _ = exp.fragment(b, name, t)
+    sg, hg, bg = request(origin, "GET", url)
+    sh, hh, bh = request(origin, "HEAD", url)
+    same = {k: (hg.get(k), hh.get(k)) for k in ("content-type", "content-length", "etag", "last-modified",
+                                                   "cache-control") if hg.get(k) != hh.get(k)}
+    rep.ok(sh == 200 and bh == b"" and not same and int(hh["content-length"]) == len(want),
+           "HEAD fragment: 200, same headers as GET (Content-Length %d), no body" % len(want), str(same))
+    sh, hh, bh = request(origin, "HEAD", prefix + "Manifest", {"Accept-Encoding": "gzip"})
+    sg, hg, bg = request(origin, "GET", prefix + "Manifest", {"Accept-Encoding": "gzip"})
+    rep.ok(sh == 200 and bh == b"" and hh.get("content-length") == str(len(bg))
+           and hh.get("content-encoding") == "gzip", "HEAD Manifest (gzip): Content-Length of the GET body, no body")
+    kf = url.replace("/Fragments(", "/KeyFrames(")
+    sg, hg, bg = request(origin, "GET", kf)
+    sh, hh, bh = request(origin, "HEAD", kf)
+    rep.ok(sh == 200 and bh == b"" and hh.get("content-length") == str(len(bg)),
+           "HEAD KeyFrames: Content-Length of the rebuilt body (%d)" % len(bg))
+
+    # keep-alive: one connection, many requests (the local port never changes)
+    conn = http.client.HTTPConnection(origin.host, origin.port, timeout=20)
+    ports, ok = set(), True
+    urls = fragment_urls(exp.manifest, prefix)
+    for i in range(12):
+        b2, n2, t2, u2 = urls[(i * 7) % len(urls)]
+        st, h, body = request(origin, "GET" if i % 3 else "HEAD", u2, conn=conn)
+        ports.add(conn.sock.getsockname()[1] if conn.sock else None)
+        ok &= st == 200 and (i % 3 == 0 or body == exp.fragment(b2, n2, t2)[0])
+        ok &= h.get("connection", "").lower() != "close"
+    st, h, body = request(origin, "GET", prefix + "Manifest", conn=conn)
+    ports.add(conn.sock.getsockname()[1] if conn.sock else None)
+    conn.close()
+    rep.ok(ok and st == 200 and len(ports) == 1 and None not in ports,
+           "keep-alive: 13 requests (GET and HEAD) on one connection", "local ports used: %s" % ports)
+
+    st, h, body = request(origin, "GET", url, {"If-None-Match": request(origin, "HEAD", url)[1]["etag"]})
+    rep.ok(st == 304 and body == b"" and "etag" in h, "fragment If-None-Match -> 304 with ETag, no body",
+           "status %d" % st)
+    st, h, body = request(origin, "GET", url, {"If-None-Match": '"something-else"'})
+    rep.ok(st == 200 and body == want, "fragment with a stale If-None-Match -> 200 and the bytes")
+
+    m = re.match(r"(.*)QualityLevels\((\d+)\)/Fragments\((\w+)=(\d+)\)$", url)
+    base = m.group(1)
+    variants = [
+        ("custom attributes", "%sQualityLevels(%s,Compatibility=Handheld)/Fragments(%s=%s)" % m.groups()),
+        ("percent-encoded ( ) =", "%sQualityLevels%%28%s%%29/Fragments%%28%s%%3D%s%%29" % m.groups()),
+        ("folded //", "%s/QualityLevels(%s)//Fragments(%s=%s)" % m.groups()),
+        ("leading zeros", "%sQualityLevels(0%s)/Fragments(%s=000%s)" % m.groups()),
+    ]
+    for what, u in variants:
+        st, h, body = request(origin, "GET", u)
+        rep.ok(st == 200 and body == want, "%s: %s -> 200, same bytes" % (what, u[len(base):]), "status %d" % st)
+
+
+def check_errors(rep, origin, exp, prefix):
+    rep.section("status codes for bad requests")
+    vb = exp.manifest["streams"][0]["bitrates"][0]
+    ab = exp.manifest["streams"][1]["bitrates"][0]
+    t1 = exp.manifest["streams"][0]["times"][1]
+    p = prefix
+    cases = [
+        (404, "/nosuch.ism/Manifest"), (404, "/sub/nosuch.ism/Manifest"), (404, "/"), (404, "/ladder.ismv"),
+        (404, p[:-1]), (404, p + "Other"), (404, p + "Manifest/x"),
+        (404, p + "QualityLevels(1)/Fragments(video=0)"),
+        (404, p + "QualityLevels(%d)/Fragments(nosuch=0)" % vb),
+        (404, p + "QualityLevels(%d)/Fragments(video=1)" % vb),
+        (404, p + "QualityLevels(%d)/Fragments(video=%d)" % (vb, t1 + 1)),
+        (404, p + "QualityLevels(%d)/Fragments(video=%d)" % (vb, t1 - 1)),
+        (404, p + "QualityLevels(%d)/Fragments(video=0)" % ab),
+        (404, p + "QualityLevels(%d)/Fragments(audio=%d)" % (vb, 0)),
+        (404, p + "QualityLevels(%d)/Bogus(video=0)" % vb),
+        (404, p + "QualityLevels(%d)" % vb),
+        (404, p + "QualityLevels(%d)/Fragments(video=0)/x" % vb),
+        (400, p + "QualityLevels(abc)/Fragments(video=0)"),
+        (400, p + "QualityLevels()/Fragments(video=0)"),
+        (400, p + "QualityLevels(-1)/Fragments(video=0)"),
+        (400, p + "QualityLevels(+%d)/Fragments(video=0)" % vb),
+        (400, p + "QualityLevels(0x10)/Fragments(video=0)"),
+        (400, p + "QualityLevels(4294967296)/Fragments(video=0)"),
+        (400, p + "QualityLevels(99999999999999999999999)/Fragments(video=0)"),
+        (400, p + "QualityLevels%d)/Fragments(video=0)" % vb),
+        (400, p + "QualityLevels(%d/Fragments(video=0)" % vb),
+        (400, p + "QualityLevels(%d)x/Fragments(video=0)" % vb),
+        (400, p + "QualityLevels(%d,foo)/Fragments(video=0)" % vb),
+        (400, p + "QualityLevels(%d,=v)/Fragments(video=0)" % vb),
+        (400, p + "QualityLevels(%d)/Fragments(video0)" % vb),
+        (400, p + "QualityLevels(%d)/Fragments(=0)" % vb),
+        (400, p + "QualityLevels(%d)/Fragments(video=)" % vb),
+        (400, p + "QualityLevels(%d)/Fragments(video=abc)" % vb),
+        (400, p + "QualityLevels(%d)/Fragments(video=1.5)" % vb),
+        (400, p + "QualityLevels(%d)/Fragments(video=1e7)" % vb),
+        (400, p + "QualityLevels(%d)/Fragments(video=-20000000)" % vb),
+        (400, p + "QualityLevels(%d)/Fragments(video=18446744073709551616)" % vb),
+        (400, p + "QualityLevels(%d)/Fragments(video=0" % vb),
+        (400, p + "QualityLevels(%d)/Fragmentsvideo=0)" % vb),
+        (400, p + "QualityLevels(%d)/Fragments(video=(0))" % vb),
+        (400, "/sub%2Fdir/ladder.ism/Manifest"), (400, "/ladder.ism%00/Manifest"),
+        (400, "/sub/%2E%2E%2Fladder.ism/Manifest"),
+        # an escape the URI layer itself refuses: 400 from libsoup, without our reason text
+        ("400-soup", p + "QualityLevels(%d)/Fragments(video=%%ZZ)" % vb),
+        # dot segments are resolved by the URI parser (RFC 3986 5.2.4) before
+        # the origin sees the path, so they can never climb out of the root
+        (404, "/../../../../../../outside.ism/Manifest"), (404, "/sub/../../outside.ism/Manifest"),
+        (404, "/link.ism/Manifest"),  # a symlink to a file outside the root
+        (200, "/sub/../ladder.ism/Manifest"), (200, "/./ladder.ism/Manifest"),
+    ]
+    wrong = []
+    for want, path in cases:
+        try:  # a fresh connection each: libsoup closes it after a request it cannot parse
+            st, h, body = request(origin, "GET", path)
+        except (http.client.HTTPException, OSError) as e:
+            wrong.append("%s: %s" % (path, e))
+            continue
+        if want == 200:
+            if st != 200 or body != exp.ismc_bytes:
+                wrong.append("%s: %d (want 200 and the manifest)" % (path, st))
+        elif want == "400-soup":
+            if st != 400:
+                wrong.append("%s: %d (want 400)" % (path, st))
+        elif st != want or h.get("cache-control") != "no-store" or not body.startswith(str(want).encode()):
+            wrong.append("%s: %d (want %d) %r" % (path, st, want, body[:80]))
+    n404 = sum(1 for w, _ in cases if w == 404)
+    n400 = sum(1 for w, _ in cases if str(w).startswith("400"))
+    rep.ok(not wrong, "%d URLs -> 404 (unknown asset/bitrate/track/time/noun, outside the root), %d -> 400 "
+           "(malformed), with a reason and Cache-Control: no-store; dot segments resolved inside the root"
+           % (n404, n400), "\n    ".join(wrong))
+
+    wrong = []
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "BREW"):
+        st, h, body = request(origin, method, p + "Manifest", body=b"x" * 1000 if method in ("POST", "PUT") else None)
+        if st != 405 or h.get("allow") != "GET, HEAD":
+            wrong.append("%s: %d, Allow %s" % (method, st, h.get("allow")))
+    # A big request body is not kept: 405 and the server carries on.
+    s = socket.create_connection((origin.host, origin.port), timeout=20)
+    s.sendall(("POST %sManifest HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (p, 8 << 20)).encode())
+    chunk = b"\0" * (1 << 20)
+    try:
+        for _ in range(8):
+            s.sendall(chunk)
+        reply = s.recv(4096)
+    except OSError as e:
+        reply = str(e).encode()
+    s.close()
+    if not reply.startswith(b"HTTP/1.1 405"):
+        wrong.append("8 MiB POST body: %r" % reply[:60])
+    rep.ok(not wrong, "POST/PUT/DELETE/PATCH/OPTIONS/unknown (and an 8 MiB POST) -> 405 with Allow: GET, HEAD",
+           "; ".join(wrong))
+    st, h, body = request(origin, "GET", p + "Manifest")
+    rep.ok(st == 200, "server still answers after the bad requests")
+
+
+def check_concurrency(rep, origin, exp, prefixes):
+    rep.section("concurrent clients")
+    urls = []
+    for prefix in prefixes:
+        for b, name, t, url in fragment_urls(exp.manifest, prefix):
+            urls.append((url, exp.fragment(b, name, t)[0]))
+            if b == exp.manifest["streams"][0]["bitrates"][-1]:
+                kb = request(origin, "GET", url.replace("/Fragments(", "/KeyFrames("))[2]
+                urls.append((url.replace("/Fragments(", "/KeyFrames("), kb))
+        urls.append((prefix + "Manifest", exp.ismc_bytes))
+    results, errors = [], []
+    lock = threading.Lock()
+    start = threading.Barrier(24)
+
+    def client(seed):
+        rnd = random.Random(seed)
+        mine = urls[:]
+        rnd.shuffle(mine)
+        conn = http.client.HTTPConnection(origin.host, origin.port, timeout=30)
+        try:
+            start.wait()
+            for url, want in mine:
+                st, h, body = request(origin, "GET", url, conn=conn)
+                with lock:
+                    results.append(st == 200 and body == want)
+                    if not results[-1]:
+                        errors.append("%s: %d, %d bytes (want %d)" % (url, st, len(body), len(want)))
+        except Exception as e:  # a broken connection is a failure, not a crash of the test
+            with lock:
+                errors.append("client %d: %r" % (seed, e))
+        finally:
+            conn.close()
+
+    t0 = time.time()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    dt = time.time() - t0
+    total = sum(len(b) for _, b in urls) * 24
+    rep.ok(len(results) == 24 * len(urls) and all(results) and not errors,
+           "24 clients x %d requests (fragments, KeyFrames, manifests; shuffled, keep-alive) all correct "
+           "in %.2f s (%.0f MB/s)" % (len(urls), dt, total / dt / 1e6), "\n    ".join(errors[:5]))
+
+    # A client that hangs up in the middle of a large body.
+    big_url, big = max(urls, key=lambda u: len(u[1]))
+    s = socket.create_connection((origin.host, origin.port), timeout=20)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % big_url).encode())
+    s.recv(1000)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST
+    s.close()
+    st, h, body = request(origin, "GET", big_url)
+    rep.ok(st == 200 and body == big, "a client hanging up mid-body does not disturb the next request")
+
+
+def check_other_assets(rep, origin, exp, root):
+    rep.section("generated manifest, broken asset, reload")
+    st, h, body = request(origin, "GET", "/gen/ladder.ism/Manifest")
+    same = False
+    if st == 200:
+        gen = parse_manifest(body)
+        same = [(s["type"], s["bitrates"], s["times"]) for s in gen["streams"]] == \
+            [(s["type"], s["bitrates"], s["times"]) for s in exp.manifest["streams"]]
+    rep.ok(same, "no .ismc: the generated manifest has the .ismc's bitrates and fragment times",
+           "status %d" % st)
+    b, name, t, url = fragment_urls(exp.manifest, "/gen/ladder.ism/")[-1]
+    st, h, body = request(origin, "GET", url)
+    rep.ok(st == 200 and body == exp.fragment(b, name, t)[0], "fragments of the generated-manifest asset")
+    st, h, body = request(origin, "GET", "/broken.ism/Manifest")
+    rep.ok(st == 500 and b"nosuch.ismv" in body, "an .ism naming a missing media file -> 500 with the reason",
+           "%d %r" % (st, body[:200]))
+    st, h, body = request(origin, "GET", "/broken.ism/QualityLevels(1)/Fragments(video=0)")
+    rep.ok(st == 500, "... also for its fragment URLs", "status %d" % st)
+
+    # Reload: rewrite gen/ladder.ism with a different systemBitrate for the
+    # first video track; after the recheck interval (1 s) the old URL is gone.
+    ism = os.path.join(root, "gen", "ladder.ism")
+    text = open(ism).read()
+    vb = exp.manifest["streams"][0]["bitrates"][0]
+    with open(ism + ".tmp", "w") as f:
+        f.write(text.replace('systemBitrate="%d"' % vb, 'systemBitrate="%d"' % (vb + 1)))
+    os.replace(ism + ".tmp", ism)
+    time.sleep(1.2)
+    st_old = request(origin, "GET", "/gen/ladder.ism/QualityLevels(%d)/Fragments(video=0)" % vb)[0]
+    st_new, h, body = request(origin, "GET", "/gen/ladder.ism/QualityLevels(%d)/Fragments(video=0)" % (vb + 1))
+    gen = parse_manifest(request(origin, "GET", "/gen/ladder.ism/Manifest")[2])
+    rep.ok(st_old == 404 and st_new == 200 and body == exp.fragment(vb, "video", 0)[0]
+           and vb + 1 in gen["streams"][0]["bitrates"],
+           "a changed .ism is reloaded: the new bitrate is served, the old one is 404",
+           "old %d new %d" % (st_old, st_new))
+
+
+def check_log_and_stop(rep, origin, expected_min):
+    rep.section("request log and shutdown")
+    time.sleep(0.2)
+    lines = origin.log_lines()
+    rep.ok(len(lines) >= expected_min, "one log line per request: %d lines (>= %d requests made)"
+           % (len(lines), expected_min))
+    want = [
+        ("GET Manifest 200", lambda g: g[1] == "GET" and g[2].endswith("/ladder.ism/Manifest") and g[3] == "200"),
+        ("GET fragment 200 with its size",
+         lambda g: g[1] == "GET" and "/Fragments(" in g[2] and g[3] == "200" and int(g[4]) > 10000),
+        ("HEAD 200 with 0 bytes", lambda g: g[1] == "HEAD" and g[3] == "200" and g[4] == "0"),
+        ("304", lambda g: g[3] == "304"), ("404", lambda g: g[3] == "404"), ("400", lambda g: g[3] == "400"),
+        ("405 POST", lambda g: g[1] == "POST" and g[3] == "405"), ("500", lambda g: g[3] == "500"),
+        ("aborted transfer", lambda g: g[6] is not None),
+    ]
+    for what, pred in want:
+        g = next((g for g in lines if pred(g)), None)
+        rep.ok(g is not None, "log has %s%s" % (what, ": " + " ".join(x for x in g if x) if g else ""))
+    rc, dt = origin.stop(signal.SIGTERM)
+    rep.ok(rc == 0 and dt < 3.0, "SIGTERM -> exit 0 in %.2f s" % dt, "exit code %s" % rc)
+    summary = next((l for l in origin.lines if re.search(r"\d+ requests \(2xx", l)), None)
+    rep.ok(summary is not None, "counters printed at exit: %s" % summary)
+    rep.ok(not any("CRITICAL" in l or "WARNING" in l for l in origin.err_lines),
+           "no GLib warnings on stderr", "\n".join(origin.err_lines[-10:]))
+
+
+def main(argv):
+    rep = media.Report("test_origin")
+    origin_binary()
+    root = media.out_dir("origin", "root")
+    try:
+        out = package_ladder(root)
+    except media.Failure as e:
+        media.die(str(e))
+    for sub, with_ismc in (("sub/dir", True), ("gen", False)):
+        d = os.path.join(root, sub)
+        os.makedirs(d)
+        for k in ("ismv", "ism") + (("ismc",) if with_ismc else ()):
+            shutil.copy(out[k], d)
+    # An asset outside the root, reachable only through a symlink inside it.
+    outside = os.path.join(os.path.dirname(root), "outside")
+    shutil.rmtree(outside, ignore_errors=True)
+    os.makedirs(outside)
+    for k in ("ismv", "ism", "ismc"):
+        shutil.copy(out[k], os.path.join(outside, "outside." + k if k != "ismv" else "ladder.ismv"))
+    os.symlink(os.path.join(outside, "outside.ism"), os.path.join(root, "link.ism"))
+    with open(os.path.join(root, "broken.ism"), "w") as f:
+        f.write(open(out["ism"]).read().replace('src="ladder.ismv"', 'src="nosuch.ismv"'))
+    exp = Expected(out["ism"], out["ismc"], out["ismv"])
+
+    origin = Origin(root)
+    print("origin: %s -> %s" % (" ".join(origin.cmd), origin.url))
+    origin.wait_for(lambda l: l.strip() == origin.url + "sub/dir/ladder.ism/Manifest", 5)
+    listed = [l.strip() for l in origin.lines if l.strip().endswith("/Manifest")]
+    rep.ok(len(listed) == 4 and origin.url + "sub/dir/ladder.ism/Manifest" in listed,
+           "start-up lists the 4 .ism files under the root", str(listed))
+    try:
+        check_manifest(rep, origin, exp, "/ladder.ism/Manifest")
+        check_manifest(rep, origin, exp, "/sub/dir/ladder.ism/Manifest")
+        check_fragments(rep, origin, exp, "/ladder.ism/")
+        check_fragments(rep, origin, exp, "/sub/dir/ladder.ism/")
+        check_nouns(rep, origin, exp, "/ladder.ism/")
+        check_head_keepalive(rep, origin, exp, "/ladder.ism/")
+        check_errors(rep, origin, exp, "/ladder.ism/")
+        check_concurrency(rep, origin, exp, ["/ladder.ism/", "/sub/dir/ladder.ism/"])
+        check_other_assets(rep, origin, exp, root)
+        check_log_and_stop(rep, origin, 200)
+    except (media.Failure, OSError, http.client.HTTPException) as e:
+        import traceback
+        rep.fail("test aborted: %s\n%s" % (e, traceback.format_exc()))
+    finally:
+        origin.kill()
+    rep.done()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Interop: GStreamer's Smooth Streaming clients play from `gst-smooth serve`.
+
+The 'ladder' media (3 H.264 bitrates + AAC, 10 s, 240 frames) is packaged with
+ismvmux and served by the origin on a free port. Then:
+  - playbin (mssdemux) and playbin3 (mssdemux2) play
+    http://127.0.0.1:PORT/ladder.ism/Manifest to EOS into fakesinks; every
+    video frame and every audio frame is decoded (counted with the `log`
+    tracer on an identity in front of each sink, which is synchronous, unlike
+    fakesink's last-message), and the demuxer really was mssdemux/mssdemux2;
+  - an explicit `souphttpsrc ! mssdemux connection-speed=N bitrate-limit=1`
+    pipeline, once per QualityLevel, decodes all 240 frames and the origin's
+    request log shows that only that QualityLevel's video fragments (all 5)
+    were fetched.
+Frame counts are compared with the sample counts of the .ismv tracks, read
+with boxcheck.py.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
+
+import boxcheck
+import media
+import test_origin
+
+
+def run_counting(args, timeout=60):
+    """Runs gst-launch-1.0 with the log tracer; returns (exit code, {element: buffers pushed on its src})."""
+    env = dict(os.environ)
+    env["GST_TRACERS"] = "log"
+    env["GST_DEBUG"] = "GST_BUFFER:7"
+    env["GST_DEBUG_NO_COLOR"] = "1"
+    env.pop("GST_DEBUG_FILE", None)
+    with tempfile.TemporaryFile("w+", errors="replace") as log:
+        try:
+            p = subprocess.run(["gst-launch-1.0", "-q"] + args, stdout=subprocess.PIPE, stderr=log, timeout=timeout,
+                               env=env, text=True, errors="replace")
+        except subprocess.TimeoutExpired:
+            raise media.Failure("timed out after %d s: gst-launch-1.0 %s" % (timeout, " ".join(args)))
+        log.seek(0)
+        counts = {}
+        errors = []
+        for line in log:
+            m = re.search(r"do_push_buffer_pre:<([^:>]+):", line)
+            if m:
+                counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+            elif " ERROR " in line:
+                errors.append(line.strip())
+    return p.returncode, counts, p.stdout + "\n".join(errors[:10])
+
+
+def sink(name):
+    return "identity name=%s silent=true ! fakesink sync=false" % name
+
+
+def new_log_lines(origin, since, settle=0.3):
+    time.sleep(settle)  # the last line is written when the response is finished
+    return origin.log_lines()[since:]
+
+
+def check_playbin(rep, origin, element, demuxer, want_video, want_audio):
+    uri = origin.url + "ladder.ism/Manifest"
+    since = len(origin.log_lines())
+    args = [element, "uri=" + uri, "video-sink=" + sink("vcount"), "audio-sink=" + sink("acount")]
+    print("  running: gst-launch-1.0 " + " ".join("'%s'" % a if " " in a else a for a in args))
+    t0 = time.time()
+    rc, counts, out = run_counting(args)
+    dt = time.time() - t0
+    rep.ok(rc == 0, "%s plays %s to EOS (%.1f s)" % (element, uri, dt), "exit %d\n%s" % (rc, out[-2000:]))
+    used = sorted(k for k in counts if re.match(r"mssdemux", k))
+    rep.ok(used == [demuxer], "%s used %s" % (element, demuxer), "demuxers seen: %s" % used)
+    rep.ok(counts.get("vcount", 0) == want_video, "every video frame decoded: %d of %d"
+           % (counts.get("vcount", 0), want_video))
+    rep.ok(counts.get("acount", 0) == want_audio, "every audio frame decoded: %d of %d"
+           % (counts.get("acount", 0), want_audio))
+    lines = new_log_lines(origin, since)
+    frags = [g for g in lines if "/Fragments(" in g[2]]
+    video = sorted(set(int(re.search(r"video=(\d+)", g[2]).group(1)) for g in frags if "video=" in g[2]))
+    rep.ok(all(g[3] == "200" for g in lines) and any(g[2].endswith("/Manifest") for g in lines) and len(video) == 5,
+           "origin log: Manifest + %d fragment requests, all 200, all 5 video times (bitrates %s)"
+           % (len(frags), sorted(set(re.search(r"QualityLevels\((\d+)\)", g[2]).group(1) for g in frags))),
+           "\n".join(" ".join(x for x in g if x) for g in lines))
+
+
+def check_forced_bitrate(rep, origin, bitrates, want_video):
+    uri = origin.url + "ladder.ism/Manifest"
+    for i, b in enumerate(bitrates):
+        # connection-speed is in kbit/s; with bitrate-limit=1 mssdemux takes
+        # the highest QualityLevel not above it.
+        kbps = (b + 999) // 1000
+        assert i + 1 == len(bitrates) or kbps * 1000 < bitrates[i + 1]
+        since = len(origin.log_lines())
+        args = ["souphttpsrc", "location=" + uri, "!", "mssdemux", "connection-speed=%d" % kbps, "bitrate-limit=1.0",
+                "name=d", "d.video_00", "!", "queue", "!", "decodebin", "!"] + sink("vcount").split() + \
+               ["d.audio_00", "!", "queue", "!", "fakesink", "sync=false"]
+        print("  running: gst-launch-1.0 " + " ".join(args))
+        rc, counts, out = run_counting(args)
+        rep.ok(rc == 0 and counts.get("vcount", 0) == want_video,
+               "mssdemux connection-speed=%d: EOS, %d of %d video frames decoded" % (kbps, counts.get("vcount", 0),
+                                                                                     want_video),
+               "exit %d\n%s" % (rc, out[-2000:]))
+        lines = new_log_lines(origin, since)
+        video = [g for g in lines if "/Fragments(video=" in g[2]]
+        levels = sorted(set(int(re.search(r"QualityLevels\((\d+)\)", g[2]).group(1)) for g in video))
+        times = sorted(int(re.search(r"video=(\d+)", g[2]).group(1)) for g in video)
+        rep.ok(levels == [b] and len(times) == 5 and len(set(times)) == 5 and all(g[3] == "200" for g in video),
+               "  origin log: only QualityLevels(%d) video fragments fetched, each of the 5 once" % b,
+               "levels %s, times %s" % (levels, times))
+
+
+def main(argv):
+    rep = media.Report("test_origin_mss")
+    media.require_elements("playbin", "playbin3", "mssdemux", "mssdemux2", "souphttpsrc", "avdec_h264", "avdec_aac")
+    root = media.out_dir("origin_mss", "root")
+    try:
+        out = test_origin.package_ladder(root)
+    except media.Failure as e:
+        media.die(str(e))
+    movie = boxcheck.Movie(out["ismv"])
+    samples = {tid: sum(len(f.samples) for f in movie.track_fragments(tid)) for tid in movie.tracks}
+    video = [samples[t] for t in movie.tracks if movie.tracks[t].kind == "video"]
+    audio = [samples[t] for t in movie.tracks if movie.tracks[t].kind == "audio"]
+    if len(set(video)) != 1 or len(audio) != 1:
+        media.die("unexpected ladder tracks: video %s audio %s" % (video, audio))
+    exp = test_origin.Expected(out["ism"], out["ismc"], out["ismv"])
+    bitrates = exp.manifest["streams"][0]["bitrates"]
+
+    origin = test_origin.Origin(root)
+    print("origin: %s -> %s" % (" ".join(origin.cmd), origin.url))
+    try:
+        rep.section("playbin (mssdemux)")
+        check_playbin(rep, origin, "playbin", "mssdemux0", video[0], audio[0])
+        rep.section("playbin3 (mssdemux2)")
+        check_playbin(rep, origin, "playbin3", "mssdemux2-0", video[0], audio[0])
+        rep.section("mssdemux connection-speed forcing each QualityLevel %s" % bitrates)
+        check_forced_bitrate(rep, origin, bitrates, video[0])
+    except media.Failure as e:
+        rep.fail(str(e))
+    finally:
+        rc, dt = origin.stop()
+        rep.ok(rc == 0, "origin stopped by SIGTERM, exit 0")
+    rep.done()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

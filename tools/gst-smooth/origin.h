@@ -1,0 +1,96 @@
+// The development Smooth Streaming origin behind `gst-smooth serve`: maps
+// [MS-SSTR] URLs (NAME.ism/Manifest, QualityLevels(b)/Fragments(name=t), ...)
+// onto the .ism assets under a root folder through piff::Asset, and serves
+// them over HTTP/1.1 with libsoup 3 (SoupServer).
+//
+// Threading: one SoupServer per GMainContext ("loop"); every disk access
+// (asset loading, moof reads, payload reads) runs on GLib's GTask thread pool,
+// so a loop only parses URLs and moves bytes to sockets. Fragment bodies are
+// streamed in chunks of at most kChunkSize with at most two chunks queued per
+// response, so memory per response is bounded whatever the fragment size.
+// With --threads N, N loops (threads) accept on the same port (SO_REUSEPORT).
+#pragma once
+
+#include <gio/gio.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gst_smooth {
+
+// ------------------------------------------------------------ request paths
+
+// What a request path names. Pure parsing: no file system access.
+struct OriginRequest {
+  enum class Kind { kManifest, kFragment };
+  enum class Noun { kFragments, kFragmentInfo, kKeyFrames, kRawFragments };
+  Kind kind = Kind::kManifest;
+  std::string asset_path;  // "dir/NAME.ism", relative to the root, decoded
+  // Fragment requests only.
+  Noun noun = Noun::kFragments;
+  uint32_t bitrate = 0;
+  std::vector<std::pair<std::string, std::string>> attributes;  // QualityLevels(b,k=v,...)
+  std::string track_name;
+  uint64_t time = 0;
+};
+
+// Parses the raw (still percent-encoded) path of a request. Returns 0 and
+// fills *out, or an HTTP status: 400 for a malformed URL (bad escapes,
+// "."/".." segments, missing parentheses or '=', numbers that are not
+// decimal or overflow uint32/uint64), 404 for a well-formed path that names
+// nothing this origin serves. *why says which rule failed.
+unsigned ParseRequestPath(const std::string& raw_path, OriginRequest* out, std::string* why);
+
+// Strict decimal parsers: digits only (no sign, spaces or hex), no overflow.
+bool ParseDecimalU64(const std::string& s, uint64_t* out);
+bool ParseDecimalU32(const std::string& s, uint32_t* out);
+
+// ------------------------------------------------------------ the server
+
+struct OriginOptions {
+  std::string root;                 // folder searched for .ism files
+  std::string bind = "127.0.0.1";   // address to listen on
+  unsigned port = 0;                // 0: pick a free port
+  unsigned threads = 1;             // event loops accepting on the port
+  unsigned fragment_max_age = 86400;  // Cache-Control max-age of fragments, s
+  unsigned manifest_max_age = 10;     // ... of manifests (repackaging changes them)
+  bool log_requests = true;         // one line per request on stdout
+};
+
+class Origin {
+ public:
+  // Bytes read from disk per chunk of a streamed response.
+  static constexpr size_t kChunkSize = 256 * 1024;
+
+  ~Origin();
+  Origin(const Origin&) = delete;
+  Origin& operator=(const Origin&) = delete;
+
+  // Checks the root, binds the port (on every loop) and starts accepting in
+  // the calling thread's default main context; extra loops run in their own
+  // threads. Returns null with *error set on failure.
+  static std::unique_ptr<Origin> Start(const OriginOptions& options, std::string* error);
+
+  // "http://ADDR:PORT/".
+  const std::string& url() const;
+  // Relative paths of the .ism files under the root (a bounded scan, for the
+  // start-up message; requests look files up directly).
+  std::vector<std::string> ListAssets() const;
+  // Stops accepting, closes connections, waits (at most `timeout_ms`) for
+  // disk reads in flight and joins the extra loops. Call from the thread that
+  // called Start, with its main loop no longer running.
+  void Stop(unsigned timeout_ms = 2000);
+  // One line of counters: requests by status class, bytes, fragments, ...
+  std::string CountersLine() const;
+
+  struct Impl;
+
+ private:
+  explicit Origin(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gst_smooth
