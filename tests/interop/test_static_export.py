@@ -62,7 +62,10 @@ class Nginx:
                 self.port = s.getsockname()[1]
             conf = os.path.join(self.tmp, "nginx.conf")
             with open(conf, "w") as fh:
-                fh.write("""daemon off;
+                # Workers of an nginx started as root drop to an unprivileged
+                # user, which cannot read a checkout under a private (0700)
+                # temp folder, as CI's is: keep them as root then.
+                fh.write(("user root;\n" if os.geteuid() == 0 else "") + """daemon off;
 worker_processes 1;
 pid {t}/nginx.pid;
 error_log {t}/error.log;
