@@ -70,6 +70,10 @@ constexpr uint64_t kMaxSampleSize = 64ull << 20;
 // box boundary (so a small moof and its mdat header come in one pull).
 constexpr uint64_t kPullChunk = 4ull << 20;
 constexpr uint64_t kPullMin = 16ull << 10;
+// Pull mode pushes buffer lists of at most kMaxBatch samples of one track,
+// running at most kBatchLead ahead of the other tracks.
+constexpr guint kMaxBatch = 64;
+constexpr GstClockTime kBatchLead = 200 * GST_MSECOND;
 // Keyframe searches look at most this many fragments away from the target.
 constexpr ptrdiff_t kMaxSeekScan = 64;
 
@@ -80,6 +84,7 @@ struct Track {
   Track(const Track&) = delete;
   Track& operator=(const Track&) = delete;
   ~Track() {
+    ReleaseChunk();
     if (caps) gst_caps_unref(caps);
     if (tags) gst_tag_list_unref(tags);
     if (stream) gst_object_unref(stream);
@@ -120,6 +125,31 @@ struct Track {
   size_t start_sample = 0;
 
   uint64_t pushed = 0;
+
+  // Pull mode: each track reads its own fragments, so that output can be
+  // interleaved by time whatever the file layout. The samples of the current
+  // fragment, and one read of their bytes (sub-buffers are cut from it).
+  size_t next_fragment = 0;
+  size_t start_fragment = 0;
+  bool have_fragment = false;
+  piff::TrackFragmentSamples frag;
+  std::shared_ptr<const piff::SampleEncryption> frag_enc;
+  uint64_t frag_data_end = 0;
+  size_t next_sample = 0;
+  GstBuffer* chunk = nullptr;
+  uint64_t chunk_offset = 0;
+
+  void ReleaseChunk() {
+    if (chunk) gst_buffer_unref(chunk);
+    chunk = nullptr;
+  }
+  void ResetReading() {
+    ReleaseChunk();
+    have_fragment = false;
+    frag = piff::TrackFragmentSamples();
+    frag_enc.reset();
+    next_sample = 0;
+  }
 
   GstClockTime ToNs(uint64_t ticks) const { return gst_util_uint64_scale(ticks, GST_SECOND, timescale); }
   uint64_t ToTicks(GstClockTime ns) const { return gst_util_uint64_scale(ns, timescale, GST_SECOND); }
@@ -180,6 +210,8 @@ struct IsmDemuxState {
   GstSegment segment;
   guint32 segment_seqnum = 0;
   GstClockTime duration = GST_CLOCK_TIME_NONE;  // guarded by the object lock
+  GstClockTime mehd_duration = GST_CLOCK_TIME_NONE;
+  guint32 last_seek_seqnum = GST_SEQNUM_INVALID;  // guarded by the object lock
   GstEvent* pending_seek = nullptr;
 
   guint group_id = 0;
@@ -305,11 +337,19 @@ int64_t ComputeShift(const piff::TrackFragmentSamples& f) {
 void GuessFramerate(const Track& t, const piff::TrackFragmentSamples& f, gint* n, gint* d) {
   *n = 0;
   *d = 1;
-  if (f.samples.size() < 2) return;
-  uint32_t dur = f.samples[0].duration;
-  for (size_t i = 0; i + 1 < f.samples.size(); i++)
-    if (f.samples[i].duration != dur || dur == 0) return;
-  gst_video_guess_framerate(t.ToNs(dur), n, d);
+  if (f.samples.size() < 3) return;
+  // Writers that round each DTS to 100 ns ticks alternate by one tick
+  // (416666/416667 at 24 fps); allow that, not real variation.
+  uint32_t lo = G_MAXUINT32, hi = 0;
+  uint64_t sum = 0;
+  size_t count = f.samples.size() - 1;  // the last duration is often a guess
+  for (size_t i = 0; i < count; i++) {
+    lo = std::min(lo, f.samples[i].duration);
+    hi = std::max(hi, f.samples[i].duration);
+    sum += f.samples[i].duration;
+  }
+  if (lo == 0 || hi - lo > hi / 1000 + 1) return;
+  gst_video_guess_framerate(gst_util_uint64_scale(sum, GST_SECOND, static_cast<uint64_t>(t.timescale) * count), n, d);
 }
 
 }  // namespace
@@ -581,13 +621,17 @@ static GstSegment PadSegment(IsmDemuxState* st, const Track& t) {
 
 // ---------------------------------------------------------------- output
 
-static GstFlowReturn PushSample(GstIsmDemux* self, const PendingSample& p, GstBuffer* buf) {
+// Gives a sample buffer its timestamps, flags and protection meta, after
+// sending the pad's pending segment and tags. Returns null (and takes `buf`)
+// when the sample is not to be pushed: track ended, past the segment stop,
+// or audio wholly before the segment start.
+static GstBuffer* PrepareSample(GstIsmDemux* self, const PendingSample& p, GstBuffer* buf) {
   IsmDemuxState* st = State(self);
   Track* t = p.track;
   const piff::ReadSample& s = p.sample;
   if (!t->pad || t->eos) {
     gst_buffer_unref(buf);
-    return GST_FLOW_OK;
+    return nullptr;
   }
   GstClockTime dts = t->ToNs(s.decode_time);
   int64_t pts_ticks = static_cast<int64_t>(s.decode_time) + s.composition_offset + t->shift;
@@ -601,13 +645,13 @@ static GstFlowReturn PushSample(GstIsmDemux* self, const PendingSample& p, GstBu
     GST_DEBUG_OBJECT(self, "%s reached the segment stop", TrackLabel(*t).c_str());
     t->eos = true;
     gst_buffer_unref(buf);
-    return GST_FLOW_OK;
+    return nullptr;
   }
   // Audio that ends before the segment is dropped here; video is sent from
   // its keyframe and clipped after decoding.
   if (!t->video && pts + duration <= seg.start) {
     gst_buffer_unref(buf);
-    return GST_FLOW_OK;
+    return nullptr;
   }
 
   if (t->need_segment) {
@@ -666,10 +710,18 @@ static GstFlowReturn PushSample(GstIsmDemux* self, const PendingSample& p, GstBu
   GstClockTime media_pts = pts - std::min<GstClockTime>(pts, t->ShiftNs());
   if (media_pts >= st->t0) st->segment.position = std::max<GstClockTime>(st->segment.position, media_pts - st->t0);
   t->pushed++;
-  GstFlowReturn ret = gst_pad_push(t->pad, buf);
+  return buf;
+}
+
+static GstFlowReturn CombineFlow(IsmDemuxState* st, Track* t, GstFlowReturn ret) {
   if (ret == GST_FLOW_EOS) t->eos = true;
-  ret = gst_flow_combiner_update_pad_flow(st->combiner, t->pad, ret);
-  return ret;
+  return gst_flow_combiner_update_pad_flow(st->combiner, t->pad, ret);
+}
+
+static GstFlowReturn PushSample(GstIsmDemux* self, const PendingSample& p, GstBuffer* buf) {
+  buf = PrepareSample(self, p, buf);
+  if (!buf) return GST_FLOW_OK;
+  return CombineFlow(State(self), p.track, gst_pad_push(p.track->pad, buf));
 }
 
 static bool AllTracksDone(IsmDemuxState* st) {
@@ -714,6 +766,7 @@ static GstFlowReturn HandleMoov(GstIsmDemux* self, const uint8_t* data, size_t s
       st->moov->mvhd.timescale) {
     GstClockTime d = gst_util_uint64_scale(st->moov->mvex->mehd->fragment_duration, GST_SECOND,
                                            st->moov->mvhd.timescale);
+    st->mehd_duration = d;
     GST_OBJECT_LOCK(self);
     if (!GST_CLOCK_TIME_IS_VALID(st->duration)) st->duration = d;
     GST_OBJECT_UNLOCK(self);
@@ -759,6 +812,8 @@ static GstFlowReturn HandleMoof(GstIsmDemux* self, const uint8_t* data, size_t s
       if (!t || !t->expose) continue;
       if (t->video && t->fps_n == 0) GuessFramerate(*t, f, &t->fps_n, &t->fps_d);
     }
+    // As in pull mode: a movie duration in mehd ends the segment.
+    if (GST_CLOCK_TIME_IS_VALID(st->mehd_duration)) st->segment.duration = st->segment.stop = st->mehd_duration;
     ExposePads(self);
   }
 
@@ -1015,7 +1070,8 @@ static GstFlowReturn Finish(GstIsmDemux* self) {
 // ---------------------------------------------------------------- pull mode
 
 // Reads the samples of fragment `i` of a track (one moof read).
-static piff::Status ReadTrackFragment(GstIsmDemux* self, Track* t, size_t i, piff::TrackFragmentSamples* out) {
+static piff::Status ReadTrackFragment(GstIsmDemux* self, Track* t, size_t i, piff::TrackFragmentSamples* out,
+                                     std::shared_ptr<const piff::SampleEncryption>* enc = nullptr) {
   IsmDemuxState* st = State(self);
   const piff::IndexedFragment& f = t->info.fragments[i];
   PadByteSource src(self->sinkpad, st->upstream_size);
@@ -1032,11 +1088,18 @@ static piff::Status ReadTrackFragment(GstIsmDemux* self, Track* t, size_t i, pif
   s = piff::ReadFragment(moof, f.moof_offset, &*st->moov,
                          [](uint32_t, void* u) { return static_cast<Ctx*>(u)->time; }, &ctx, &frags);
   if (!s) return s;
-  for (auto& x : frags)
-    if (x.track_id == t->id) {
-      *out = std::move(x);
-      return piff::Status::Ok();
+  for (size_t k = 0; k < frags.size(); k++) {
+    if (frags[k].track_id != t->id) continue;
+    *out = std::move(frags[k]);
+    if (enc && t->encrypted) {
+      auto e = std::make_shared<piff::SampleEncryption>();
+      bool found = false;
+      s = piff::FindSampleEncryption(moof.trafs[k], t->protection.iv_size, e.get(), &found);
+      if (!s) GST_WARNING_OBJECT(self, "%s: %s", TrackLabel(*t).c_str(), s.message().c_str());
+      if (s && found && e->samples.size() == out->samples.size()) *enc = e;
     }
+    return piff::Status::Ok();
+  }
   return piff::Status::Error("moof@" + std::to_string(f.moof_offset) + " has no traf for track " +
                              std::to_string(t->id));
 }
@@ -1053,10 +1116,14 @@ static bool BuildIndex(GstIsmDemux* self) {
   piff::Status s = piff::MediaIndex::Build(src, &st->index);
   if (!s) {
     if (src.last_flow() == GST_FLOW_FLUSHING) return false;
-    POST_ERROR(self, DEMUX, ("Cannot read this Smooth Streaming file"), ("%s", s.message().c_str()));
+    POST_ERROR(self, DEMUX, ("Corrupt or unreadable Smooth Streaming file"), ("%s", s.message().c_str()));
     return false;
   }
-  for (auto& p : st->index.problems) GST_WARNING_OBJECT(self, "index: %s", p.c_str());
+  for (auto& p : st->index.problems) {
+    GST_WARNING_OBJECT(self, "index: %s", p.c_str());
+    if (p.find("index stops here") != std::string::npos)
+      GST_ELEMENT_WARNING(self, STREAM, DEMUX, ("The file is truncated or damaged at its end"), ("%s", p.c_str()));
+  }
   st->ftyp = st->index.ftyp;
   st->live_manifest = st->index.live_manifest;
   st->box_start = 0;
@@ -1099,6 +1166,11 @@ static bool BuildIndex(GstIsmDemux* self) {
   GST_OBJECT_LOCK(self);
   st->duration = end - t0;
   GST_OBJECT_UNLOCK(self);
+  // A movie duration in mehd ends the segment: decoders then clip the last
+  // frame to it (e.g. the AAC padding of the last frame), as with qtdemux.
+  // Without one (FFmpeg; ismlmux writes 0) the tracks run to their end.
+  st->segment.duration = end - t0;
+  if (GST_CLOCK_TIME_IS_VALID(st->mehd_duration)) st->segment.stop = st->mehd_duration;
   GST_INFO_OBJECT(self, "indexed %" G_GUINT64_FORMAT " bytes: starts at %" GST_TIME_FORMAT ", duration %" GST_TIME_FORMAT,
                   st->upstream_size, GST_TIME_ARGS(t0), GST_TIME_ARGS(end - t0));
   st->ResetWalker(first_moof);
@@ -1107,49 +1179,134 @@ static bool BuildIndex(GstIsmDemux* self) {
   return true;
 }
 
-static uint64_t PullWanted(IsmDemuxState* st) {
-  uint64_t pos = st->offset + gst_adapter_available(st->adapter);
-  uint64_t want = 0;
-  switch (st->phase) {
-    case Phase::kTop: want = kPullMin; break;
-    case Phase::kBox: want = st->box_end > pos ? st->box_end - pos : 1; break;
-    case Phase::kMdat: {
-      uint64_t last = st->pending.empty() ? st->box_end : st->pending.back().sample.offset + st->pending.back().sample.size;
-      uint64_t next = st->pending.empty() ? pos + 1 : st->pending.front().sample.offset + st->pending.front().sample.size;
-      want = last > pos ? std::min(last - pos, kPullChunk) : 1;
-      if (next > pos) want = std::max(want, next - pos);
-      break;
+// Makes t->frag/next_sample point at the track's next sample, loading the
+// next fragment when needed. False at the end of the track (t->eos set) or
+// on error (*ret set).
+static bool EnsureSample(GstIsmDemux* self, Track* t, GstFlowReturn* ret) {
+  while (!t->have_fragment || t->next_sample >= t->frag.samples.size()) {
+    t->ResetReading();
+    if (t->next_fragment >= t->info.fragments.size()) {
+      t->eos = true;
+      return false;
     }
-    case Phase::kSkip: want = kPullMin; break;
+    size_t index = t->next_fragment++;
+    piff::Status s = ReadTrackFragment(self, t, index, &t->frag, &t->frag_enc);
+    if (!s) {
+      POST_ERROR(self, DEMUX, ("Cannot read a fragment of %s", TrackLabel(*t).c_str()), ("%s", s.message().c_str()));
+      *ret = GST_FLOW_ERROR;
+      return false;
+    }
+    t->have_fragment = true;
+    t->next_sample = 0;
+    if (t->has_start && index == t->start_fragment) t->next_sample = t->start_sample;
+    t->has_start = false;
+    t->frag_data_end = 0;
+    for (auto& x : t->frag.samples) t->frag_data_end = std::max(t->frag_data_end, x.offset + x.size);
+    GST_DEBUG_OBJECT(self, "%s: fragment %zu at %" G_GUINT64_FORMAT ", %zu samples", TrackLabel(*t).c_str(), index,
+                     t->frag.decode_time, t->frag.samples.size());
   }
-  return want;
+  return true;
 }
 
-// One step of the pull-mode task: jump or read, then walk.
+// Makes the track's chunk cover its next sample: one read covers as much of
+// the fragment's data as kPullChunk allows. False (t->eos set, warning
+// posted) when the file ends first.
+static GstFlowReturn LoadChunk(GstIsmDemux* self, Track* t, bool* have) {
+  IsmDemuxState* st = State(self);
+  *have = false;
+  const piff::ReadSample& smp = t->frag.samples[t->next_sample];
+  uint64_t chunk_end = t->chunk ? t->chunk_offset + gst_buffer_get_size(t->chunk) : 0;
+  if (!t->chunk || smp.offset < t->chunk_offset || smp.offset + smp.size > chunk_end) {
+    t->ReleaseChunk();
+    uint64_t end = std::max<uint64_t>(std::min(t->frag_data_end, smp.offset + kPullChunk), smp.offset + smp.size);
+    end = std::min(end, st->upstream_size);
+    GstBuffer* buf = nullptr;
+    GstFlowReturn ret = GST_FLOW_EOS;
+    if (end > smp.offset)
+      ret = gst_pad_pull_range(self->sinkpad, smp.offset, static_cast<guint>(end - smp.offset), &buf);
+    if (ret == GST_FLOW_OK && gst_buffer_get_size(buf) < smp.size) {
+      gst_buffer_unref(buf);
+      ret = GST_FLOW_EOS;
+    }
+    if (ret == GST_FLOW_EOS) {
+      GST_ELEMENT_WARNING(self, STREAM, DEMUX, ("The file is truncated"),
+                          ("%s: sample data at %" G_GUINT64_FORMAT " (+%u) is past the end of the file",
+                           TrackLabel(*t).c_str(), smp.offset, smp.size));
+      t->eos = true;
+      return GST_FLOW_OK;
+    }
+    if (ret != GST_FLOW_OK) return ret;
+    t->chunk = buf;
+    t->chunk_offset = smp.offset;
+  }
+  *have = true;
+  return GST_FLOW_OK;
+}
+
+static bool ChunkCovers(const Track* t, const piff::ReadSample& s) {
+  return t->chunk && s.offset >= t->chunk_offset &&
+         s.offset + s.size <= t->chunk_offset + gst_buffer_get_size(t->chunk);
+}
+
+// Pushes the track's next samples, up to `until` (DTS, ns) and within the
+// current fragment and chunk, as one buffer list: pushing per list instead
+// of per buffer is most of what a demuxer can save downstream. `until` keeps
+// the interleaving with the other tracks within kBatchLead.
+static GstFlowReturn PushPulledSamples(GstIsmDemux* self, Track* t, GstClockTime until) {
+  IsmDemuxState* st = State(self);
+  bool have = false;
+  GstFlowReturn ret = LoadChunk(self, t, &have);
+  if (ret != GST_FLOW_OK || !have) return ret;
+  GstBufferList* list = gst_buffer_list_new_sized(16);
+  while (t->next_sample < t->frag.samples.size() && gst_buffer_list_length(list) < kMaxBatch) {
+    const piff::ReadSample& smp = t->frag.samples[t->next_sample];
+    if (gst_buffer_list_length(list) > 0 && (!ChunkCovers(t, smp) || t->ToNs(smp.decode_time) > until)) break;
+    PendingSample p;
+    p.track = t;
+    p.sample = smp;
+    p.encryption = t->frag_enc;
+    p.index = t->next_sample;
+    t->next_sample++;
+    GstBuffer* sub = gst_buffer_copy_region(t->chunk, GST_BUFFER_COPY_MEMORY,
+                                            static_cast<gsize>(p.sample.offset - t->chunk_offset), p.sample.size);
+    if (GstBuffer* b = PrepareSample(self, p, sub)) gst_buffer_list_add(list, b);
+    if (t->eos) break;
+  }
+  if (gst_buffer_list_length(list) == 0) {
+    gst_buffer_list_unref(list);
+    return GST_FLOW_OK;
+  }
+  return CombineFlow(st, t, gst_pad_push_list(t->pad, list));
+}
+
+// One step of the pull-mode task: the track whose next sample has the
+// lowest DTS pushes it, so the output is interleaved by time.
 static GstFlowReturn PullStep(GstIsmDemux* self) {
   IsmDemuxState* st = State(self);
-  gsize avail = gst_adapter_available(st->adapter);
-  if (st->phase == Phase::kSkip && avail == 0 && st->skip > 0) {
-    // Nothing of a skipped box is read in pull mode.
-    st->offset += st->skip;
-    st->skip = 0;
-    st->phase = Phase::kTop;
+  Track* best = nullptr;
+  GstClockTime best_dts = GST_CLOCK_TIME_NONE, second_dts = GST_CLOCK_TIME_NONE;
+  for (auto& tp : st->tracks) {
+    Track* t = tp.get();
+    if (!t->pad || t->eos) continue;
+    GstFlowReturn ret = GST_FLOW_OK;
+    if (!EnsureSample(self, t, &ret)) {
+      if (ret != GST_FLOW_OK) return ret;
+      continue;
+    }
+    GstClockTime dts = t->ToNs(t->frag.samples[t->next_sample].decode_time);
+    if (!best || dts < best_dts) {
+      second_dts = best_dts;
+      best = t;
+      best_dts = dts;
+    } else if (!GST_CLOCK_TIME_IS_VALID(second_dts) || dts < second_dts) {
+      second_dts = dts;
+    }
   }
-  if (AllTracksDone(st)) return GST_FLOW_EOS;
-  uint64_t pos = st->offset + avail;
-  if (pos >= st->upstream_size) return Finish(self);
-  uint64_t want = std::min(PullWanted(st), st->upstream_size - pos);
-  GstBuffer* buf = nullptr;
-  GstFlowReturn ret = gst_pad_pull_range(self->sinkpad, pos, static_cast<guint>(want), &buf);
-  if (ret == GST_FLOW_EOS) return Finish(self);
-  if (ret != GST_FLOW_OK) return ret;
-  if (gst_buffer_get_size(buf) == 0) {
-    gst_buffer_unref(buf);
-    st->upstream_size = pos;
-    return Finish(self);
-  }
-  gst_adapter_push(st->adapter, buf);
-  return Process(self);
+  if (!best) return GST_FLOW_EOS;
+  GstClockTime until = GST_CLOCK_TIME_IS_VALID(second_dts) ? second_dts + kBatchLead : GST_CLOCK_TIME_NONE;
+  GstFlowReturn ret = PushPulledSamples(self, best, until);
+  if (ret == GST_FLOW_OK && AllTracksDone(st)) ret = GST_FLOW_EOS;
+  return ret;
 }
 
 static void PushEndOfSegment(GstIsmDemux* self) {
@@ -1260,6 +1417,7 @@ static uint64_t PositionTracks(GstIsmDemux* self, GstClockTime target) {
     t->need_discont = true;
     t->eos = false;
     t->has_start = false;
+    t->ResetReading();
     if (t->info.fragments.empty()) {
       t->eos = true;
       continue;
@@ -1269,6 +1427,8 @@ static uint64_t PositionTracks(GstIsmDemux* self, GstClockTime target) {
     const piff::IndexedFragment& f = t->info.fragments[static_cast<size_t>(p.fragment)];
     t->has_start = true;
     t->start_moof = f.moof_offset;
+    t->start_fragment = static_cast<size_t>(p.fragment);
+    t->next_fragment = t->start_fragment;
     t->start_sample = p.sample;
     start = std::min(start, f.moof_offset);
     GST_DEBUG_OBJECT(self, "%s starts at fragment %zd sample %zu (pts %" G_GINT64_FORMAT " ticks)",
@@ -1318,10 +1478,9 @@ static gboolean DoSeek(GstIsmDemux* self, GstEvent* event) {
     }
   }
   GST_INFO_OBJECT(self, "seek to %" GST_TIME_FORMAT " (flags 0x%x)", GST_TIME_ARGS(target), flags);
-  uint64_t offset = PositionTracks(self, target + st->t0);
+  PositionTracks(self, target + st->t0);
   st->segment = seg;
   st->segment_seqnum = gst_event_get_seqnum(event);
-  if (offset != G_MAXUINT64) st->ResetWalker(offset);
   if (seg.flags & GST_SEGMENT_FLAG_SEGMENT) {
     GstMessage* m = gst_message_new_segment_start(GST_OBJECT(self), GST_FORMAT_TIME, static_cast<gint64>(seg.start));
     gst_message_set_seqnum(m, st->segment_seqnum);
@@ -1348,6 +1507,15 @@ static gboolean HandleSeek(GstIsmDemux* self, GstEvent* event) {
   }
   bool flush = flags & GST_SEEK_FLAG_FLUSH;
   guint32 seqnum = gst_event_get_seqnum(event);
+  // A pipeline seek reaches us once per sink: handle it once.
+  GST_OBJECT_LOCK(self);
+  bool seen = st->last_seek_seqnum == seqnum;
+  st->last_seek_seqnum = seqnum;
+  GST_OBJECT_UNLOCK(self);
+  if (seen) {
+    GST_DEBUG_OBJECT(self, "seek %u already handled", seqnum);
+    return TRUE;
+  }
   if (flush) {
     GstEvent* ev = gst_event_new_flush_start();
     gst_event_set_seqnum(ev, seqnum);
@@ -1541,6 +1709,8 @@ static void ResetAll(GstIsmDemux* self) {
   st->error_posted = false;
   gst_segment_init(&st->segment, GST_FORMAT_TIME);
   st->segment_seqnum = 0;
+  st->mehd_duration = GST_CLOCK_TIME_NONE;
+  st->last_seek_seqnum = GST_SEQNUM_INVALID;
   st->have_group_id = false;
   gst_flow_combiner_reset(st->combiner);
   if (st->pending_seek) gst_event_unref(st->pending_seek);

@@ -46,7 +46,7 @@ Status ParseBoxHeaderAt(const uint8_t* data, size_t header_bytes, uint64_t remai
 
 std::string Box::Name() const { return FourCCToString(BoxType()); }
 
-Status Box::Parse(const uint8_t* data, size_t size) {
+Status Box::Parse(const uint8_t* data, size_t size, uint64_t* unbacked_budget) {
   BoxHeader h;
   Status s = ParseBoxHeader(data, size, &h);
   if (!s) return s;
@@ -55,6 +55,7 @@ Status Box::Parse(const uint8_t* data, size_t size) {
   if (ExtendedType() && h.usertype != *ExtendedType())
     return Status::Error("expected uuid box '" + Name() + "', found uuid " + UuidToString(h.usertype));
   BoxBuffer body(data + h.header_size, static_cast<size_t>(h.size) - h.header_size, Name());
+  if (unbacked_budget) body.set_unbacked_budget(unbacked_budget);
   const_cast<Box*>(this)->ReadWriteBody(body);
   return body.status();
 }
@@ -100,6 +101,17 @@ BoxBuffer::BoxBuffer(std::vector<uint8_t>* out) : writer_(out) {}
 bool BoxBuffer::Fail(const std::string& reason) {
   if (status_.ok()) status_ = Status::Error(path_.empty() ? reason : path_ + ": " + reason);
   return false;
+}
+
+bool BoxBuffer::ChargeUnbackedEntries(uint64_t n, const std::string& what) {
+  if (!ok()) return false;
+  if (!reading()) return true;
+  uint64_t& left = unbacked_budget_ ? *unbacked_budget_ : own_unbacked_budget_;
+  if (n > left)
+    return Fail(what + " " + std::to_string(n) + " is implausible (more than " +
+                std::to_string(kMaxUnbackedEntries) + " entries without bytes in one parse)");
+  left -= n;
+  return true;
 }
 
 bool BoxBuffer::Need(size_t n) {
@@ -253,6 +265,7 @@ bool BoxBuffer::ReadChild(Box& box, const ChildRef& ref) {
   std::string path = path_.empty() ? box.Name() : path_ + "/" + box.Name();
   BoxBuffer body(reader_data_ + ref.offset + ref.header.header_size,
                  static_cast<size_t>(ref.header.size) - ref.header.header_size, path);
+  body.unbacked_budget_ = unbacked_budget_ ? unbacked_budget_ : &own_unbacked_budget_;
   box.ReadWriteBody(body);
   if (!body.ok()) {
     if (status_.ok()) status_ = body.status();

@@ -47,7 +47,10 @@ class Box {
   virtual bool ReadWriteBody(BoxBuffer& b) = 0;
 
   // Parses one whole box (header included) from data[0..size).
-  Status Parse(const uint8_t* data, size_t size);
+  // unbacked_budget: see BoxBuffer::ChargeUnbackedEntries; null gives this
+  // parse its own budget of kMaxUnbackedEntries. A caller that keeps many
+  // parsed boxes (PiffFile) passes one budget to all of them.
+  Status Parse(const uint8_t* data, size_t size, uint64_t* unbacked_budget = nullptr);
   // Appends the serialized box to out.
   void Write(std::vector<uint8_t>& out) const;
   std::vector<uint8_t> Serialize() const;
@@ -62,6 +65,11 @@ class FullBox : public Box {
   bool ReadWriteBody(BoxBuffer& b) final;
   virtual bool ReadWriteFullBody(BoxBuffer& b) = 0;
 };
+
+// Entries a parse may create without file bytes behind each of them (the
+// samples of a trun without per-sample fields): a 16-byte trun can claim
+// millions, so they are counted across every box of a parse.
+constexpr uint64_t kMaxUnbackedEntries = uint64_t{1} << 20;
 
 class BoxBuffer {
  public:
@@ -140,6 +148,12 @@ class BoxBuffer {
   // Writing: emits the raw boxes verbatim.
   bool UnknownChildren(std::vector<std::vector<uint8_t>>& raw);
 
+  // Reading: takes n entries that have no bytes behind them from the budget
+  // shared by the whole parse (kMaxUnbackedEntries per buffer when none was
+  // set); fails the buffer when the budget is exhausted.
+  bool ChargeUnbackedEntries(uint64_t n, const std::string& what);
+  void set_unbacked_budget(uint64_t* budget) { unbacked_budget_ = budget; }
+
   bool Fail(const std::string& reason);
   // Adopts the failure of a nested buffer (whose message has its own path).
   bool Propagate(const Status& s) {
@@ -169,6 +183,8 @@ class BoxBuffer {
   size_t pos_ = 0;
   std::string path_;
   Status status_;
+  uint64_t* unbacked_budget_ = nullptr;  // shared with child buffers
+  uint64_t own_unbacked_budget_ = kMaxUnbackedEntries;
   bool children_scanned_ = false;
   std::vector<ChildRef> children_;
 };

@@ -371,11 +371,11 @@ bool TrackRunBox::ReadWriteFullBody(BoxBuffer& b) {
   size_t per_sample = 4 * (!!(flags & kSampleDuration) + !!(flags & kSampleSize) + !!(flags & kSampleFlags) +
                            !!(flags & kSampleCompositionOffset));
   if (b.reading()) {
-    // Without per-sample fields nothing bounds the count; cap it so a hostile
-    // header cannot make us allocate gigabytes.
-    constexpr uint32_t kMaxBareSamples = 1u << 20;
-    if (per_sample == 0 && count > kMaxBareSamples)
-      return b.Fail("sample_count " + std::to_string(count) + " without per-sample fields is implausible");
+    // Without per-sample fields nothing bounds the count; charge it to the
+    // budget of the whole parse so that a hostile header (or many of them in
+    // one moof or file) cannot make us allocate gigabytes.
+    if (per_sample == 0 && !b.ChargeUnbackedEntries(count, "sample_count without per-sample fields"))
+      return false;
     if (!CheckCount(b, count, per_sample, "trun sample")) return false;
     samples.resize(count);
   }

@@ -425,6 +425,11 @@ Status QualityLevel::GetAudioSpecificConfig(AudioSpecificConfig* out) const {
   if (!sampling_rate || !channels || *sampling_rate == 0)
     return Status::Error(where +
                          ": empty CodecPrivateData and no SamplingRate/Channels to derive it");
+  // The explicit samplingFrequency of an AudioSpecificConfig has 24 bits; a
+  // larger rate would silently serialize as another one.
+  if (*sampling_rate > 0xFFFFFF)
+    return Status::Error(where + "@SamplingRate: " + std::to_string(*sampling_rate) +
+                         " does not fit an AudioSpecificConfig (24 bits)");
   *out = AudioSpecificConfig::MakeLc(*sampling_rate, *channels);
   return Status::Ok();
 }

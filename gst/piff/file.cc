@@ -7,6 +7,9 @@ namespace piff {
 
 Status PiffFile::Parse(const uint8_t* data, size_t size, PiffFile* out) {
   *out = PiffFile();
+  // Every moof is kept, so samples without bytes behind them are counted
+  // over the whole file, not per box.
+  uint64_t unbacked_budget = kMaxUnbackedEntries;
   size_t off = 0;
   while (off < size) {
     BoxHeader h;
@@ -33,7 +36,7 @@ Status PiffFile::Parse(const uint8_t* data, size_t size, PiffFile* out) {
       top.kind = Kind::kMoov;
     } else if (h.type == MakeFourCC("moof")) {
       out->moofs.emplace_back();
-      if (!(s = out->moofs.back().Parse(p, n))) return s.WithContext(context("moof"));
+      if (!(s = out->moofs.back().Parse(p, n, &unbacked_budget))) return s.WithContext(context("moof"));
       top.kind = Kind::kMoof;
       top.index = out->moofs.size() - 1;
     } else if (h.type == MakeFourCC("mfra") && !out->mfra) {

@@ -142,9 +142,15 @@ Status ReadFragment(const MovieFragmentBox& moof, uint64_t moof_offset, const Mo
     for (size_t ri = 0; ri < traf.truns.size(); ri++) {
       const TrackRunBox& trun = traf.truns[ri];
       if (trun.flags & TrackRunBox::kDataOffset) {
-        int64_t off = static_cast<int64_t>(base) + trun.data_offset;
-        if (off < 0) return Status::Error(where + "/trun[" + std::to_string(ri) + "]: data offset before file start");
-        data = static_cast<uint64_t>(off);
+        // base is a file-controlled 64-bit value (tfhd base-data-offset):
+        // add in unsigned arithmetic with explicit range checks, never as int64.
+        uint64_t magnitude = trun.data_offset < 0 ? uint64_t{0} - static_cast<uint64_t>(int64_t{trun.data_offset})
+                                                  : static_cast<uint64_t>(trun.data_offset);
+        if (trun.data_offset < 0 && magnitude > base)
+          return Status::Error(where + "/trun[" + std::to_string(ri) + "]: data offset before file start");
+        if (trun.data_offset >= 0 && magnitude > std::numeric_limits<uint64_t>::max() - base)
+          return Status::Error(where + "/trun[" + std::to_string(ri) + "]: data offset overflows");
+        data = trun.data_offset < 0 ? base - magnitude : base + magnitude;
       }
       for (size_t si = 0; si < trun.samples.size(); si++) {
         const auto& s = trun.samples[si];

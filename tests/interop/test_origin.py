@@ -61,10 +61,10 @@ def origin_binary() -> str:
 class Origin:
     """`gst-smooth serve` in the background; collects its stdout lines."""
 
-    def __init__(self, root: str, extra=None):
+    def __init__(self, root: str, extra=None, preexec_fn=None):
         self.cmd = [origin_binary(), "serve", "--root", root, "--port", "0"] + list(extra or [])
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     errors="replace")
+                                     errors="replace", preexec_fn=preexec_fn)
         self.lines = []
         self.err_lines = []
         self.cond = threading.Condition()
@@ -173,6 +173,7 @@ class Expected:
                 int(params["trackID"]), kind)
         self.manifest = parse_manifest(self.ismc_bytes)
         # trackID -> {time: (moof_offset, fragment end, moof size)}
+        self.path = ismv
         self.frags = {}
         for tid, tfra in self.movie.tfra.items():
             d = {}
@@ -623,6 +624,86 @@ def check_other_assets(rep, origin, exp, root):
            "old %d new %d" % (st_old, st_new))
 
 
+def evict(path):
+    """Drops the file's pages from the page cache, so that the origin's
+    non-blocking reads fail and its thread pool reads from the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def check_big_fragments(rep, origin, big):
+    rep.section("fragments larger than the read chunk (10 s fragments), cold and warm page cache")
+    urls = fragment_urls(big.manifest, "/big/ladder.ism/")
+    sizes = sorted(len(big.fragment(b, n, t)[0]) for b, n, t, _ in urls)
+    rep.ok(sizes[-1] > 1 << 20, "largest fragment %d bytes (> 1 MiB: streamed in 256 KiB chunks)" % sizes[-1])
+    for state in ("cold", "warm"):
+        if state == "cold":
+            evict(big.path)
+        bad = []
+        for b, name, t, url in urls:
+            for noun in ("Fragments", "KeyFrames", "RawFragments"):
+                u = url.replace("/Fragments(", "/%s(" % noun)
+                st, h, body = request(origin, "GET", u)
+                want, kind = big.fragment(b, name, t)
+                if noun == "RawFragments":
+                    want = b"".join(big.data[x["offset"]:x["offset"] + x["size"]]
+                                    for x in big.track_fragment(b, name, t).samples)
+                if noun == "KeyFrames" and kind == "video":
+                    if st != 200 or int(h.get("content-length", -1)) != len(body):
+                        bad.append("%s: %d" % (u, st))
+                elif st != 200 or body != want:
+                    bad.append("%s: %d, %d bytes (want %d)" % (u, st, len(body), len(want)))
+        rep.ok(not bad, "%s page cache: every Fragments/RawFragments body exact, KeyFrames complete" % state,
+               "\n    ".join(bad[:5]))
+
+    # A client that reads slowly does not hold up the others.
+    b, name, t, url = max(urls, key=lambda u: len(big.fragment(u[0], u[1], u[2])[0]))
+    want = big.fragment(b, name, t)[0]
+    evict(big.path)
+    s = socket.create_connection((origin.host, origin.port), timeout=20)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % url).encode())
+    got = s.recv(4096)
+    t0 = time.time()
+    st, h, body = request(origin, "GET", urls[0][3])
+    quick = time.time() - t0
+    data = got
+    while len(data) < len(want) + 100:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) < 400000:
+            time.sleep(0.01)
+        if b"\r\n\r\n" in data and len(data) - data.index(b"\r\n\r\n") - 4 >= len(want):
+            break
+    s.close()
+    rep.ok(st == 200 and quick < 1.0, "a request during a stalled slow download is answered in %.3f s" % quick)
+    rep.ok(data.split(b"\r\n\r\n", 1)[1] == want, "the slow download completes with the exact bytes")
+
+    # Many clients at once on a cold cache: the pool serves them all.
+    evict(big.path)
+    results = []
+    lock = threading.Lock()
+
+    def client():
+        st2, h2, body2 = request(origin, "GET", url)
+        with lock:
+            results.append(st2 == 200 and body2 == want)
+
+    threads = [threading.Thread(target=client) for _ in range(20)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    rep.ok(len(results) == 20 and all(results), "20 concurrent downloads of the %d-byte fragment from a cold "
+           "page cache, all exact" % len(want))
+
+
 def check_log_and_stop(rep, origin, expected_min):
     rep.section("request log and shutdown")
     time.sleep(0.2)
@@ -645,6 +726,8 @@ def check_log_and_stop(rep, origin, expected_min):
     rep.ok(rc == 0 and dt < 3.0, "SIGTERM -> exit 0 in %.2f s" % dt, "exit code %s" % rc)
     summary = next((l for l in origin.lines if re.search(r"\d+ requests \(2xx", l)), None)
     rep.ok(summary is not None, "counters printed at exit: %s" % summary)
+    m = re.search(r"(\d+) pool jobs", summary or "")
+    rep.ok(m is not None and int(m.group(1)) > 0, "some work went to the thread pool (cold reads, KeyFrames)")
     rep.ok(not any("CRITICAL" in l or "WARNING" in l for l in origin.err_lines),
            "no GLib warnings on stderr", "\n".join(origin.err_lines[-10:]))
 
@@ -672,13 +755,21 @@ def main(argv):
     with open(os.path.join(root, "broken.ism"), "w") as f:
         f.write(open(out["ism"]).read().replace('src="ladder.ismv"', 'src="nosuch.ismv"'))
     exp = Expected(out["ism"], out["ismc"], out["ismv"])
+    big_dir = os.path.join(root, "big")
+    os.makedirs(big_dir)
+    try:
+        big_out = media.mux_ismvmux(media.ensure_media("ladder"), big_dir, "ladder",
+                                    {"fragment-duration": "10000000000"})
+    except media.Failure as e:
+        media.die(str(e))
+    big = Expected(big_out["ism"], big_out["ismc"], big_out["ismv"])
 
     origin = Origin(root)
     print("origin: %s -> %s" % (" ".join(origin.cmd), origin.url))
     origin.wait_for(lambda l: l.strip() == origin.url + "sub/dir/ladder.ism/Manifest", 5)
     listed = [l.strip() for l in origin.lines if l.strip().endswith("/Manifest")]
-    rep.ok(len(listed) == 4 and origin.url + "sub/dir/ladder.ism/Manifest" in listed,
-           "start-up lists the 4 .ism files under the root", str(listed))
+    rep.ok(len(listed) == 5 and origin.url + "sub/dir/ladder.ism/Manifest" in listed,
+           "start-up lists the 5 .ism files under the root", str(listed))
     try:
         check_manifest(rep, origin, exp, "/ladder.ism/Manifest")
         check_manifest(rep, origin, exp, "/sub/dir/ladder.ism/Manifest")
@@ -689,7 +780,62 @@ def main(argv):
         check_errors(rep, origin, exp, "/ladder.ism/")
         check_concurrency(rep, origin, exp, ["/ladder.ism/", "/sub/dir/ladder.ism/"])
         check_other_assets(rep, origin, exp, root)
+        check_big_fragments(rep, origin, big)
         check_log_and_stop(rep, origin, 200)
+    except (media.Failure, OSError, http.client.HTTPException) as e:
+        import traceback
+        rep.fail("test aborted: %s\n%s" % (e, traceback.format_exc()))
+    finally:
+        origin.kill()
+
+    rep.section("out of file descriptors (RLIMIT_NOFILE 64, 150 idle connections)")
+    import resource
+
+    def low_nofile():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    origin = Origin(root, ["--quiet"], preexec_fn=low_nofile)
+    try:
+        socks = [socket.create_connection((origin.host, origin.port), timeout=5) for _ in range(150)]
+        time.sleep(0.5)
+
+        def cpu():
+            f = open("/proc/%d/stat" % origin.proc.pid).read().rsplit(")", 1)[1].split()
+            return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+        c0 = cpu()
+        time.sleep(1.0)
+        used = cpu() - c0
+        rep.ok(used < 0.3, "no busy loop while accept() fails (%.2f s CPU in 1 s)" % used)
+        for sk in socks:
+            sk.close()
+        time.sleep(0.3)
+        conn = http.client.HTTPConnection(origin.host, origin.port, timeout=5)
+        ok = all(request(origin, "GET", "/ladder.ism/Manifest", conn=conn)[0] == 200 for _ in range(3))
+        port = conn.sock.getsockname()[1] if conn.sock else None
+        ok = ok and request(origin, "GET", "/ladder.ism/Manifest", conn=conn)[0] == 200 and \
+            conn.sock is not None and conn.sock.getsockname()[1] == port
+        conn.close()
+        rep.ok(ok, "accepting again once descriptors are free, keep-alive still on")
+        rep.ok(any("cannot accept connections" in l for l in origin.err_lines),
+               "the condition is reported on stderr")
+        rc, dt = origin.stop()
+        rep.ok(rc == 0, "SIGTERM -> exit 0", "exit %s" % rc)
+    except (media.Failure, OSError, http.client.HTTPException) as e:
+        import traceback
+        rep.fail("test aborted: %s\n%s" % (e, traceback.format_exc()))
+    finally:
+        origin.kill()
+
+    rep.section("--threads 3: three event loops on one port")
+    origin = Origin(root, ["--threads", "3", "--quiet"])
+    try:
+        print("origin: %s -> %s" % (" ".join(origin.cmd), origin.url))
+        check_concurrency(rep, origin, exp, ["/ladder.ism/", "/sub/dir/ladder.ism/"])
+        check_fragments(rep, origin, exp, "/ladder.ism/")
+        rc, dt = origin.stop()
+        rep.ok(rc == 0 and dt < 3.0, "SIGTERM -> exit 0 in %.2f s" % dt, "exit code %s" % rc)
+        rep.ok(not origin.log_lines(), "--quiet: no request lines")
     except (media.Failure, OSError, http.client.HTTPException) as e:
         import traceback
         rep.fail("test aborted: %s\n%s" % (e, traceback.format_exc()))

@@ -2,6 +2,8 @@
 // packaged assets until SIGINT/SIGTERM, then prints its counters and exits 0.
 #include <glib-unix.h>
 #include <glib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
@@ -27,6 +29,7 @@ void Usage(FILE* out) {
                "  --threads N              event loops accepting on the port (default 1)\n"
                "  --max-age S              Cache-Control max-age of fragments (default 86400)\n"
                "  --manifest-max-age S     Cache-Control max-age of manifests (default 10)\n"
+               "  --cache-mb N             memory for recently served fragments (default 64, 0 = none)\n"
                "  --quiet                  no per-request log lines\n"
                "Stops on SIGINT/SIGTERM (exit 0).\n");
 }
@@ -60,6 +63,11 @@ gboolean OnSigterm(gpointer data) {
   return G_SOURCE_CONTINUE;
 }
 
+gboolean FlushStdout(gpointer) {
+  std::fflush(stdout);
+  return G_SOURCE_CONTINUE;
+}
+
 }  // namespace
 
 int CmdServe(int argc, char** argv) {
@@ -90,6 +98,11 @@ int CmdServe(int argc, char** argv) {
     } else if (!std::strcmp(a, "--manifest-max-age")) {
       if (!ParseUnsigned(a, v, 31536000, &opt.manifest_max_age)) return 2;
       i++;
+    } else if (!std::strcmp(a, "--cache-mb")) {
+      unsigned mb = 0;
+      if (!ParseUnsigned(a, v, 65536, &mb)) return 2;
+      opt.cache_bytes = static_cast<size_t>(mb) << 20;
+      i++;
     } else if (!std::strcmp(a, "--quiet")) {
       opt.log_requests = false;
     } else {
@@ -104,10 +117,21 @@ int CmdServe(int argc, char** argv) {
     return 2;
   }
 
-  // Log lines go to a pipe in tests and demos: one line at a time, at once.
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  // One line at a time on a terminal. Into a pipe or a file (tests, demos,
+  // benchmarks), a write per request costs more than the rest of a cached
+  // fragment's handling in user space, so lines are buffered and flushed
+  // every 100 ms (and at exit).
+  bool tty = isatty(fileno(stdout));
+  std::setvbuf(stdout, nullptr, tty ? _IOLBF : _IOFBF, tty ? 0 : 1 << 16);
   // A reader of our stdout may go away; sockets use MSG_NOSIGNAL already.
   std::signal(SIGPIPE, SIG_IGN);
+  // One descriptor per connection: take what the hard limit allows (the
+  // origin survives running out, but later).
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
 
   std::string error;
   std::unique_ptr<gst_smooth::Origin> origin = gst_smooth::Origin::Start(opt, &error);
@@ -120,18 +144,26 @@ int CmdServe(int argc, char** argv) {
   std::printf("gst-smooth serve: root %s, %zu asset(s)%s\n", opt.root.c_str(), assets.size(),
               assets.empty() ? "" : ":");
   for (const std::string& a : assets) std::printf("  %s%s/Manifest\n", origin->url().c_str(), a.c_str());
+  std::fflush(stdout);  // whoever started us waits for the URL
 
   GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
   StopRequest stop;
   stop.loop = loop;
+  guint flush = tty ? 0 : g_timeout_add(100, FlushStdout, nullptr);
   guint sigint = g_unix_signal_add(SIGINT, OnSigint, &stop);
   guint sigterm = g_unix_signal_add(SIGTERM, OnSigterm, &stop);
   g_main_loop_run(loop);
   std::printf("gst-smooth serve: %s, stopping\n", stop.signal ? stop.signal : "stopped");
-  origin->Stop();
+  bool drained = origin->Stop();
   std::printf("gst-smooth serve: %s\n", origin->CountersLine().c_str());
+  if (!drained) std::printf("gst-smooth serve: disk reads still running at exit, not waiting for them\n");
+  std::fflush(stdout);
+  if (flush) g_source_remove(flush);
   g_source_remove(sigint);
   g_source_remove(sigterm);
+  // Pool threads still inside the origin must not find it freed; the
+  // process is about to end anyway.
+  if (!drained) (void)origin.release();
   origin.reset();
   g_main_loop_unref(loop);
   return 0;

@@ -1,23 +1,30 @@
 // The development origin of `gst-smooth serve`: URL parsing, the asset cache,
-// disk reads on the GTask thread pool, and the SoupServer handlers that
-// stream fragment bodies chunk by chunk (see origin.h for the design).
+// non-blocking reads on the loops with the GTask thread pool behind them, and
+// the SoupServer handlers that stream fragment bodies chunk by chunk (see
+// origin.h for the design).
 #include "origin.h"
 
+#include <fcntl.h>
 #include <libsoup/soup.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <future>
 #include <limits>
+#include <list>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "asset.h"
 #include "keyframes.h"
@@ -56,9 +63,9 @@ struct GFree {
 };
 using GCharPtr = std::unique_ptr<gchar, GFree>;
 
-// GBytes that owns a std::vector's storage, so bytes read from disk reach the
-// socket without another copy. The vector moves to the heap because GLib, not
-// C++ scope, decides when the last reference goes.
+// GBytes that takes over a std::vector's storage without copying it. The
+// vector moves to the heap because GLib, not C++ scope, decides when the last
+// reference goes.
 GBytes* BytesFromVector(std::vector<uint8_t>&& v) {
   auto owner = std::make_unique<std::vector<uint8_t>>(std::move(v));
   const uint8_t* data = owner->data();
@@ -74,7 +81,7 @@ int64_t NowUs() { return g_get_monotonic_time(); }
 // ------------------------------------------------------------ request paths
 
 bool ParseDecimalU64(const std::string& s, uint64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
+  if (s.empty()) return false;
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return false;
@@ -238,17 +245,42 @@ struct FileStamp {
   }
 };
 
-FileStamp Stamp(const std::string& path) {
+FileStamp StampOf(const std::string& path, const struct stat& st) {
   FileStamp s;
   s.path = path;
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+  if (S_ISREG(st.st_mode)) {
     s.exists = true;
     s.size = static_cast<uint64_t>(st.st_size);
     s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   }
   return s;
 }
+
+FileStamp Stamp(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return FileStamp{path};
+  return StampOf(path, st);
+}
+
+// A file descriptor that closes itself.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
 
 // gzip with GIO's zlib converter; the manifest is compressed once per load.
 BytesPtr Gzip(const std::string& in) {
@@ -288,27 +320,81 @@ std::string Canonical(const std::string& path, const std::string& base) {
   return c.get();
 }
 
+std::string HttpDate(int64_t unix_seconds) {
+  GDateTime* dt = g_date_time_new_from_unix_utc(unix_seconds);
+  if (!dt) return "";
+  GCharPtr s(soup_date_time_to_string(dt, SOUP_DATE_HTTP));
+  g_date_time_unref(dt);
+  return s.get();
+}
+
+// ------------------------------------------------------------ reading payloads
+
+enum class ReadStatus { kOk, kWouldBlock, kError };
+
+// preadv2(RWF_NOWAIT) fails instead of waiting for the disk; where the file
+// system does not support it, the loops stop trying and use the pool.
+std::atomic<bool> g_nowait_reads{true};
+
+// Reads the pieces of `fd` into one new buffer. With `nowait` nothing may
+// block: data that is not in the page cache gives kWouldBlock (the caller
+// retries on the pool). The buffer is not zero-filled first.
+ReadStatus ReadPieces(int fd, const std::vector<piff::ByteRange>& pieces, bool nowait, BytesPtr* out,
+                      std::string* error) {
+  if (nowait && !g_nowait_reads.load(std::memory_order_relaxed)) return ReadStatus::kWouldBlock;
+  uint64_t total = 0;
+  for (const auto& p : pieces) total += p.size;
+  std::unique_ptr<uint8_t, GFree> buf(static_cast<uint8_t*>(g_malloc(total ? total : 1)));
+  uint64_t at = 0;
+  for (const auto& p : pieces) {
+    uint64_t done = 0;
+    while (done < p.size) {
+      struct iovec v = {buf.get() + at + done, static_cast<size_t>(p.size - done)};
+      off_t off = static_cast<off_t>(p.offset + done);
+      ssize_t n = nowait ? preadv2(fd, &v, 1, off, RWF_NOWAIT) : pread(fd, v.iov_base, v.iov_len, off);
+      if (n < 0 && errno == EINTR) continue;
+      if (nowait && n < 0 && errno != EAGAIN) g_nowait_reads = false;  // EOPNOTSUPP and friends
+      if (nowait && (n < 0 || static_cast<size_t>(n) < v.iov_len)) return ReadStatus::kWouldBlock;
+      if (n <= 0) {
+        *error = "read at " + std::to_string(off) + ": " + (n < 0 ? std::strerror(errno) : "unexpected end of file");
+        return ReadStatus::kError;
+      }
+      done += static_cast<uint64_t>(n);
+    }
+    at += p.size;
+  }
+  out->reset(g_bytes_new_take(buf.release(), total));
+  return ReadStatus::kOk;
+}
+
 }  // namespace
 
 // One loaded .ism with everything a response needs. Immutable once built;
-// shared by the requests that use it (the byte sources stay open while any
-// response still streams from them, even after a reload replaced it).
+// shared by the requests that use it, so a response that started before a
+// reload keeps reading the files it started with.
 struct LoadedAsset {
+  uint64_t id = 0;                      // unique per load (fragment cache keys)
   std::unique_ptr<piff::Asset> asset;
   std::string error;                    // non-empty: loading failed
   std::vector<FileStamp> stamps;        // what a reload check compares
-  std::vector<FileStamp> media_stamps;  // parallel to asset->media()
+  // Parallel to asset->media(): the origin's own descriptors for payload
+  // reads (preadv2 straight into the response buffer; the core's
+  // FileByteSource has no non-blocking read) and their stamps (ETags).
+  std::vector<Fd> media_fds;
+  std::vector<FileStamp> media_stamps;
+  std::vector<std::string> media_last_modified;  // HTTP dates, formatted once
   BytesPtr manifest, manifest_gz;
   std::string manifest_etag;
-  int64_t last_modified = 0;            // Unix seconds, the newest file
+  std::string manifest_last_modified;  // the newest of all the files
 };
 
 namespace {
 
 std::shared_ptr<const LoadedAsset> LoadAsset(const std::string& ism_path) {
+  static std::atomic<uint64_t> next_id{1};
   auto la = std::make_shared<LoadedAsset>();
-  FileStamp ism = Stamp(ism_path);
-  la->stamps.push_back(ism);
+  la->id = next_id++;
+  la->stamps.push_back(Stamp(ism_path));
   piff::Status s = piff::Asset::Load(ism_path, &la->asset);
   if (!s) {
     la->error = s.message();
@@ -320,11 +406,21 @@ std::shared_ptr<const LoadedAsset> LoadAsset(const std::string& ism_path) {
   std::string ismc_rel = a.server_manifest().client_manifest_relative_path();
   if (!ismc_rel.empty()) la->stamps.push_back(Stamp(Canonical(ismc_rel, dir)));
   for (const piff::AssetMedia& m : a.media()) {
-    la->media_stamps.push_back(Stamp(m.path));
+    Fd fd(::open(m.path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    if (fd.get() < 0 || fstat(fd.get(), &st) != 0) {
+      la->error = m.path + ": " + std::strerror(errno);
+      la->asset.reset();
+      return la;
+    }
+    la->media_stamps.push_back(StampOf(m.path, st));
     la->stamps.push_back(la->media_stamps.back());
+    la->media_fds.push_back(std::move(fd));
   }
-  for (const FileStamp& st : la->stamps)
-    la->last_modified = std::max<int64_t>(la->last_modified, st.mtime_ns / 1000000000);
+  int64_t newest = 0;
+  for (const FileStamp& st : la->stamps) newest = std::max<int64_t>(newest, st.mtime_ns / 1000000000);
+  la->manifest_last_modified = HttpDate(newest);
+  for (const FileStamp& st : la->media_stamps) la->media_last_modified.push_back(HttpDate(st.mtime_ns / 1000000000));
   const std::string& xml = a.client_manifest_xml();
   la->manifest.reset(g_bytes_new(xml.data(), xml.size()));
   la->manifest_gz = Gzip(xml);
@@ -334,24 +430,24 @@ std::shared_ptr<const LoadedAsset> LoadAsset(const std::string& ism_path) {
   return la;
 }
 
-// The assets by absolute .ism path. A slot's mutex serialises (re)loads of
-// one asset; different assets load in parallel on different pool threads.
+// The assets by absolute .ism path, and which request paths named them.
+// A slot's mutex serialises (re)loads of one asset; different assets load in
+// parallel on different pool threads.
 class AssetCache {
  public:
-  // How often a cached asset's files are stat()ed for changes.
+  // How often a cached asset's files are stat()ed for changes, and a request
+  // path is resolved again (realpath) on the pool.
   static constexpr int64_t kRecheckUs = 1000000;
   // How long a failed load is remembered before it is tried again.
   static constexpr int64_t kFailureTtlUs = 2000000;
+  // Request paths remembered (distinct spellings through symlinked folders
+  // could otherwise grow the map without bound).
+  static constexpr size_t kMaxPaths = 4096;
 
+  // Blocking (pool threads): the asset, loaded or reloaded when needed.
   std::shared_ptr<const LoadedAsset> Get(const std::string& ism_path, bool* loaded) {
     *loaded = false;
-    std::shared_ptr<Slot> slot;
-    {
-      std::lock_guard<std::mutex> g(mutex_);
-      auto& s = slots_[ism_path];
-      if (!s) s = std::make_shared<Slot>();
-      slot = s;
-    }
+    std::shared_ptr<Slot> slot = SlotFor(ism_path);
     std::lock_guard<std::mutex> g(slot->mutex);
     int64_t now = NowUs();
     if (slot->current) {
@@ -375,14 +471,104 @@ class AssetCache {
     return slot->current;
   }
 
+  // After a blocking resolution: `rel` (the request's path) names `ism_path`.
+  void RememberPath(const std::string& rel, const std::string& ism_path) {
+    std::lock_guard<std::mutex> g(mutex_);
+    if (paths_.size() >= kMaxPaths && !paths_.count(rel)) paths_.clear();
+    paths_[rel] = {ism_path, NowUs()};
+  }
+
+  // Non-blocking (event loops): the loaded asset for a request path resolved
+  // and checked within kRecheckUs, unless a pool thread is busy with it.
+  // Null means "ask the pool".
+  std::shared_ptr<const LoadedAsset> Peek(const std::string& rel) {
+    std::shared_ptr<Slot> slot;
+    int64_t now = NowUs();
+    {
+      std::lock_guard<std::mutex> g(mutex_);
+      auto p = paths_.find(rel);
+      if (p == paths_.end() || now - p->second.checked_us >= kRecheckUs) return nullptr;
+      auto s = slots_.find(p->second.ism_path);
+      if (s == slots_.end()) return nullptr;
+      slot = s->second;
+    }
+    std::unique_lock<std::mutex> lock(slot->mutex, std::try_to_lock);
+    if (!lock.owns_lock() || !slot->current || !slot->current->error.empty() ||
+        now - slot->checked_us >= kRecheckUs)
+      return nullptr;
+    return slot->current;
+  }
+
  private:
   struct Slot {
     std::mutex mutex;
     std::shared_ptr<const LoadedAsset> current;
     int64_t checked_us = 0;
   };
+  struct PathEntry {
+    std::string ism_path;
+    int64_t checked_us = 0;
+  };
+  std::shared_ptr<Slot> SlotFor(const std::string& ism_path) {
+    std::lock_guard<std::mutex> g(mutex_);
+    auto& s = slots_[ism_path];
+    if (!s) s = std::make_shared<Slot>();
+    return s;
+  }
   std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<Slot>> slots_;
+  std::map<std::string, std::shared_ptr<Slot>> slots_;  // one per existing .ism file
+  std::map<std::string, PathEntry> paths_;
+};
+
+// Recently served fragment bodies (whole moof+mdat or moof byte ranges), so
+// that popular fragments go to the socket without a read(): what a
+// production origin's memory cache does. Bounded by bytes, least recently
+// used first out; keyed by the load of the asset, so a reload never serves
+// old bytes.
+class FragmentCache {
+ public:
+  explicit FragmentCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  BytesPtr Get(uint64_t asset_id, uint64_t offset, uint64_t size) {
+    if (!max_bytes_) return nullptr;
+    std::lock_guard<std::mutex> g(mutex_);
+    auto it = index_.find(Key{asset_id, offset, size});
+    if (it == index_.end()) return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return BytesPtr(g_bytes_ref(it->second->data.get()));
+  }
+
+  void Put(uint64_t asset_id, uint64_t offset, uint64_t size, GBytes* data) {
+    if (!max_bytes_ || size > max_bytes_ / 8) return;
+    std::lock_guard<std::mutex> g(mutex_);
+    Key key{asset_id, offset, size};
+    if (index_.count(key)) return;
+    lru_.push_front(Entry{key, BytesPtr(g_bytes_ref(data))});
+    index_[key] = lru_.begin();
+    bytes_ += size;
+    while (bytes_ > max_bytes_ && !lru_.empty()) {
+      bytes_ -= lru_.back().key.size;
+      index_.erase(lru_.back().key);
+      lru_.pop_back();
+    }
+  }
+
+ private:
+  struct Key {
+    uint64_t asset_id, offset, size;
+    bool operator<(const Key& o) const {
+      return std::tie(asset_id, offset, size) < std::tie(o.asset_id, o.offset, o.size);
+    }
+  };
+  struct Entry {
+    Key key;
+    BytesPtr data;
+  };
+  const size_t max_bytes_;
+  std::mutex mutex_;
+  std::list<Entry> lru_;
+  std::map<Key, std::list<Entry>::iterator> index_;
+  size_t bytes_ = 0;
 };
 
 // Where a streamed body stands: the source ranges still to read.
@@ -392,6 +578,8 @@ struct BodyCursor {
   uint64_t pos = 0;  // within ranges[index]
 
   bool done() const { return index >= ranges.size(); }
+  std::pair<size_t, uint64_t> Mark() const { return {index, pos}; }
+  void Reset(std::pair<size_t, uint64_t> mark) { std::tie(index, pos) = mark; }
   // The next pieces, at most `max` bytes in all.
   std::vector<piff::ByteRange> Next(uint64_t max) {
     std::vector<piff::ByteRange> pieces;
@@ -410,39 +598,10 @@ struct BodyCursor {
   }
 };
 
-// Reads the pieces into one buffer (worker thread). Empty string on success.
-std::string ReadPieces(piff::ByteSource& src, const std::vector<piff::ByteRange>& pieces, BytesPtr* out) {
-  uint64_t total = 0;
-  for (const auto& p : pieces) total += p.size;
-  std::vector<uint8_t> buf;
-  if (pieces.size() == 1) {
-    piff::Status s = src.Read(pieces[0].offset, static_cast<size_t>(pieces[0].size), &buf);
-    if (!s) return s.message();
-  } else {
-    buf.reserve(total);
-    std::vector<uint8_t> piece;
-    for (const auto& p : pieces) {
-      piff::Status s = src.Read(p.offset, static_cast<size_t>(p.size), &piece);
-      if (!s) return s.message();
-      buf.insert(buf.end(), piece.begin(), piece.end());
-    }
-  }
-  out->reset(BytesFromVector(std::move(buf)));
-  return "";
-}
-
-std::string HttpDate(int64_t unix_seconds) {
-  GDateTime* dt = g_date_time_new_from_unix_utc(unix_seconds);
-  if (!dt) return "";
-  GCharPtr s(soup_date_time_to_string(dt, SOUP_DATE_HTTP));
-  g_date_time_unref(dt);
-  return s.get();
-}
-
 // If-None-Match: "*" or a list of (possibly weak) entity tags.
-bool EtagMatches(const char* header, const std::string& etag) {
-  if (!header) return false;
-  GSList* list = soup_header_parse_list(header);
+bool EtagMatches(const std::string& header, const std::string& etag) {
+  if (header.empty()) return false;
+  GSList* list = soup_header_parse_list(header.c_str());
   bool hit = false;
   for (GSList* l = list; l && !hit; l = l->next) {
     const char* v = static_cast<const char*>(l->data);
@@ -475,21 +634,30 @@ bool AcceptsGzip(const char* header) {
 
 enum class Served { kOther, kManifest, kFragment, kFragmentInfo, kKeyFrames, kRawFragment };
 
-// The answer to a request, built on a pool thread.
+// What a request asks, as copied out of the message for a pool thread.
+struct RequestInfo {
+  OriginRequest request;
+  bool head = false;
+  bool gzip_ok = false;
+  std::string if_none_match;
+};
+
+// The answer to a request.
 struct Response {
   unsigned status = 500;
-  std::string error;          // for error statuses: the body text and log note
+  std::string error;          // for error statuses: the body text
   Served served = Served::kOther;
   std::string content_type;
   std::vector<std::pair<std::string, std::string>> headers;
-  BytesPtr body;              // whole body (manifests, errors)
-  // A streamed body: `prefix` bytes, then `cursor`'s ranges of `source`.
-  std::shared_ptr<const LoadedAsset> asset;  // keeps `source` open
-  piff::FileByteSource* source = nullptr;
+  BytesPtr body;              // whole body (manifests)
+  // A streamed body: `prefix` bytes, then `cursor`'s ranges of `fd`.
+  std::shared_ptr<const LoadedAsset> asset;  // keeps `fd` open
+  int fd = -1;
   std::vector<uint8_t> prefix;
   BodyCursor cursor;
   uint64_t length = 0;        // whole streamed body
   BytesPtr first_chunk;       // already read from the cursor
+  bool cache_hit = false;     // first_chunk came from the fragment cache
   bool asset_loaded = false;  // this request (re)loaded the asset
 };
 
@@ -500,7 +668,7 @@ struct Response {
 struct Counters {
   std::atomic<uint64_t> requests{0}, status_2xx{0}, status_3xx{0}, status_4xx{0}, status_5xx{0};
   std::atomic<uint64_t> aborted{0}, bytes{0}, manifests{0}, fragments{0}, fragment_infos{0}, keyframes{0},
-      raw_fragments{0}, asset_loads{0};
+      raw_fragments{0}, asset_loads{0}, pool_jobs{0}, cache_hits{0};
 };
 
 struct Loop;
@@ -510,19 +678,24 @@ struct Origin::Impl {
   std::string root;  // canonical, no trailing '/'
   std::string url;
   AssetCache cache;
+  std::unique_ptr<FragmentCache> fragments;
   Counters counters;
   std::vector<std::unique_ptr<Loop>> loops;
 
-  void Resolve(const OriginRequest& req, bool head, bool gzip_ok, const std::string& if_none_match,
-               Response* out);
+  // Builds the response. With may_block false (on an event loop) it touches
+  // no disk beyond a non-blocking read of cached pages, and returns false
+  // when the answer needs more (an unchecked asset, a moof to rewrite, pages
+  // not in memory): the caller then runs it again on the pool.
+  bool Resolve(const RequestInfo& info, bool may_block, Response* out);
   void Log(SoupServerMessage* msg, bool aborted);
 };
 
 namespace {
 
-void SetError(Response* r, unsigned status, const std::string& why) {
+bool SetError(Response* r, unsigned status, const std::string& why) {
   r->status = status;
   r->error = why;
+  return true;
 }
 
 const char* ContentTypeOf(const piff::AssetTrack& t, OriginRequest::Noun noun) {
@@ -532,62 +705,57 @@ const char* ContentTypeOf(const piff::AssetTrack& t, OriginRequest::Noun noun) {
 
 }  // namespace
 
-void Origin::Impl::Resolve(const OriginRequest& req, bool head, bool gzip_ok, const std::string& if_none_match,
-                           Response* out) {
-  // Resolve symlinks too: a link inside the root must not reach outside it.
-  std::string joined = root + "/" + req.asset_path;
-  GCharPtr real(realpath(joined.c_str(), nullptr));
-  if (!real) {
-    SetError(out, 404, "no such asset: " + req.asset_path);
-    return;
-  }
-  std::string ism = real.get();
-  if (ism.compare(0, root.size() + 1, root + "/") != 0) {
-    SetError(out, 404, "no such asset: " + req.asset_path);
-    return;
-  }
-  struct stat st;
-  if (::stat(ism.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    SetError(out, 404, "no such asset: " + req.asset_path);
-    return;
-  }
-  std::shared_ptr<const LoadedAsset> la = cache.Get(ism, &out->asset_loaded);
-  if (!la->error.empty()) {
-    SetError(out, 500, "cannot load " + req.asset_path + ": " + la->error);
-    return;
+bool Origin::Impl::Resolve(const RequestInfo& info, bool may_block, Response* out) {
+  const OriginRequest& req = info.request;
+  std::shared_ptr<const LoadedAsset> la;
+  if (!may_block) {
+    if (!(la = cache.Peek(req.asset_path))) return false;
+  } else {
+    // Resolve symlinks too: a link inside the root must not reach outside it.
+    std::string joined = root + "/" + req.asset_path;
+    GCharPtr real(realpath(joined.c_str(), nullptr));
+    std::string ism = real ? real.get() : "";
+    struct stat st;
+    if (ism.compare(0, root.size() + 1, root + "/") != 0 || ::stat(ism.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+      return SetError(out, 404, "no such asset: " + req.asset_path);
+    cache.RememberPath(req.asset_path, ism);
+    la = cache.Get(ism, &out->asset_loaded);
+    if (!la->error.empty()) return SetError(out, 500, "cannot load " + req.asset_path + ": " + la->error);
   }
   const piff::Asset& asset = *la->asset;
 
   if (req.kind == OriginRequest::Kind::kManifest) {
     out->served = Served::kManifest;
-    bool gz = gzip_ok && la->manifest_gz;
+    bool gz = info.gzip_ok && la->manifest_gz;
     std::string etag = "\"" + la->manifest_etag + (gz ? "-gz" : "") + "\"";
     out->content_type = "text/xml";
     out->headers = {{"ETag", etag},
-                    {"Last-Modified", HttpDate(la->last_modified)},
+                    {"Last-Modified", la->manifest_last_modified},
                     {"Cache-Control", "public, max-age=" + std::to_string(options.manifest_max_age)},
                     {"Vary", "Accept-Encoding"}};
     if (gz) out->headers.emplace_back("Content-Encoding", "gzip");
-    if (EtagMatches(if_none_match.empty() ? nullptr : if_none_match.c_str(), etag)) {
+    if (EtagMatches(info.if_none_match, etag)) {
       out->status = 304;
-      return;
+      return true;
     }
     out->status = 200;
     out->body.reset(g_bytes_ref(gz ? la->manifest_gz.get() : la->manifest.get()));
-    return;
+    return true;
   }
 
   const piff::AssetTrack* track = asset.FindTrack(req.bitrate, req.track_name);
-  if (!track) {
-    SetError(out, 404, "no track \"" + req.track_name + "\" at QualityLevels(" + std::to_string(req.bitrate) + ")");
-    return;
-  }
+  if (!track)
+    return SetError(out, 404, "no track \"" + req.track_name + "\" at QualityLevels(" +
+                                  std::to_string(req.bitrate) + ")");
   ptrdiff_t fi = track->track->FindFragment(req.time);
-  if (fi < 0 || track->track->fragments[fi].end_offset == 0) {
-    SetError(out, 404, "no " + req.track_name + " fragment at time " + std::to_string(req.time));
-    return;
-  }
+  if (fi < 0 || track->track->fragments[fi].end_offset == 0)
+    return SetError(out, 404, "no " + req.track_name + " fragment at time " + std::to_string(req.time));
   const piff::IndexedFragment& frag = track->track->fragments[fi];
+  using Noun = OriginRequest::Noun;
+  // Anything but a plain byte range of the file needs the moof read and
+  // rewritten: pool work.
+  bool plain = !frag.shared_moof && (req.noun == Noun::kFragments || req.noun == Noun::kFragmentInfo);
+  if (!may_block && !plain) return false;
   const piff::AssetMedia& media = asset.media()[track->media];
   piff::FileByteSource& src = *media.source;
   const piff::MovieBox* moov = media.index.moov ? &*media.index.moov : nullptr;
@@ -596,11 +764,10 @@ void Origin::Impl::Resolve(const OriginRequest& req, bool head, bool gzip_ok, co
   piff::FragmentBody body;
   piff::Status s;
   char noun_tag = 'F';
-  using Noun = OriginRequest::Noun;
   switch (req.noun) {
     case Noun::kFragments:
       out->served = Served::kFragment;
-      if (!frag.shared_moof)
+      if (plain)
         body.ranges.push_back({frag.moof_offset, frag.end_offset - frag.moof_offset});
       else
         s = piff::BuildTrackFragment(src, moov, frag, track->track_id, piff::SampleSelection::kAll, &body);
@@ -608,7 +775,7 @@ void Origin::Impl::Resolve(const OriginRequest& req, bool head, bool gzip_ok, co
     case Noun::kFragmentInfo:
       out->served = Served::kFragmentInfo;
       noun_tag = 'I';
-      if (!frag.shared_moof) {
+      if (plain) {
         body.ranges.push_back({frag.moof_offset, frag.moof_size});
       } else if ((s = piff::BuildTrackFragment(src, moov, frag, track->track_id, piff::SampleSelection::kAll,
                                                &body))) {
@@ -619,11 +786,9 @@ void Origin::Impl::Resolve(const OriginRequest& req, bool head, bool gzip_ok, co
     case Noun::kKeyFrames:
       out->served = Served::kKeyFrames;
       noun_tag = 'K';
-      if (frag.sync_samples == 0) {
-        SetError(out, 404, "the " + req.track_name + " fragment at " + std::to_string(req.time) +
-                               " has no keyframe");
-        return;
-      }
+      if (frag.sync_samples == 0)
+        return SetError(out, 404, "the " + req.track_name + " fragment at " + std::to_string(req.time) +
+                                      " has no keyframe");
       s = piff::BuildKeyFramesFragment(src, moov, frag, track->track_id, &body);
       break;
     case Noun::kRawFragments:
@@ -633,37 +798,50 @@ void Origin::Impl::Resolve(const OriginRequest& req, bool head, bool gzip_ok, co
         body.header.clear();
       break;
   }
-  if (!s) {
-    SetError(out, 500, "cannot build the response: " + s.message());
-    return;
-  }
+  if (!s) return SetError(out, 500, "cannot build the response: " + s.message());
 
-  // The entity tag names the file version (size, mtime), the fragment and the
-  // noun, so a changed file never revalidates an old cached copy.
+  // The entity tag names the file version (size, mtime), the fragment, the
+  // track and the noun, so a changed file never revalidates an old copy.
   char etag[128];
   g_snprintf(etag, sizeof etag, "\"%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x-%x%c\"",
              static_cast<guint64>(ms.size), static_cast<guint64>(ms.mtime_ns),
              static_cast<guint64>(frag.moof_offset), track->track_id, noun_tag);
   out->content_type = ContentTypeOf(*track, req.noun);
   out->headers = {{"ETag", etag},
-                  {"Last-Modified", HttpDate(ms.mtime_ns / 1000000000)},
+                  {"Last-Modified", la->media_last_modified[track->media]},
                   {"Cache-Control", "public, max-age=" + std::to_string(options.fragment_max_age)}};
-  if (EtagMatches(if_none_match.empty() ? nullptr : if_none_match.c_str(), etag)) {
+  if (EtagMatches(info.if_none_match, etag)) {
     out->status = 304;
-    return;
+    return true;
   }
   out->status = 200;
   out->asset = la;
-  out->source = &src;
+  out->fd = la->media_fds[track->media].get();
   out->length = body.size();
   out->prefix = std::move(body.header);
   out->cursor.ranges = std::move(body.ranges);
-  if (!head && !out->cursor.done()) {
-    // The first chunk rides along with the lookup: one pool round trip for
-    // most fragments.
-    std::string err = ReadPieces(src, out->cursor.Next(kChunkSize), &out->first_chunk);
-    if (!err.empty()) SetError(out, 500, "read error: " + err);
+  if (info.head || out->cursor.done()) return true;
+  // A plain range of at most kMaxCachedBody is read whole and kept in the
+  // fragment cache; anything else streams in kChunkSize pieces. Either way
+  // the first read comes with the lookup, without a pool round trip when the
+  // pages are in the page cache.
+  bool cacheable = plain && out->length <= kMaxCachedBody;
+  if (cacheable) {
+    const piff::ByteRange& r = out->cursor.ranges[0];
+    if ((out->first_chunk = fragments->Get(la->id, r.offset, r.size))) {
+      out->cursor.Next(r.size);
+      out->cache_hit = true;
+      return true;
+    }
   }
+  std::string err;
+  ReadStatus r = ReadPieces(out->fd, out->cursor.Next(cacheable ? kMaxCachedBody : kChunkSize), !may_block,
+                            &out->first_chunk, &err);
+  if (r == ReadStatus::kWouldBlock) return false;
+  if (r == ReadStatus::kError) return SetError(out, 500, err);
+  if (cacheable)
+    fragments->Put(la->id, out->cursor.ranges[0].offset, out->cursor.ranges[0].size, out->first_chunk.get());
+  return true;
 }
 
 // ------------------------------------------------------------ event loops
@@ -677,28 +855,27 @@ struct RequestLog {
   unsigned status = 0;  // what we answered; libsoup turns it into 500 when the client hangs up
   std::string remote;   // taken early: a reset connection no longer has an address
   Served served = Served::kOther;
+  bool counting = false;  // bytes counted as written (wrote-body-data)
 };
 
-constexpr char kLogKey[] = "gst-smooth-log";
 constexpr char kTransferKey[] = "gst-smooth-transfer";
-
-RequestLog* GetLog(SoupServerMessage* msg) {
-  return static_cast<RequestLog*>(g_object_get_data(G_OBJECT(msg), kLogKey));
-}
 
 }  // namespace
 
-// The state of one streamed response, owned by its message (object data), so
-// it lives exactly as long as the message. Pool jobs hold a message ref.
+// The state of one request and its response, created when the request
+// starts and owned by its message (object data), so it lives exactly as
+// long as the message. Pool jobs hold a message ref.
 struct Transfer {
+  RequestLog log;
   Loop* loop = nullptr;
   SoupServerMessage* msg = nullptr;  // not a ref: the message owns us
-  bool finished = false;
+  bool finished = false;             // the message is done (or its connection gone)
+  bool paused = false;               // we paused it (waiting for the pool)
   std::shared_ptr<const LoadedAsset> asset;
-  piff::FileByteSource* source = nullptr;
+  int fd = -1;
   BodyCursor cursor;
   int queued = 0;        // chunks appended, not yet written
-  bool reading = false;  // a chunk read is in flight
+  bool reading = false;  // a chunk read is in flight on the pool
 };
 
 struct Loop {
@@ -709,8 +886,13 @@ struct Loop {
   GSocket* socket = nullptr;        // owned ref, bound and listening
   std::thread thread;
   unsigned pending = 0;             // pool jobs in flight (this loop's thread only)
+  bool drained = true;              // extra loops: what Drain said at exit
+  GSource* accept_source = nullptr;  // the fallback acceptor (see StartAccepting)
+  GSource* retry_source = nullptr;   // re-arms it after running out of descriptors
+  int64_t warned_us = 0;             // last "out of descriptors" message
 
   ~Loop() {
+    StopAccepting();
     if (server) g_object_unref(server);
     if (socket) g_object_unref(socket);
     if (main_loop) g_main_loop_unref(main_loop);
@@ -718,7 +900,12 @@ struct Loop {
   }
 
   std::string Setup();
-  void Drain(unsigned timeout_ms);
+  void StartAccepting();
+  void StopAccepting();
+  gboolean AcceptPending();
+  // Closes the connections and waits for this loop's pool jobs; false when
+  // some are still running at the deadline.
+  bool Drain(unsigned timeout_ms);
   void Handle(SoupServerMessage* msg, const char* path);
   void Respond(SoupServerMessage* msg, Response* r);
   void MaybeRead(Transfer* t);
@@ -726,6 +913,15 @@ struct Loop {
 };
 
 namespace {
+
+Transfer* GetTransfer(SoupServerMessage* msg) {
+  return static_cast<Transfer*>(g_object_get_data(G_OBJECT(msg), kTransferKey));
+}
+
+RequestLog* GetLog(SoupServerMessage* msg) {
+  Transfer* t = GetTransfer(msg);
+  return t ? &t->log : nullptr;
+}
 
 void RespondError(SoupServerMessage* msg, unsigned status, const std::string& why) {
   soup_server_message_set_status(msg, status, nullptr);
@@ -735,7 +931,7 @@ void RespondError(SoupServerMessage* msg, unsigned status, const std::string& wh
   std::string text = std::to_string(status) + " " + soup_status_get_phrase(status) + ": " + why + "\n";
   soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text.data(), text.size());
   if (RequestLog* log = GetLog(msg)) log->status = status;
-  // Server-side failures need their reason somewhere a developer looks.
+  // Server-side failures need their reason where a developer looks.
   if (status >= 500) std::fprintf(stderr, "gst-smooth serve: %u: %s\n", status, why.c_str());
 }
 
@@ -743,9 +939,7 @@ struct ResolveJob {
   Origin::Impl* origin = nullptr;
   Loop* loop = nullptr;
   SoupServerMessage* msg = nullptr;  // a ref, dropped when the job is freed
-  OriginRequest request;
-  bool head = false, gzip_ok = false;
-  std::string if_none_match;
+  RequestInfo info;
   Response response;
   ~ResolveJob() {
     if (msg) g_object_unref(msg);
@@ -755,8 +949,8 @@ struct ResolveJob {
 struct ChunkJob {
   Loop* loop = nullptr;
   SoupServerMessage* msg = nullptr;  // a ref
-  std::shared_ptr<const LoadedAsset> asset;
-  piff::FileByteSource* source = nullptr;
+  std::shared_ptr<const LoadedAsset> asset;  // keeps fd open
+  int fd = -1;
   std::vector<piff::ByteRange> pieces;
   BytesPtr chunk;
   std::string error;
@@ -765,9 +959,9 @@ struct ChunkJob {
   }
 };
 
-template <class Job>
-void DeleteJob(gpointer p) {
-  delete static_cast<Job*>(p);
+template <class T>
+void Delete(gpointer p) {
+  delete static_cast<T*>(p);
 }
 
 // Runs `job` on the GTask pool; `done` runs in this thread's default main
@@ -775,37 +969,39 @@ void DeleteJob(gpointer p) {
 template <class Job>
 void Submit(std::unique_ptr<Job> job, GTaskThreadFunc work, GAsyncReadyCallback done) {
   job->loop->pending++;
+  job->loop->origin->counters.pool_jobs++;
   GTask* task = g_task_new(nullptr, nullptr, done, nullptr);
-  g_task_set_task_data(task, job.release(), DeleteJob<Job>);
+  g_task_set_task_data(task, job.release(), Delete<Job>);
   g_task_run_in_thread(task, work);
   g_object_unref(task);
 }
 
 void ResolveWork(GTask* task, gpointer, gpointer data, GCancellable*) {
   auto* job = static_cast<ResolveJob*>(data);
-  job->origin->Resolve(job->request, job->head, job->gzip_ok, job->if_none_match, &job->response);
+  job->origin->Resolve(job->info, true, &job->response);
   g_task_return_boolean(task, TRUE);
 }
 
 void ResolveDone(GObject*, GAsyncResult* result, gpointer) {
   auto* job = static_cast<ResolveJob*>(g_task_get_task_data(G_TASK(result)));
   job->loop->pending--;
-  auto* t = static_cast<Transfer*>(g_object_get_data(G_OBJECT(job->msg), kTransferKey));
   if (job->response.asset_loaded) job->origin->counters.asset_loads++;
+  Transfer* t = GetTransfer(job->msg);
   if (!t || t->finished) return;  // the client went away meanwhile
   job->loop->Respond(job->msg, &job->response);
 }
 
 void ChunkWork(GTask* task, gpointer, gpointer data, GCancellable*) {
   auto* job = static_cast<ChunkJob*>(data);
-  job->error = ReadPieces(*job->source, job->pieces, &job->chunk);
+  if (ReadPieces(job->fd, job->pieces, false, &job->chunk, &job->error) != ReadStatus::kOk && job->error.empty())
+    job->error = "read failed";
   g_task_return_boolean(task, TRUE);
 }
 
 void ChunkDone(GObject*, GAsyncResult* result, gpointer) {
   auto* job = static_cast<ChunkJob*>(g_task_get_task_data(G_TASK(result)));
   job->loop->pending--;
-  auto* t = static_cast<Transfer*>(g_object_get_data(G_OBJECT(job->msg), kTransferKey));
+  Transfer* t = GetTransfer(job->msg);
   if (!t) return;
   t->reading = false;
   if (t->finished) return;
@@ -817,38 +1013,46 @@ void ChunkDone(GObject*, GAsyncResult* result, gpointer) {
   soup_message_body_append_bytes(body, job->chunk.get());
   t->queued++;
   if (t->cursor.done()) soup_message_body_complete(body);
+  // The I/O paused itself when it ran out of chunks; waking it when it did
+  // not is harmless (libsoup only schedules a run).
   soup_server_message_unpause(t->msg);
   t->loop->MaybeRead(t);
 }
 
 void OnWroteChunk(SoupServerMessage* msg, gpointer) {
-  auto* t = static_cast<Transfer*>(g_object_get_data(G_OBJECT(msg), kTransferKey));
-  if (!t) return;
-  t->queued--;
-  t->loop->MaybeRead(t);
+  if (Transfer* t = GetTransfer(msg)) {
+    t->queued--;
+    t->loop->MaybeRead(t);
+  }
 }
 
-void OnFinished(SoupServerMessage* msg, gpointer) {
-  if (auto* t = static_cast<Transfer*>(g_object_get_data(G_OBJECT(msg), kTransferKey))) t->finished = true;
-}
-
+// Counts written bytes for the log of a transfer that may be cut short
+// (bodies sent whole are counted from their Content-Length).
 void OnWroteBodyData(SoupServerMessage* msg, guint n, gpointer) {
   if (RequestLog* log = GetLog(msg)) log->bytes += n;
 }
 
-void OnRequestStarted(SoupServer*, SoupServerMessage* msg, gpointer) {
-  auto log = std::make_unique<RequestLog>();
-  log->start_us = NowUs();
-  if (const char* host = soup_server_message_get_remote_host(msg)) log->remote = host;
-  g_object_set_data_full(G_OBJECT(msg), kLogKey, log.release(), DeleteJob<RequestLog>);
-  g_signal_connect(msg, "wrote-body-data", G_CALLBACK(OnWroteBodyData), nullptr);
+void OnRequestStarted(SoupServer*, SoupServerMessage* msg, gpointer data) {
+  auto* loop = static_cast<Loop*>(data);
+  auto t = std::make_unique<Transfer>();
+  t->loop = loop;
+  t->msg = msg;
+  t->log.start_us = NowUs();
+  if (loop->origin->options.log_requests)
+    if (const char* host = soup_server_message_get_remote_host(msg)) t->log.remote = host;
+  g_object_set_data_full(G_OBJECT(msg), kTransferKey, t.release(), Delete<Transfer>);
 }
 
+// The message is done (sent, or its connection gone): pool jobs still in
+// flight must leave it alone. The server signals cost nothing per message,
+// unlike a "finished" handler on each.
 void OnRequestFinished(SoupServer*, SoupServerMessage* msg, gpointer origin) {
+  if (Transfer* t = GetTransfer(msg)) t->finished = true;
   static_cast<Origin::Impl*>(origin)->Log(msg, false);
 }
 
 void OnRequestAborted(SoupServer*, SoupServerMessage* msg, gpointer origin) {
+  if (Transfer* t = GetTransfer(msg)) t->finished = true;
   static_cast<Origin::Impl*>(origin)->Log(msg, true);
 }
 
@@ -874,46 +1078,63 @@ void Loop::Handle(SoupServerMessage* msg, const char* path) {
     RespondError(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, std::string("method ") + method + " not allowed");
     return;
   }
-  auto job = std::make_unique<ResolveJob>();
+  RequestInfo info;
   std::string why;
-  unsigned status = ParseRequestPath(path ? path : "", &job->request, &why);
-  if (status) {
+  if (unsigned status = ParseRequestPath(path ? path : "", &info.request, &why)) {
     RespondError(msg, status, why);
     return;
   }
   SoupMessageHeaders* req = soup_server_message_get_request_headers(msg);
+  info.head = std::strcmp(method, "HEAD") == 0;
+  info.gzip_ok = AcceptsGzip(soup_message_headers_get_one(req, "Accept-Encoding"));
+  if (const char* inm = soup_message_headers_get_one(req, "If-None-Match")) info.if_none_match = inm;
+
+  Transfer* t = GetTransfer(msg);
+  if (!t) {  // request-started always comes first; never trust that blindly
+    RespondError(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "request without state");
+    return;
+  }
+
+  // Most requests are answered right here: a checked asset, a plain byte
+  // range, pages in the cache. The rest goes to the pool.
+  Response r;
+  if (origin->Resolve(info, false, &r)) {
+    Respond(msg, &r);
+    return;
+  }
+  auto job = std::make_unique<ResolveJob>();
   job->origin = origin;
   job->loop = this;
   job->msg = static_cast<SoupServerMessage*>(g_object_ref(msg));
-  job->head = std::strcmp(method, "HEAD") == 0;
-  job->gzip_ok = AcceptsGzip(soup_message_headers_get_one(req, "Accept-Encoding"));
-  if (const char* inm = soup_message_headers_get_one(req, "If-None-Match")) job->if_none_match = inm;
-
-  auto t = std::make_unique<Transfer>();
-  t->loop = this;
-  t->msg = msg;
-  g_object_set_data_full(G_OBJECT(msg), kTransferKey, t.release(), DeleteJob<Transfer>);
-  g_signal_connect(msg, "finished", G_CALLBACK(OnFinished), nullptr);
+  job->info = std::move(info);
   soup_server_message_pause(msg);
+  t->paused = true;
   Submit(std::move(job), ResolveWork, ResolveDone);
 }
 
 void Loop::Respond(SoupServerMessage* msg, Response* r) {
-  auto* t = static_cast<Transfer*>(g_object_get_data(G_OBJECT(msg), kTransferKey));
+  Transfer* t = GetTransfer(msg);
   if (RequestLog* log = GetLog(msg)) {
     log->served = r->served;
     log->status = r->status;
   }
+  auto resume = [t] {
+    if (t->paused) {
+      t->paused = false;
+      soup_server_message_unpause(t->msg);
+    }
+  };
   if (r->status >= 400) {
     RespondError(msg, r->status, r->error);
-    soup_server_message_unpause(msg);
+    resume();
     return;
   }
   SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
-  for (const auto& kv : r->headers) soup_message_headers_replace(h, kv.first.c_str(), kv.second.c_str());
+  // A fresh response has none of these yet: append (cheaper than replace).
+  for (const auto& kv : r->headers) soup_message_headers_append(h, kv.first.c_str(), kv.second.c_str());
   soup_server_message_set_status(msg, r->status, nullptr);
   if (r->status == SOUP_STATUS_NOT_MODIFIED) {
-    soup_server_message_unpause(msg);
+    resume();
     return;
   }
   soup_message_headers_replace(h, "Content-Type", r->content_type.c_str());
@@ -922,21 +1143,26 @@ void Loop::Respond(SoupServerMessage* msg, Response* r) {
     // Small and whole; for HEAD libsoup sends the headers (Content-Length
     // included) and drops the body.
     soup_message_body_append_bytes(body, r->body.get());
-    soup_server_message_unpause(msg);
+    resume();
     return;
   }
   soup_message_headers_set_content_length(h, static_cast<goffset>(r->length));
   bool head = std::strcmp(soup_server_message_get_method(msg), "HEAD") == 0;
   if (head || r->length == 0) {
-    soup_server_message_unpause(msg);
+    resume();
     return;
   }
   // Streamed: chunks are dropped once written (no accumulation), at most two
-  // are queued, and the next is read on the pool when one has gone out.
+  // are queued, and the next is read when one has gone out.
   soup_message_body_set_accumulate(body, FALSE);
-  g_signal_connect(msg, "wrote-chunk", G_CALLBACK(OnWroteChunk), nullptr);
+  if (r->cache_hit) origin->counters.cache_hits++;
+  if (!r->cursor.done()) {
+    g_signal_connect(msg, "wrote-chunk", G_CALLBACK(OnWroteChunk), nullptr);
+    g_signal_connect(msg, "wrote-body-data", G_CALLBACK(OnWroteBodyData), nullptr);
+    if (RequestLog* log = GetLog(msg)) log->counting = true;
+  }
   t->asset = r->asset;
-  t->source = r->source;
+  t->fd = r->fd;
   t->cursor = std::move(r->cursor);
   if (!r->prefix.empty()) {
     BytesPtr prefix(BytesFromVector(std::move(r->prefix)));
@@ -948,20 +1174,40 @@ void Loop::Respond(SoupServerMessage* msg, Response* r) {
     t->queued++;
   }
   if (t->cursor.done()) soup_message_body_complete(body);
-  soup_server_message_unpause(msg);
+  resume();
   MaybeRead(t);
 }
 
 void Loop::MaybeRead(Transfer* t) {
-  if (t->finished || t->reading || t->cursor.done() || t->queued >= 2) return;
-  auto job = std::make_unique<ChunkJob>();
-  job->loop = this;
-  job->msg = static_cast<SoupServerMessage*>(g_object_ref(t->msg));
-  job->asset = t->asset;
-  job->source = t->source;
-  job->pieces = t->cursor.Next(Origin::kChunkSize);
-  t->reading = true;
-  Submit(std::move(job), ChunkWork, ChunkDone);
+  while (!t->finished && !t->reading && !t->cursor.done() && t->queued < 2) {
+    auto mark = t->cursor.Mark();
+    std::vector<piff::ByteRange> pieces = t->cursor.Next(Origin::kChunkSize);
+    BytesPtr chunk;
+    std::string err;
+    ReadStatus r = ReadPieces(t->fd, pieces, true, &chunk, &err);
+    if (r == ReadStatus::kOk) {
+      // Called from wrote-chunk (the I/O keeps going and finds the chunk)
+      // or right after an append that already woke the I/O.
+      SoupMessageBody* body = soup_server_message_get_response_body(t->msg);
+      soup_message_body_append_bytes(body, chunk.get());
+      t->queued++;
+      if (t->cursor.done()) soup_message_body_complete(body);
+      continue;
+    }
+    if (r == ReadStatus::kError) {
+      t->cursor.Reset(mark);
+      Abort(t, err);
+      return;
+    }
+    auto job = std::make_unique<ChunkJob>();
+    job->loop = this;
+    job->msg = static_cast<SoupServerMessage*>(g_object_ref(t->msg));
+    job->asset = t->asset;
+    job->fd = t->fd;
+    job->pieces = std::move(pieces);
+    t->reading = true;
+    Submit(std::move(job), ChunkWork, ChunkDone);
+  }
 }
 
 void Loop::Abort(Transfer* t, const std::string& why) {
@@ -979,7 +1225,7 @@ std::string Loop::Setup() {
                                     nullptr));
   soup_server_add_early_handler(server, nullptr, EarlyHandler, nullptr, nullptr);
   soup_server_add_handler(server, nullptr, Handler, this, nullptr);
-  g_signal_connect(server, "request-started", G_CALLBACK(OnRequestStarted), nullptr);
+  g_signal_connect(server, "request-started", G_CALLBACK(OnRequestStarted), this);
   g_signal_connect(server, "request-finished", G_CALLBACK(OnRequestFinished), origin);
   g_signal_connect(server, "request-aborted", G_CALLBACK(OnRequestAborted), origin);
   GError* raw = nullptr;
@@ -987,10 +1233,85 @@ std::string Loop::Setup() {
     ErrorPtr err(raw);
     return err->message;
   }
+  StartAccepting();
   return "";
 }
 
-void Loop::Drain(unsigned timeout_ms) {
+// libsoup's listener (3.2) removes its accept source for good after the
+// first failed accept(), e.g. when the process is out of file descriptors:
+// the port would stay open but never answer again. So a second source
+// watches the same socket at low priority. While libsoup's source lives it
+// takes every connection first (higher priority, same readiness) and this
+// one never runs; once it is gone, this one accepts and hands connections
+// to the server with soup_server_accept_iostream(). libsoup's listener stays
+// registered: the server keeps connections alive only while it has one.
+void Loop::StartAccepting() {
+  accept_source = g_socket_create_source(socket, G_IO_IN, nullptr);
+  g_source_set_priority(accept_source, G_PRIORITY_LOW);
+  // A GSocket source calls a GSocketSourceFunc; G_SOURCE_FUNC casts it for
+  // g_source_set_callback as GLib documents.
+  GSocketSourceFunc on_ready = [](GSocket*, GIOCondition, gpointer self) -> gboolean {
+    return static_cast<Loop*>(self)->AcceptPending();
+  };
+  g_source_set_callback(accept_source, G_SOURCE_FUNC(on_ready), this, nullptr);
+  g_source_attach(accept_source, context);
+}
+
+void Loop::StopAccepting() {
+  for (GSource** s : {&accept_source, &retry_source})
+    if (*s) {
+      g_source_destroy(*s);
+      g_source_unref(*s);
+      *s = nullptr;
+    }
+}
+
+gboolean Loop::AcceptPending() {
+  for (int i = 0; i < 64; i++) {
+    int fd = accept4(g_socket_get_fd(socket), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return G_SOURCE_CONTINUE;
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      // EMFILE, ENFILE, ENOBUFS: the connection waits in the backlog. The
+      // socket stays readable, so pause 100 ms rather than spin.
+      if (NowUs() - warned_us > 10000000) {
+        std::fprintf(stderr, "gst-smooth serve: cannot accept connections: %s (retrying)\n", std::strerror(errno));
+        warned_us = NowUs();
+      }
+      g_source_unref(accept_source);  // the return value destroys it
+      accept_source = nullptr;
+      retry_source = g_timeout_source_new(100);
+      g_source_set_callback(
+          retry_source,
+          +[](gpointer self) -> gboolean {
+            auto* loop = static_cast<Loop*>(self);
+            g_source_unref(loop->retry_source);
+            loop->retry_source = nullptr;
+            loop->StartAccepting();
+            return G_SOURCE_REMOVE;
+          },
+          this, nullptr);
+      g_source_attach(retry_source, context);
+      return G_SOURCE_REMOVE;
+    }
+    GError* raw = nullptr;
+    GObjectPtr<GSocket> client(g_socket_new_from_fd(fd, &raw));
+    ErrorPtr err(raw);
+    if (!client) {
+      ::close(fd);
+      continue;
+    }
+    g_socket_set_option(client.get(), IPPROTO_TCP, TCP_NODELAY, TRUE, nullptr);
+    GObjectPtr<GSocketConnection> conn(g_socket_connection_factory_create_connection(client.get()));
+    GObjectPtr<GSocketAddress> local(g_socket_get_local_address(client.get(), nullptr));
+    GObjectPtr<GSocketAddress> remote(g_socket_get_remote_address(client.get(), nullptr));
+    soup_server_accept_iostream(server, G_IO_STREAM(conn.get()), local.get(), remote.get(), nullptr);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+bool Loop::Drain(unsigned timeout_ms) {
+  StopAccepting();  // before libsoup closes the listening socket
   if (server) soup_server_disconnect(server);
   int64_t deadline = NowUs() + static_cast<int64_t>(timeout_ms) * 1000;
   while (pending > 0 && NowUs() < deadline) {
@@ -1000,12 +1321,20 @@ void Loop::Drain(unsigned timeout_ms) {
   // requests) before the server goes.
   while (g_main_context_iteration(context, FALSE)) {
   }
+  return pending == 0;
 }
 
 void Origin::Impl::Log(SoupServerMessage* msg, bool aborted) {
   RequestLog* log = GetLog(msg);
   if (!log || log->start_us < 0) return;  // logged already (Abort)
   unsigned status = aborted && log->status ? log->status : soup_server_message_get_status(msg);
+  if (!log->counting && !aborted) {
+    // Sent whole: the body is what the headers announced.
+    const char* method = soup_server_message_get_method(msg);
+    SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+    bool bodyless = (method && !std::strcmp(method, "HEAD")) || status == 304 || status == 204 || status < 200;
+    log->bytes = bodyless ? 0 : static_cast<uint64_t>(soup_message_headers_get_content_length(h));
+  }
   counters.requests++;
   counters.bytes += log->bytes;
   if (aborted) counters.aborted++;
@@ -1040,9 +1369,8 @@ void Origin::Impl::Log(SoupServerMessage* msg, bool aborted) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) c = '?';
   char line[1024];
   g_snprintf(line, sizeof line, "%s %s %s %u %" G_GUINT64_FORMAT " %.2fms%s\n",
-             log->remote.empty() ? "-" : log->remote.c_str(),
-             method ? method : "-", path.c_str(), status, static_cast<guint64>(log->bytes), ms,
-             aborted ? " aborted" : "");
+             log->remote.empty() ? "-" : log->remote.c_str(), method ? method : "-", path.c_str(), status,
+             static_cast<guint64>(log->bytes), ms, aborted ? " aborted" : "");
   std::fputs(line, stdout);
 }
 
@@ -1065,18 +1393,18 @@ GSocket* ListenSocket(GInetAddress* addr, unsigned port, bool reuse_port, std::s
     *error = err->message;
     return nullptr;
   }
+  int fd = g_socket_get_fd(s.get());
+  int one = 1;
   // Several loops accept on one port: the kernel spreads new connections
-  // over their sockets.
-  if (reuse_port && !g_socket_set_option(s.get(), SOL_SOCKET, SO_REUSEPORT, 1, &raw)) {
-    err.reset(raw);
-    *error = std::string("SO_REUSEPORT: ") + err->message;
+  // over their sockets. SO_REUSEADDR lets a restarted origin take its port
+  // at once.
+  if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    *error = std::string("SO_REUSEPORT: ") + std::strerror(errno);
     return nullptr;
   }
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // bind(2) directly: g_socket_bind() clears SO_REUSEPORT on unicast sockets.
   GObjectPtr<GSocketAddress> sa(g_inet_socket_address_new(addr, static_cast<guint16>(port)));
-  // bind(2) directly: g_socket_bind() resets SO_REUSEPORT for unicast
-  // addresses. SO_REUSEADDR lets a restarted origin take its port at once.
-  int one = 1;
-  setsockopt(g_socket_get_fd(s.get()), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   struct sockaddr_storage native;
   gssize len = g_socket_address_get_native_size(sa.get());
   if (len <= 0 || !g_socket_address_to_native(sa.get(), &native, sizeof native, &raw)) {
@@ -1084,9 +1412,8 @@ GSocket* ListenSocket(GInetAddress* addr, unsigned port, bool reuse_port, std::s
     *error = err ? err->message : "cannot convert the address";
     return nullptr;
   }
-  if (::bind(g_socket_get_fd(s.get()), reinterpret_cast<struct sockaddr*>(&native),
-             static_cast<socklen_t>(len)) != 0) {
-    *error = std::string("bind: ") + std::strerror(errno);
+  if (::bind(fd, reinterpret_cast<struct sockaddr*>(&native), static_cast<socklen_t>(len)) != 0) {
+    *error = std::strerror(errno);
     return nullptr;
   }
   g_socket_set_listen_backlog(s.get(), 1024);
@@ -1110,6 +1437,7 @@ std::unique_ptr<Origin> Origin::Start(const OriginOptions& options, std::string*
     return nullptr;
   }
   impl->root = root.get();
+  impl->fragments = std::make_unique<FragmentCache>(options.cache_bytes);
   if (impl->root.size() > 1 && impl->root.back() == '/') impl->root.pop_back();
   if (options.threads < 1 || options.threads > 64) {
     *error = "--threads must be 1..64";
@@ -1145,8 +1473,8 @@ std::unique_ptr<Origin> Origin::Start(const OriginOptions& options, std::string*
   impl->url = std::string("http://") + (v6 ? "[" : "") + bind + (v6 ? "]" : "") + ":" + std::to_string(port) + "/";
 
   // Loop 0 serves in the caller's thread; the others get a context and a
-  // thread each and build their server inside it (a SoupServer belongs to
-  // the context that is thread-default where it is set up).
+  // thread each and build their server inside it (libsoup attaches its
+  // sources to the context that is thread-default where it is set up).
   Loop& first = *impl->loops[0];
   first.context = g_main_context_ref_thread_default();
   if (std::string e = first.Setup(); !e.empty()) {
@@ -1165,7 +1493,7 @@ std::unique_ptr<Origin> Origin::Start(const OriginOptions& options, std::string*
       ready.set_value(e);
       if (e.empty()) {
         g_main_loop_run(loop->main_loop);
-        loop->Drain(2000);
+        loop->drained = loop->Drain(2000);
       }
       g_main_context_pop_thread_default(loop->context);
     });
@@ -1181,20 +1509,23 @@ std::unique_ptr<Origin> Origin::Start(const OriginOptions& options, std::string*
   return std::unique_ptr<Origin>(new Origin(std::move(impl)));
 }
 
-void Origin::Stop(unsigned timeout_ms) {
+bool Origin::Stop(unsigned timeout_ms) {
+  bool drained = true;
   for (size_t i = 1; i < impl_->loops.size(); i++) {
     Loop& l = *impl_->loops[i];
     if (l.thread.joinable()) {
       g_main_loop_quit(l.main_loop);
       l.thread.join();
+      drained &= l.drained;
     }
   }
-  if (!impl_->loops.empty()) impl_->loops[0]->Drain(timeout_ms);
+  if (!impl_->loops.empty()) drained &= impl_->loops[0]->Drain(timeout_ms);
   std::fflush(stdout);
+  return drained;
 }
 
 std::vector<std::string> Origin::ListAssets() const {
-  // Breadth-first, bounded: this is only for the start-up message.
+  // Breadth-first and bounded: this is only for the start-up message.
   std::vector<std::string> found;
   std::vector<std::pair<std::string, int>> dirs = {{"", 0}};
   size_t visited = 0;
@@ -1205,9 +1536,9 @@ std::vector<std::string> Origin::ListAssets() const {
     if (!d) continue;
     while (const gchar* name = g_dir_read_name(d)) {
       if (++visited >= 20000) break;
+      if (name[0] == '.') continue;
       std::string child = rel.empty() ? name : rel + "/" + name;
       std::string child_abs = abs + "/" + name;
-      if (name[0] == '.') continue;
       if (g_file_test(child_abs.c_str(), G_FILE_TEST_IS_SYMLINK)) continue;
       if (g_file_test(child_abs.c_str(), G_FILE_TEST_IS_DIR)) {
         if (dirs[i].second < 8) dirs.push_back({child, dirs[i].second + 1});
@@ -1223,19 +1554,18 @@ std::vector<std::string> Origin::ListAssets() const {
 
 std::string Origin::CountersLine() const {
   const Counters& c = impl_->counters;
-  char line[512];
+  auto v = [](const std::atomic<uint64_t>& a) { return static_cast<guint64>(a.load()); };
+  char line[768];
   g_snprintf(line, sizeof line,
              "%" G_GUINT64_FORMAT " requests (2xx %" G_GUINT64_FORMAT ", 3xx %" G_GUINT64_FORMAT
              ", 4xx %" G_GUINT64_FORMAT ", 5xx %" G_GUINT64_FORMAT ", aborted %" G_GUINT64_FORMAT
              "), %" G_GUINT64_FORMAT " bytes; served %" G_GUINT64_FORMAT " manifests, %" G_GUINT64_FORMAT
              " fragments, %" G_GUINT64_FORMAT " FragmentInfo, %" G_GUINT64_FORMAT " KeyFrames, %" G_GUINT64_FORMAT
-             " RawFragments; %" G_GUINT64_FORMAT " asset loads",
-             static_cast<guint64>(c.requests), static_cast<guint64>(c.status_2xx),
-             static_cast<guint64>(c.status_3xx), static_cast<guint64>(c.status_4xx),
-             static_cast<guint64>(c.status_5xx), static_cast<guint64>(c.aborted), static_cast<guint64>(c.bytes),
-             static_cast<guint64>(c.manifests), static_cast<guint64>(c.fragments),
-             static_cast<guint64>(c.fragment_infos), static_cast<guint64>(c.keyframes),
-             static_cast<guint64>(c.raw_fragments), static_cast<guint64>(c.asset_loads));
+             " RawFragments; %" G_GUINT64_FORMAT " asset loads, %" G_GUINT64_FORMAT " fragment cache hits, %"
+             G_GUINT64_FORMAT " pool jobs",
+             v(c.requests), v(c.status_2xx), v(c.status_3xx), v(c.status_4xx), v(c.status_5xx), v(c.aborted),
+             v(c.bytes), v(c.manifests), v(c.fragments), v(c.fragment_infos), v(c.keyframes), v(c.raw_fragments),
+             v(c.asset_loads), v(c.cache_hits), v(c.pool_jobs));
   return line;
 }
 

@@ -3,12 +3,16 @@
 // onto the .ism assets under a root folder through piff::Asset, and serves
 // them over HTTP/1.1 with libsoup 3 (SoupServer).
 //
-// Threading: one SoupServer per GMainContext ("loop"); every disk access
-// (asset loading, moof reads, payload reads) runs on GLib's GTask thread pool,
-// so a loop only parses URLs and moves bytes to sockets. Fragment bodies are
-// streamed in chunks of at most kChunkSize with at most two chunks queued per
-// response, so memory per response is bounded whatever the fragment size.
-// With --threads N, N loops (threads) accept on the same port (SO_REUSEPORT).
+// Threading: one SoupServer per GMainContext ("loop"); a loop never waits for
+// the disk. It answers from memory (a loaded asset checked within the last
+// second, the fragment cache) or with preadv2(RWF_NOWAIT), which reads pages
+// already in the page cache and fails instead of blocking; everything else
+// (resolving and loading assets, rewriting moofs for KeyFrames, reads that
+// would block) runs on GLib's GTask thread pool and comes back to the loop.
+// Bodies are streamed in chunks of at most kChunkSize (whole fragments up to
+// kMaxCachedBody) with at most two chunks queued per response, so memory per
+// response is bounded whatever the fragment size. With --threads N, N loops
+// accept on the same port (SO_REUSEPORT), each in its own thread.
 #pragma once
 
 #include <gio/gio.h>
@@ -57,6 +61,7 @@ struct OriginOptions {
   unsigned threads = 1;             // event loops accepting on the port
   unsigned fragment_max_age = 86400;  // Cache-Control max-age of fragments, s
   unsigned manifest_max_age = 10;     // ... of manifests (repackaging changes them)
+  size_t cache_bytes = 64u << 20;     // fragment cache (0: none)
   bool log_requests = true;         // one line per request on stdout
 };
 
@@ -64,6 +69,9 @@ class Origin {
  public:
   // Bytes read from disk per chunk of a streamed response.
   static constexpr size_t kChunkSize = 256 * 1024;
+  // Fragments (and FragmentInfo) up to this size are read in one piece and
+  // kept in the fragment cache.
+  static constexpr size_t kMaxCachedBody = 1024 * 1024;
 
   ~Origin();
   Origin(const Origin&) = delete;
@@ -81,8 +89,10 @@ class Origin {
   std::vector<std::string> ListAssets() const;
   // Stops accepting, closes connections, waits (at most `timeout_ms`) for
   // disk reads in flight and joins the extra loops. Call from the thread that
-  // called Start, with its main loop no longer running.
-  void Stop(unsigned timeout_ms = 2000);
+  // called Start, with its main loop no longer running. False when pool
+  // jobs were still running at the deadline: the Origin must then not be
+  // destroyed (they still use it), only the process ended.
+  bool Stop(unsigned timeout_ms = 2000);
   // One line of counters: requests by status class, bytes, fragments, ...
   std::string CountersLine() const;
 

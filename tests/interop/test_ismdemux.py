@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Interop: ismdemux reads what other muxers write, and peers read what it gives.
+
+Producers of Smooth Streaming media, for the generated test media:
+  ismvmux      our muxer (qtdemux ! parsers ! ismvmux)
+  ffmpeg       `ffmpeg -c copy -f ismv` (tfxd, no tfdt, mfra)
+  ffmpeg-live  `ffmpeg -movflags isml+frag_keyframe -f ismv` to a file: the
+               live ingest layout (Live Server Manifest box, empty mfra)
+  ismlmux      GStreamer's ismlmux (tfdt, no tfxd, sdtp)
+  http-push    FFmpeg pushing a live ingest stream by chunked HTTP POST to a
+               small Python server on 127.0.0.1, which saves the body
+
+For each file it asserts:
+  - the typefinder says video/x-ms-ismv;
+  - decoded video frames (avdec_h264 -> I420 -> checksumsink: PTS + SHA1 of
+    every picture) through ismdemux equal those through qtdemux, in pull
+    mode and in push mode (a queue, or a real pipe for http-push); the same
+    for decoded audio where listed; the frame count is the input's;
+and once:
+  - playbin and playbin3 plug ismdemux for an .ismv and qtdemux for the mp4;
+  - `ismdemux ! h264parse/aacparse ! mp4mux` writes a plain MP4: ffprobe
+    counts the input's packets, the video frame MD5s equal the input's, and
+    no uuid box (tfxd, PIFF) is left.
+Seeks on a real encode (accurate and key-unit, forwards and backwards,
+decoded with avdec_h264 and compared with qtdemux) are in the check suite
+(tests/check/test_ismdemux.cc, test_real_seeks_land_on_frame).
+
+Options: CASE... (av bframes ladder audio44k)
+"""
+
+import http.server
+import os
+import re
+import subprocess
+import sys
+import threading
+
+sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
+
+import boxcheck
+import media
+
+Q = ["queue", "max-size-buffers=0", "max-size-bytes=0", "max-size-time=0"]
+
+
+def gst_args(*parts):
+    out = ["gst-launch-1.0", "-q"]
+    for p in parts:
+        out += p if isinstance(p, list) else p.split()
+    return out
+
+
+def decode_chain(kind):
+    if kind == "video":
+        return ["avdec_h264", "!", "videoconvert", "!", "video/x-raw,format=I420"]
+    return ["avdec_aac", "!", "audioconvert", "!", "audio/x-raw,format=S16LE"]
+
+
+def checksums(path, demuxer, pad, push=False, stdin_pipe=False):
+    """[(pts, sha1)] of every decoded buffer of `pad`."""
+    kind = pad.split("_")[0]
+    if stdin_pipe:
+        src = ["fdsrc", "fd=0"]
+    else:
+        src = ["filesrc", "location=" + path] + (["!"] + Q if push else [])
+    args = (["gst-launch-1.0", "-q"] + src + ["!", demuxer, "name=d", "d." + pad, "!"] + Q + ["!"]
+            + decode_chain(kind) + ["!", "checksumsink", "sync=false"])
+    if stdin_pipe:
+        with open(path, "rb") as f:
+            p = subprocess.run(args, stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+                               text=True)
+    else:
+        p = media.run(args, what="%s decode" % demuxer, check=False)
+    if p.returncode != 0 or "ERROR" in p.stderr:
+        raise media.Failure("%s failed on %s: %s\n%s" % (demuxer, path, " ".join(args), p.stderr[-2000:]))
+    out = []
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and re.match(r"^\d+:\d\d:\d\d\.\d+$", parts[0]):
+            out.append((parts[0], parts[1]))
+    return out
+
+
+def typefind(path):
+    p = media.run(["gst-typefind-1.0", path], what="gst-typefind")
+    return p.stdout.strip().split(" - ", 1)[-1]
+
+
+# ---------------------------------------------------------------- producers
+
+def produce_ismlmux(mp4, odir, name):
+    out = os.path.join(odir, name + ".ismv")
+    args = ["gst-launch-1.0", "-q", "-e", "filesrc", "location=" + mp4, "!", "qtdemux", "name=d"]
+    for t in media.track_pads(media.ffprobe_streams(mp4)):
+        args += ["d." + t["pad"], "!"] + Q + ["!", "mux." + t["pad"]]
+    args += ["ismlmux", "name=mux", "fragment-duration=2000", "!", "filesink", "location=" + out]
+    media.run(args, what="ismlmux")
+    return out
+
+
+def produce_ffmpeg_live(mp4, odir, name):
+    out = os.path.join(odir, name + ".ismv")
+    media.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", mp4, "-map", "0", "-c", "copy", "-movflags",
+               "isml+frag_keyframe", "-f", "ismv", out], what="ffmpeg isml")
+    return out
+
+
+class _IngestHandler(http.server.BaseHTTPRequestHandler):
+    """Saves the (chunked) body of each POST, like a live ingest point."""
+    protocol_version = "HTTP/1.1"
+    bodies = []
+
+    def do_POST(self):  # noqa: N802 (http.server naming)
+        body = bytearray()
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                line = self.rfile.readline()
+                if not line:
+                    break
+                n = int(line.split(b";")[0].strip() or b"0", 16)
+                if n == 0:
+                    self.rfile.readline()
+                    break
+                body += self.rfile.read(n)
+                self.rfile.readline()
+        else:
+            body += self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        _IngestHandler.bodies.append((self.path, bytes(body)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def produce_http_push(mp4, odir, name):
+    out = os.path.join(odir, name + ".ismv")
+    _IngestHandler.bodies = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _IngestHandler)
+    th = threading.Thread(target=server.serve_forever, daemon=True)
+    th.start()
+    try:
+        url = "http://127.0.0.1:%d/pub.isml/Streams(test)" % server.server_address[1]
+        media.run(["ffmpeg", "-nostdin", "-v", "error", "-i", mp4, "-map", "0", "-c", "copy", "-movflags",
+                   "isml+frag_keyframe", "-f", "ismv", url], timeout=60, what="ffmpeg live push")
+    finally:
+        server.shutdown()
+        server.server_close()
+    bodies = [b for p, b in _IngestHandler.bodies if "Streams(test)" in p and len(b) > 0]
+    if not bodies:
+        raise media.Failure("the ingest server received no POST body")
+    with open(out, "wb") as f:
+        f.write(max(bodies, key=len))
+    return out
+
+
+PRODUCERS = {
+    "ismvmux": lambda mp4, odir, name: media.mux_ismvmux(mp4, odir, name)["ismv"],
+    "ffmpeg": lambda mp4, odir, name: media.mux_ffmpeg(mp4, odir, name)["ismv"],
+    "ffmpeg-live": produce_ffmpeg_live,
+    "ismlmux": produce_ismlmux,
+    "http-push": produce_http_push,
+}
+
+# Which producers each case goes through (keeps the test well under a minute).
+PLAN = {
+    "av": ["ismvmux", "ffmpeg", "ffmpeg-live", "ismlmux", "http-push"],
+    "bframes": ["ismvmux", "ffmpeg", "ismlmux"],
+    "ladder": ["ismvmux"],
+    "audio44k": ["ffmpeg"],
+}
+AUDIO_CHECKED = {("av", "ismvmux"), ("av", "ffmpeg"), ("av", "ismlmux"), ("audio44k", "ffmpeg")}
+
+
+def check_file(rep, case, producer, path, src_counts):
+    tag = "%s/%s" % (case, producer)
+    rep.ok(typefind(path) == "video/x-ms-ismv", "%s: typefinder says video/x-ms-ismv" % tag, typefind(path))
+    f = boxcheck.File(path)
+    if producer in ("ffmpeg-live", "http-push"):
+        names = [b.name for b in f.boxes]
+        rep.ok(len(names) > 2 and names[0] == "ftyp" and names[1] == "uuid[live-server-manifest]"
+               and names[-1] == "mfra", "%s: live ingest layout (ftyp, Live Server Manifest, ..., mfra)" % tag,
+               str(names[:3] + names[-1:]))
+    pads = media.track_pads(media.ffprobe_streams(path))
+    for t in pads:
+        pad = t["pad"]
+        if t["kind"] == "audio" and (case, producer) not in AUDIO_CHECKED:
+            continue
+        ref = checksums(path, "qtdemux", pad)
+        got = checksums(path, "ismdemux", pad)
+        want_n = src_counts.get(pad)
+        if t["kind"] == "video":
+            rep.ok(len(got) == want_n, "%s %s: %d decoded frames (input has %s)" % (tag, pad, len(got), want_n))
+        rep.ok(got == ref and len(got) > 0, "%s %s: pull-mode decode equals qtdemux's (%d buffers, PTS + SHA1)"
+               % (tag, pad, len(ref)), first_difference(ref, got))
+        if t["kind"] == "video" and pad == "video_0":
+            pushed = checksums(path, "ismdemux", pad, stdin_pipe=producer == "http-push",
+                               push=producer != "http-push")
+            how = "from a pipe (fdsrc)" if producer == "http-push" else "push mode (queue)"
+            rep.ok(pushed == ref, "%s %s: %s decode equals qtdemux's" % (tag, pad, how),
+                   first_difference(ref, pushed))
+
+
+def first_difference(a, b):
+    if len(a) != len(b):
+        return "%d vs %d buffers" % (len(a), len(b))
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return "buffer %d: %s vs %s" % (i, x, y)
+    return ""
+
+
+def check_case(rep, case):
+    rep.section("%s: %s" % (case, media.CASES[case]))
+    mp4 = media.ensure_media(case)
+    src_counts = {t["pad"]: int(t["stream"]["nb_read_packets"])
+                  for t in media.track_pads(media.ffprobe_streams(mp4, count_packets=True))}
+    for producer in PLAN[case]:
+        odir = media.out_dir("ismdemux", "%s-%s" % (case, producer))
+        try:
+            path = PRODUCERS[producer](mp4, odir, case)
+        except media.Failure as e:
+            rep.fail("%s/%s: producing the input failed: %s" % (case, producer, e))
+            continue
+        check_file(rep, case, producer, path, src_counts)
+
+
+def check_playbin(rep):
+    rep.section("playbin / playbin3 pick ismdemux for Smooth Streaming files only")
+    mp4 = media.ensure_media("av")
+    ismv = media.mux_ismvmux(mp4, media.out_dir("ismdemux", "playbin"), "av")["ismv"]
+    env = dict(os.environ)
+    env["GST_DEBUG"] = "GST_ELEMENT_FACTORY:4"
+    env["GST_DEBUG_NO_COLOR"] = "1"
+    for player in ("playbin", "playbin3"):
+        for path, want, other in ((ismv, "ismdemux", "qtdemux"), (mp4, "qtdemux", "ismdemux")):
+            args = ["gst-launch-1.0", "-q", player, "uri=file://" + os.path.abspath(path),
+                    "video-sink=fakesink sync=false", "audio-sink=fakesink sync=false"]
+            p = media.run(args, env=env, what=player, check=False)
+            made = set(re.findall(r'creating element "([a-z0-9_]+)"', p.stderr))
+            rep.ok(p.returncode == 0 and want in made and other not in made,
+                   "%s %s: plugs %s, not %s" % (player, os.path.basename(path), want, other),
+                   "exit %d, demuxers created: %s" % (p.returncode, sorted(x for x in made if "demux" in x)))
+
+
+def check_transmux(rep, case):
+    rep.section("transmux %s: ismdemux ! mp4mux gives a plain MP4" % case)
+    mp4 = media.ensure_media(case)
+    odir = media.out_dir("ismdemux", "transmux-" + case)
+    ismv = media.mux_ismvmux(mp4, odir, case)["ismv"]
+    out = os.path.join(odir, case + "-plain.mp4")
+    args = ["gst-launch-1.0", "-q", "-e", "filesrc", "location=" + ismv, "!", "ismdemux", "name=d",
+            "d.video_0", "!"] + Q + ["!", "h264parse", "!", "mp4mux", "name=m", "!", "filesink", "location=" + out,
+            "d.audio_0", "!"] + Q + ["!", "aacparse", "!", "m."]
+    media.run(args, what="transmux")
+    print("  transmux: " + " ".join(args))
+    want = {t["kind"]: int(t["stream"]["nb_read_packets"])
+            for t in media.track_pads(media.ffprobe_streams(mp4, count_packets=True))}
+    got = {t["kind"]: int(t["stream"]["nb_read_packets"])
+           for t in media.track_pads(media.ffprobe_streams(out, count_packets=True))}
+    rep.ok(got == want, "%s: ffprobe packet counts %s" % (case, want), str(got))
+    f = boxcheck.File(out)
+    names = set()
+
+    def walk(bs):
+        for b in bs:
+            names.add(b.name)
+            walk(b.children)
+    walk(f.boxes)
+    rep.ok(not any(n.startswith("uuid") for n in names) and "moof" not in names,
+           "%s: no uuid boxes, not fragmented (%s)" % (case, ", ".join(sorted(n for n in names if len(n) == 4)[:8])),
+           str(sorted(names)))
+
+    def md5s(path):
+        p = media.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v", "-f", "framemd5", "-"],
+                      what="framemd5")
+        return [l.split(",")[-1].strip() for l in p.stdout.splitlines() if l and not l.startswith("#")]
+    a, b = md5s(mp4), md5s(out)
+    rep.ok(a == b and len(a) > 0, "%s: decoded video frames of the MP4 equal the input's (%d)" % (case, len(a)),
+           "%d vs %d frames" % (len(a), len(b)))
+
+
+def main(argv):
+    media.require_tools("ffmpeg", "ffprobe")
+    media.require_elements("qtdemux", "avdec_h264", "avdec_aac", "checksumsink", "mp4mux", "ismlmux")
+    if not media.have_element("ismdemux"):
+        media.die("element 'ismdemux' not found (GST_PLUGIN_PATH_1_0=%s): a failure, not a skip"
+                  % os.environ.get("GST_PLUGIN_PATH_1_0", "<unset>"))
+    rep = media.Report("test_ismdemux")
+    cases = [a for a in argv[1:] if a in PLAN] or list(PLAN)
+    media.run_cases(rep, cases, check_case)
+    try:
+        check_playbin(rep)
+    except media.Failure as e:
+        rep.fail("playbin: %s" % e)
+    for case in ("av", "bframes"):
+        try:
+            check_transmux(rep, case)
+        except media.Failure as e:
+            rep.fail("transmux %s: %s" % (case, e))
+    rep.done()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
