@@ -1075,33 +1075,18 @@ static piff::Status ReadTrackFragment(GstIsmDemux* self, Track* t, size_t i, pif
   IsmDemuxState* st = State(self);
   const piff::IndexedFragment& f = t->info.fragments[i];
   PadByteSource src(self->sinkpad, st->upstream_size);
-  std::vector<uint8_t> bytes;
-  piff::Status s = src.Read(f.moof_offset, f.moof_size, &bytes);
-  if (!s) return s;
   piff::MovieFragmentBox moof;
-  s = moof.Parse(bytes.data(), bytes.size());
-  if (!s) return s.WithContext("moof@" + std::to_string(f.moof_offset));
-  struct Ctx {
-    uint64_t time;
-  } ctx{f.time};
-  std::vector<piff::TrackFragmentSamples> frags;
-  s = piff::ReadFragment(moof, f.moof_offset, &*st->moov,
-                         [](uint32_t, void* u) { return static_cast<Ctx*>(u)->time; }, &ctx, &frags);
+  size_t k = 0;
+  piff::Status s = piff::ReadIndexedFragment(src, &*st->moov, f, t->id, out, &moof, &k);
   if (!s) return s;
-  for (size_t k = 0; k < frags.size(); k++) {
-    if (frags[k].track_id != t->id) continue;
-    *out = std::move(frags[k]);
-    if (enc && t->encrypted) {
-      auto e = std::make_shared<piff::SampleEncryption>();
-      bool found = false;
-      s = piff::FindSampleEncryption(moof.trafs[k], t->protection.iv_size, e.get(), &found);
-      if (!s) GST_WARNING_OBJECT(self, "%s: %s", TrackLabel(*t).c_str(), s.message().c_str());
-      if (s && found && e->samples.size() == out->samples.size()) *enc = e;
-    }
-    return piff::Status::Ok();
+  if (enc && t->encrypted) {
+    auto e = std::make_shared<piff::SampleEncryption>();
+    bool found = false;
+    s = piff::FindSampleEncryption(moof.trafs[k], t->protection.iv_size, e.get(), &found);
+    if (!s) GST_WARNING_OBJECT(self, "%s: %s", TrackLabel(*t).c_str(), s.message().c_str());
+    if (s && found && e->samples.size() == out->samples.size()) *enc = e;
   }
-  return piff::Status::Error("moof@" + std::to_string(f.moof_offset) + " has no traf for track " +
-                             std::to_string(t->id));
+  return piff::Status::Ok();
 }
 
 static bool BuildIndex(GstIsmDemux* self) {

@@ -11,7 +11,6 @@ namespace piff {
 
 namespace {
 
-constexpr uint64_t kMaxMoofSize = 16ull << 20;  // the same bound as MediaIndex
 
 // Boxes in a traf that describe individual samples (encryption IVs and
 // subsample maps). Dropping samples would leave them describing the wrong
@@ -33,8 +32,6 @@ bool DescribesSamples(const std::vector<uint8_t>& raw) {
   return false;
 }
 
-uint64_t ContinuationOf(uint32_t, void* user) { return *static_cast<const uint64_t*>(user); }
-
 }  // namespace
 
 uint64_t FragmentBody::size() const {
@@ -47,29 +44,13 @@ Status BuildTrackFragment(ByteSource& src, const MovieBox* moov, const IndexedFr
                           SampleSelection selection, FragmentBody* out) {
   *out = FragmentBody();
   std::string where = "moof@" + std::to_string(frag.moof_offset);
-  if (frag.moof_size < 8 || frag.moof_size > kMaxMoofSize)
-    return Status::Error(where + ": size " + std::to_string(frag.moof_size) + " out of range");
-  std::vector<uint8_t> bytes;
-  Status s = src.Read(frag.moof_offset, frag.moof_size, &bytes);
-  if (!s) return s;
   MovieFragmentBox moof;
-  if (!(s = moof.Parse(bytes.data(), bytes.size()))) return s.WithContext(where);
-
-  // A traf without tfxd/tfdt continues the previous fragment; the index
-  // already resolved that time, so hand it to ReadFragment.
-  uint64_t continuation = frag.time;
-  std::vector<TrackFragmentSamples> trafs;
-  if (!(s = ReadFragment(moof, frag.moof_offset, moov, ContinuationOf, &continuation, &trafs))) return s;
-
-  const TrackFragmentSamples* tf = nullptr;
-  const TrackFragmentBox* traf = nullptr;
-  for (size_t i = 0; i < trafs.size(); i++)
-    if (trafs[i].track_id == track_id) {
-      tf = &trafs[i];
-      traf = &moof.trafs[i];
-      break;
-    }
-  if (!tf) return Status::Error(where + ": no traf for track " + std::to_string(track_id));
+  TrackFragmentSamples samples;
+  size_t traf_index = 0;
+  Status s = ReadIndexedFragment(src, moov, frag, track_id, &samples, &moof, &traf_index);
+  if (!s) return s;
+  const TrackFragmentSamples* tf = &samples;
+  const TrackFragmentBox* traf = &moof.trafs[traf_index];
   for (const auto& raw : traf->other)
     if (DescribesSamples(raw))
       return Status::Error(where + ": track " + std::to_string(track_id) +

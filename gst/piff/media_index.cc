@@ -74,6 +74,12 @@ const IndexedTrack* MediaIndex::FindTrack(uint32_t track_id) const {
   return nullptr;
 }
 
+namespace {
+constexpr uint64_t kMaxMoovSize = 64ull << 20;
+constexpr uint64_t kMaxMoofSize = 16ull << 20;
+constexpr uint64_t kMaxMfraSize = 64ull << 20;
+}  // namespace
+
 Status DescribeTrack(const TrackBox& trak, IndexedTrack* out) {
   TrackConfig& c = out->config;
   c.track_id = trak.tkhd.track_id;
@@ -125,9 +131,6 @@ Status DescribeTrack(const TrackBox& trak, IndexedTrack* out) {
 
 namespace {
 
-constexpr uint64_t kMaxMoovSize = 64ull << 20;
-constexpr uint64_t kMaxMoofSize = 16ull << 20;
-constexpr uint64_t kMaxMfraSize = 64ull << 20;
 
 struct ScanState {
   std::map<uint32_t, uint64_t> track_end;  // continuation times
@@ -152,6 +155,31 @@ Status ReadAndParse(ByteSource& src, uint64_t offset, uint64_t size, uint64_t li
 }
 
 }  // namespace
+
+Status ReadIndexedFragment(ByteSource& src, const MovieBox* moov, const IndexedFragment& frag, uint32_t track_id,
+                           TrackFragmentSamples* out, MovieFragmentBox* moof_out, size_t* traf_index) {
+  std::string where = "moof@" + std::to_string(frag.moof_offset);
+  if (frag.moof_size < 8 || frag.moof_size > kMaxMoofSize)
+    return Status::Error(where + ": size " + std::to_string(frag.moof_size) + " out of range");
+  std::vector<uint8_t> bytes;
+  Status s = src.Read(frag.moof_offset, frag.moof_size, &bytes);
+  if (!s) return s;
+  MovieFragmentBox moof;
+  if (!(s = moof.Parse(bytes.data(), bytes.size()))) return s.WithContext(where);
+  uint64_t continuation = frag.time;
+  std::vector<TrackFragmentSamples> trafs;
+  if (!(s = ReadFragment(moof, frag.moof_offset, moov,
+                         [](uint32_t, void* u) { return *static_cast<const uint64_t*>(u); }, &continuation, &trafs)))
+    return s;
+  for (size_t i = 0; i < trafs.size(); i++) {
+    if (trafs[i].track_id != track_id) continue;
+    *out = std::move(trafs[i]);
+    if (traf_index) *traf_index = i;
+    if (moof_out) *moof_out = std::move(moof);
+    return Status::Ok();
+  }
+  return Status::Error(where + ": no traf for track " + std::to_string(track_id));
+}
 
 Status MediaIndex::Build(ByteSource& src, MediaIndex* out) {
   *out = MediaIndex();

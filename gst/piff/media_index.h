@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "boxes.h"
+#include "fragment.h"
 #include "movie.h"
 #include "status.h"
 
@@ -90,6 +91,15 @@ struct MediaIndex {
 
   const IndexedTrack* FindTrack(uint32_t track_id) const;
 };
+
+// Re-reads the moof of an indexed fragment (the index keeps only totals per
+// fragment) and resolves the samples of `track_id`. The index's time is the
+// continuation for a traf without tfxd/tfdt, so sample times agree with the
+// index. Optionally returns the parsed moof and the position of the track's
+// traf in it (for boxes beside the trun, e.g. PIFF senc).
+Status ReadIndexedFragment(ByteSource& src, const MovieBox* moov, const IndexedFragment& frag, uint32_t track_id,
+                           TrackFragmentSamples* out, MovieFragmentBox* moof_out = nullptr,
+                           size_t* traf_index = nullptr);
 
 // The TrackConfig and manifest FourCC of a moov track (errors for missing or
 // corrupt codec configuration; `supported` false for other codecs).

@@ -136,43 +136,15 @@ void CheckVideoAlignment(const MediaIndex& index, std::vector<std::string>* prob
   }
 }
 
-struct ContinuationContext {
-  uint32_t track_id = 0;
-  uint64_t time = 0;
-};
-
-uint64_t IndexedTime(uint32_t track_id, void* user) {
-  auto* c = static_cast<ContinuationContext*>(user);
-  return track_id == c->track_id ? c->time : 0;
-}
-
 // The samples of one indexed fragment, from its moof (read again; the index
 // keeps only per-fragment totals).
 Status ReadFragmentSamples(ByteSource& src, const MediaIndex& index, const IndexedTrack& track,
                            const IndexedFragment& f, std::vector<ReadSample>* out) {
   out->clear();
-  std::vector<uint8_t> bytes;
-  Status s = src.Read(f.moof_offset, f.moof_size, &bytes);
-  if (!s) return s;
-  MovieFragmentBox moof;
-  if (!(s = moof.Parse(bytes.data(), bytes.size()))) return s.WithContext("moof@" + std::to_string(f.moof_offset));
-  // The index already resolved this fragment's time; feeding it back as the
-  // continuation time gives tfxd/tfdt-less files the same sample times.
-  ContinuationContext ctx{track.config.track_id, f.time};
-  std::vector<TrackFragmentSamples> frags;
-  if (!(s = ReadFragment(moof, f.moof_offset, index.moov ? &*index.moov : nullptr, IndexedTime, &ctx, &frags)))
-    return s;
-  if (f.traf_index < frags.size() && frags[f.traf_index].track_id == track.config.track_id) {
-    *out = std::move(frags[f.traf_index].samples);
-    return Status::Ok();
-  }
-  for (auto& fr : frags)
-    if (fr.track_id == track.config.track_id) {
-      *out = std::move(fr.samples);
-      return Status::Ok();
-    }
-  return Status::Error("moof@" + std::to_string(f.moof_offset) + ": no traf for track " +
-                       std::to_string(track.config.track_id));
+  TrackFragmentSamples tf;
+  Status s = ReadIndexedFragment(src, index.moov ? &*index.moov : nullptr, f, track.config.track_id, &tf);
+  if (s) *out = std::move(tf.samples);
+  return s;
 }
 
 void BoxJson(JsonWriter& j, const BoxNode& b) {
