@@ -61,6 +61,7 @@ MovieFragmentBox FragmentWriter::MakeMoof(const FragmentParams& params, const st
   traf.tfxd->version = 1;
   traf.tfxd->fragment_absolute_time = params.decode_time;
   traf.tfxd->fragment_duration = duration;
+  if (!params.senc.empty()) traf.other.push_back(params.senc);
   return moof;
 }
 

@@ -31,6 +31,8 @@ struct FragmentParams {
   uint32_t track_id = 1;
   uint64_t decode_time = 0;  // written to tfxd (and tfdt when asked)
   bool write_tfdt = false;   // not part of the Smooth v2.0 subset; off by default
+  // Encrypted track: the fragment's PIFF uuid-senc box (SerializeSampleEncryption).
+  std::vector<uint8_t> senc;
 };
 
 // The bytes that precede the sample payloads of one track fragment.

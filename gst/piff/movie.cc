@@ -12,7 +12,8 @@ FileTypeBox MakeIsmvFileType() {
   return ftyp;
 }
 
-MovieBox MakeMovie(const std::vector<TrackConfig>& tracks, uint32_t movie_timescale, uint64_t duration) {
+MovieBox MakeMovie(const std::vector<TrackConfig>& tracks, uint32_t movie_timescale, uint64_t duration,
+                   const RawBoxes& moov_extra) {
   MovieBox moov;
   moov.mvhd.version = 1;
   moov.mvhd.timescale = movie_timescale;
@@ -44,6 +45,10 @@ MovieBox MakeMovie(const std::vector<TrackConfig>& tracks, uint32_t movie_timesc
       e.height = c.height;
       e.avcc.emplace();
       e.avcc->data = c.avcc;
+      if (!c.sinf.empty()) {
+        e.format = MakeFourCC("encv");
+        e.other.push_back(c.sinf);
+      }
       stbl.stsd.handler_type = mdia.hdlr.handler_type;
       stbl.stsd.video.push_back(std::move(e));
     } else {
@@ -62,6 +67,10 @@ MovieBox MakeMovie(const std::vector<TrackConfig>& tracks, uint32_t movie_timesc
       e.esds->avg_bitrate = c.avg_bitrate;
       e.esds->max_bitrate = c.max_bitrate;
       e.esds->decoder_specific_info = c.audio_specific_config;
+      if (!c.sinf.empty()) {
+        e.format = MakeFourCC("enca");
+        e.other.push_back(c.sinf);
+      }
       stbl.stsd.handler_type = mdia.hdlr.handler_type;
       stbl.stsd.audio.push_back(std::move(e));
     }
@@ -72,6 +81,7 @@ MovieBox MakeMovie(const std::vector<TrackConfig>& tracks, uint32_t movie_timesc
     moov.mvex->trex.push_back(trex);
   }
   moov.mvhd.next_track_id = max_id + 1;
+  moov.other = moov_extra;
   return moov;
 }
 
@@ -81,16 +91,18 @@ std::vector<uint8_t> MehdDurationBytes(uint64_t duration) {
   return b;
 }
 
-InitSegment BuildInitSegment(const std::vector<TrackConfig>& tracks, uint32_t movie_timescale, uint64_t duration) {
+InitSegment BuildInitSegment(const std::vector<TrackConfig>& tracks, uint32_t movie_timescale, uint64_t duration,
+                             const RawBoxes& moov_extra) {
   InitSegment out;
   MakeIsmvFileType().Write(out.bytes);
-  MovieBox moov = MakeMovie(tracks, movie_timescale, duration);
-  size_t moov_start = out.bytes.size();
+  MovieBox moov = MakeMovie(tracks, movie_timescale, duration, moov_extra);
   moov.Write(out.bytes);
-  // mvex is the last child of our moov and mehd its first child:
+  // moov ends with mvex followed by the extra boxes; mehd is mvex's first child:
   // mvex header (8) + mehd header (8) + version/flags (4).
+  size_t extra_size = 0;
+  for (auto& b : moov_extra) extra_size += b.size();
   size_t mvex_size = moov.mvex->ComputeSize();
-  out.mehd_duration_offset = moov_start + (out.bytes.size() - moov_start) - mvex_size + 8 + 8 + 4;
+  out.mehd_duration_offset = out.bytes.size() - extra_size - mvex_size + 8 + 8 + 4;
   return out;
 }
 

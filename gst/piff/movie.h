@@ -25,6 +25,9 @@ struct TrackConfig {
   uint16_t channels = 0;
   std::vector<uint8_t> audio_specific_config;
   uint32_t avg_bitrate = 0, max_bitrate = 0;
+  // Encrypted track: the sinf box (MakePiffSinf). The sample entry becomes
+  // encv/enca and the sinf's frma keeps the original format.
+  std::vector<uint8_t> sinf;
 };
 
 struct InitSegment {
@@ -38,13 +41,16 @@ struct InitSegment {
 // digest section 8). The same brands serve on-demand files and live ingest.
 FileTypeBox MakeIsmvFileType();
 
-MovieBox MakeMovie(const std::vector<TrackConfig>& tracks, uint32_t movie_timescale, uint64_t duration);
+// `moov_extra`: complete boxes appended to moov after mvex (PIFF uuid-pssh).
+MovieBox MakeMovie(const std::vector<TrackConfig>& tracks, uint32_t movie_timescale, uint64_t duration,
+                   const RawBoxes& moov_extra = {});
 
 // The 8 bytes to write at InitSegment::mehd_duration_offset once the
 // duration (movie timescale) is known.
 std::vector<uint8_t> MehdDurationBytes(uint64_t duration);
 
 // Serialises ftyp + moov; mehd (version 1) is always present.
-InitSegment BuildInitSegment(const std::vector<TrackConfig>& tracks, uint32_t movie_timescale, uint64_t duration);
+InitSegment BuildInitSegment(const std::vector<TrackConfig>& tracks, uint32_t movie_timescale, uint64_t duration,
+                             const RawBoxes& moov_extra = {});
 
 }  // namespace piff
