@@ -18,22 +18,6 @@ using namespace piff;
 
 namespace {
 
-// An in-memory file.
-class MemorySource : public ByteSource {
- public:
-  explicit MemorySource(std::vector<uint8_t> data) : data_(std::move(data)) {}
-  Status Read(uint64_t offset, size_t size, std::vector<uint8_t>* out) override {
-    if (offset > data_.size() || size > data_.size() - offset) return Status::Error("past the end");
-    out->assign(data_.begin() + offset, data_.begin() + offset + size);
-    return Status::Ok();
-  }
-  uint64_t Size() const override { return data_.size(); }
-  const std::vector<uint8_t>& data() const { return data_; }
-
- private:
-  std::vector<uint8_t> data_;
-};
-
 TrackConfig Video(uint32_t id) {
   TrackConfig c;
   c.track_id = id;

@@ -6,6 +6,9 @@
 #include <cstring>
 #include <string>
 
+#include <vector>
+
+#include "media_index.h"
 #include "status.h"
 
 // g_assert_cmpstr keeps raw pointers past the full expression, so compare
@@ -46,3 +49,19 @@ void ExpectParseError(const std::string& text, const char* expected) {
   if (s.ok()) g_error("expected failure containing \"%s\"", expected);
   if (!strstr(s.message().c_str(), expected)) g_error("expected \"%s\" in \"%s\"", expected, s.message().c_str());
 }
+
+// An in-memory file for code that reads through a piff::ByteSource.
+class MemorySource : public piff::ByteSource {
+ public:
+  explicit MemorySource(std::vector<uint8_t> data) : data_(std::move(data)) {}
+  piff::Status Read(uint64_t offset, size_t size, std::vector<uint8_t>* out) override {
+    if (offset > data_.size() || size > data_.size() - offset) return piff::Status::Error("past the end");
+    out->assign(data_.begin() + offset, data_.begin() + offset + size);
+    return piff::Status::Ok();
+  }
+  uint64_t Size() const override { return data_.size(); }
+  const std::vector<uint8_t>& data() const { return data_; }
+
+ private:
+  std::vector<uint8_t> data_;
+};
