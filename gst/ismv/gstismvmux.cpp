@@ -18,6 +18,15 @@
  *   audiotestsrc num-buffers=470 ! avenc_aac ! aacparse ! mux.audio_0 \
  *   ismvmux name=mux server-manifest=out.ism client-manifest=out.ismc ! filesink location=out.ismv
  * ]|
+ *
+ * PlayReady-protected output (PIFF AES-CTR, a PlayReady Object generated from
+ * the KID, key and license URL, random IVs):
+ * |[
+ * gst-launch-1.0 -e videotestsrc num-buffers=240 ! x264enc key-int-max=48 ! h264parse ! mux.video_0 \
+ *   ismvmux name=mux encryption=piff-ctr key-id=01020304-0506-0708-090a-aabbccddeeff \
+ *   content-key=00112233445566778899aabbccddeeff la-url=https://license.example/rightsmanager.asmx \
+ *   client-manifest=enc.ismc ! filesink location=enc.ismv
+ * ]|
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -32,6 +41,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +49,7 @@
 #include "fragment.h"
 #include "movie.h"
 #include "asset.h"
+#include "ismvmux_encryption.h"
 #include "presentation.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_ismv_mux_debug);
@@ -60,6 +71,8 @@ enum {
   PROP_STRICT_ALIGNMENT,
   PROP_TIMESTAMP_MODE,
   PROP_MEDIA_FILE_NAME,
+  PROP_ENCRYPTION,  // first of ismvmux::kEncryptionPropertyCount (ismvmux_encryption.h)
+  PROP_LAST = PROP_ENCRYPTION + ismvmux::kEncryptionPropertyCount,
 };
 
 enum { PROP_PAD_0, PROP_PAD_LANGUAGE };
@@ -78,6 +91,8 @@ struct PendingSample {
   int64_t pts = 0;
   int64_t dts = 0;
   bool sync = false;
+  // Already-encrypted input: the sample's IV and subsamples (protection meta).
+  std::optional<ismvmux::SampleProtection> protection;
 };
 
 struct WrittenFragment {
@@ -99,6 +114,7 @@ struct Track {
   bool has_caps = false;
   std::string fourcc;
   std::string language = "und";
+  ismvmux::TrackCrypto crypto;
 
   std::deque<PendingSample> pending;
   bool started = false;        // first sample seen (and accepted)
@@ -133,6 +149,15 @@ struct IsmvMuxState {
   bool strict_alignment = DEFAULT_STRICT_ALIGNMENT;
   GstIsmvMuxTimestampMode timestamp_mode = DEFAULT_TIMESTAMP_MODE;
   std::string media_file_name;
+  ismvmux::EncryptionProperties encryption_props;
+
+  // Encryption settings checked at start; the protection system headers of
+  // protection events (kept over a flush: the events are sticky and not
+  // sent again); and the headers written: the generated PlayReady Object
+  // when encrypting, else the events' when some input is encrypted.
+  ismvmux::MuxEncryption encryption;
+  ismvmux::ProtectionHeaderSet input_protection;
+  ismvmux::ProtectionHeaderSet protection;
 
   // Guards `tracks` against pads requested or released from the application
   // thread while the streaming thread iterates it.
@@ -163,7 +188,9 @@ struct IsmvMuxState {
       t->last_duration = 0;
       t->payload_bytes = 0;
       t->fragments.clear();
+      t->crypto.ResetStreaming();
     }
+    protection.Clear();
     header_written = false;
     finished = false;
     origin = 0;
@@ -191,12 +218,17 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
 static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
     "video_%u", GST_PAD_SINK, GST_PAD_REQUEST,
     GST_STATIC_CAPS("video/x-h264, stream-format = (string) avc, alignment = (string) au, "
+                    "width = (int) [ 16, 8192 ], height = (int) [ 16, 8192 ]; "
+                    "application/x-cenc, original-media-type = (string) video/x-h264, "
+                    "stream-format = (string) avc, alignment = (string) au, "
                     "width = (int) [ 16, 8192 ], height = (int) [ 16, 8192 ]"));
 
 static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE(
     "audio_%u", GST_PAD_SINK, GST_PAD_REQUEST,
     GST_STATIC_CAPS("audio/mpeg, mpegversion = (int) 4, stream-format = (string) raw, "
-                    "rate = (int) [ 1, 96000 ], channels = (int) [ 1, 8 ]"));
+                    "rate = (int) [ 1, 96000 ], channels = (int) [ 1, 8 ]; "
+                    "application/x-cenc, original-media-type = (string) audio/mpeg, mpegversion = (int) 4, "
+                    "stream-format = (string) raw, rate = (int) [ 1, 96000 ], channels = (int) [ 1, 8 ]"));
 
 #define GST_TYPE_ISMV_MUX_TIMESTAMP_MODE (gst_ismv_mux_timestamp_mode_get_type())
 static GType gst_ismv_mux_timestamp_mode_get_type(void) {
@@ -309,11 +341,72 @@ static void SeekOutput(GstIsmvMux* self, guint64 position) {
   gst_aggregator_update_segment(GST_AGGREGATOR(self), &segment);
 }
 
+// Protection of every track for the header: an encryptor per track when
+// encrypting, or the tenc of already-encrypted input (from its first
+// buffer's protection meta), and the sinf either way.
+static bool SetUpTrackProtection(GstIsmvMux* self, std::vector<piff::TrackConfig>* configs) {
+  IsmvMuxState* st = self->state;
+  bool any_input_encrypted = false;
+  for (size_t i = 0; i < st->tracks.size(); i++) {
+    Track* t = st->tracks[i].get();
+    piff::TrackConfig& c = (*configs)[i];
+    if (st->encryption.enabled()) {
+      piff::Status s = ismvmux::CreateTrackEncryptor(st->encryption, c, i, &t->crypto.encryptor);
+      if (!s) {
+        GST_ELEMENT_ERROR(self, STREAM, MUX, ("Cannot encrypt %s", TrackLabel(*t).c_str()), ("%s", s.message().c_str()));
+        return false;
+      }
+      c.sinf = ismvmux::TrackSinf(c, t->crypto.encryptor->TencFields());
+      GST_INFO_OBJECT(self, "%s: %s, KID %s, first IV %s", TrackLabel(*t).c_str(),
+                      piff::SchemeName(st->encryption.settings.scheme), piff::UuidToString(st->encryption.settings.kid).c_str(),
+                      piff::ToHex(t->crypto.encryptor->first_iv()).c_str());
+    } else if (t->crypto.input_encrypted) {
+      any_input_encrypted = true;
+      ismvmux::SampleProtection first;
+      GstBuffer* head = gst_aggregator_pad_peek_buffer(GST_AGGREGATOR_PAD(t->pad));
+      piff::Status s = head ? ismvmux::ReadProtectionMeta(head, &first) : piff::Status::Ok();
+      if (head) gst_buffer_unref(head);
+      if (!s) {
+        GST_ELEMENT_ERROR(self, STREAM, MUX, ("Unusable encrypted sample on %s", GST_PAD_NAME(t->pad)),
+                          ("%s", s.message().c_str()));
+        return false;
+      }
+      if (head) {
+        t->crypto.input_kid = first.kid;
+        t->crypto.input_iv_size = static_cast<uint8_t>(first.sample.iv.size());
+      } else {
+        // A track that ends before its first sample: nothing names its KID.
+        GST_WARNING_OBJECT(self, "%s: encrypted input without samples, tenc KID unknown", TrackLabel(*t).c_str());
+        t->crypto.input_iv_size = piff::SchemeIvSize(t->crypto.input_scheme);
+      }
+      t->crypto.have_input_tenc = true;
+      piff::TrackEncryptionFields tenc;
+      tenc.head = piff::PiffAlgorithmId(t->crypto.input_scheme);
+      tenc.iv_size = t->crypto.input_iv_size;
+      tenc.kid = t->crypto.input_kid;
+      c.sinf = ismvmux::TrackSinf(c, tenc);
+      GST_INFO_OBJECT(self, "%s: already encrypted (%s, KID %s), samples pass through", TrackLabel(*t).c_str(),
+                      piff::SchemeName(t->crypto.input_scheme), piff::UuidToString(tenc.kid).c_str());
+    }
+  }
+  st->protection.Clear();
+  if (st->encryption.enabled())
+    st->protection.AddPlayReadyObject(st->encryption.pro);
+  else if (any_input_encrypted)
+    st->protection = st->input_protection;
+  if (any_input_encrypted && st->protection.manifest_headers().empty())
+    GST_ELEMENT_WARNING(self, STREAM, MUX, ("Encrypted input without a PlayReady header"),
+                        ("no protection event carried a PlayReady Object or pssh; the file and the .ismc have no "
+                         "PlayReady header, so Smooth Streaming clients cannot request a license"));
+  return true;
+}
+
 static GstFlowReturn WriteHeader(GstIsmvMux* self) {
   IsmvMuxState* st = self->state;
   std::vector<piff::TrackConfig> configs;
   for (auto& t : st->tracks) configs.push_back(t->config);
-  piff::InitSegment init = piff::BuildInitSegment(configs, st->timescale, 0);
+  if (!SetUpTrackProtection(self, &configs)) return GST_FLOW_ERROR;
+  piff::InitSegment init = piff::BuildInitSegment(configs, st->timescale, 0, st->protection.moov_boxes());
   st->mehd_offset = init.mehd_duration_offset;
 
   SeekOutput(self, 0);
@@ -358,9 +451,34 @@ static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, boo
   }
 
   piff::FragmentParams params;
-  params.sequence_number = ++st->sequence_number;
   params.track_id = t->config.track_id;
   params.decode_time = first_decode;
+  // Encrypted samples go to new memory (inputs are never written to); the
+  // fragment's senc is known once all of them are done.
+  std::vector<BufferPtr> encrypted;
+  if (t->crypto.encryptor) {
+    piff::SampleEncryption senc = t->crypto.encryptor->NewFragment();
+    for (size_t i = 0; i < count; i++) {
+      GstBuffer* out = nullptr;
+      piff::Status s = ismvmux::EncryptBuffer(t->crypto.encryptor.get(), t->pending[i].buffer.get(), &senc, &out);
+      if (!s) {
+        GST_ELEMENT_ERROR(self, STREAM, MUX, ("Cannot encrypt a sample of %s", TrackLabel(*t).c_str()),
+                          ("sample at %s: %s", FormatTime(t->pending[i].pts).c_str(), s.message().c_str()));
+        return GST_FLOW_ERROR;
+      }
+      encrypted.emplace_back(out);
+    }
+    params.senc = piff::SerializeSampleEncryption(senc);
+  } else if (t->crypto.input_encrypted) {
+    std::vector<const ismvmux::SampleProtection*> prot(count);
+    std::vector<uint32_t> sizes(count);
+    for (size_t i = 0; i < count; i++) {
+      prot[i] = &*t->pending[i].protection;  // AddSample refuses buffers without it
+      sizes[i] = samples[i].size;
+    }
+    params.senc = ismvmux::PassthroughSenc(prot, sizes, t->crypto.input_scheme, t->crypto.input_iv_size);
+  }
+  params.sequence_number = ++st->sequence_number;
   piff::FragmentHeader header = piff::FragmentWriter::Build(params, samples);
 
   WrittenFragment wf;
@@ -385,7 +503,8 @@ static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, boo
   gst_buffer_list_add(list, hb);
   for (size_t i = 0; i < count; i++) {
     GstBuffer* src = t->pending.front().buffer.get();
-    GstBuffer* out = gst_buffer_copy_region(src, GST_BUFFER_COPY_MEMORY, 0, -1);
+    GstBuffer* out = encrypted.empty() ? gst_buffer_copy_region(src, GST_BUFFER_COPY_MEMORY, 0, -1)
+                                       : encrypted[i].release();
     GST_BUFFER_OFFSET(out) = st->offset;
     st->offset += gst_buffer_get_size(out);
     gst_buffer_list_add(list, out);
@@ -528,6 +647,22 @@ static GstFlowReturn AddSample(GstIsmvMux* self, Track* t, GstBuffer* buf) {
   }
   t->last_dts = dts;
   PendingSample s;
+  if (t->crypto.input_encrypted) {
+    s.protection.emplace();
+    piff::Status ps = ismvmux::ReadProtectionMeta(buf, &*s.protection);
+    if (ps && t->crypto.have_input_tenc && s.protection->kid != t->crypto.input_kid)
+      ps = piff::Status::Error("KID changes from " + piff::UuidToString(t->crypto.input_kid) + " to " +
+                               piff::UuidToString(s.protection->kid) + " within the track (not supported)");
+    if (ps && t->crypto.have_input_tenc && s.protection->sample.iv.size() != t->crypto.input_iv_size)
+      ps = piff::Status::Error("IV size changes from " + std::to_string(t->crypto.input_iv_size) + " to " +
+                               std::to_string(s.protection->sample.iv.size()) + " within the track");
+    if (!ps) {
+      GST_ELEMENT_ERROR(self, STREAM, MUX, ("Unusable encrypted sample on %s", GST_PAD_NAME(t->pad)),
+                        ("sample at %s: %s (application/x-cenc input needs a GstProtectionMeta on every buffer)",
+                         FormatTime(pts).c_str(), ps.message().c_str()));
+      return GST_FLOW_ERROR;
+    }
+  }
   s.buffer = std::move(owned);
   s.pts = pts;
   s.dts = dts;
@@ -612,6 +747,7 @@ static bool WriteManifests(GstIsmvMux* self) {
     GST_ELEMENT_ERROR(self, STREAM, MUX, ("Could not build the manifests"), ("%s", status.message().c_str()));
     return false;
   }
+  pres.client.protection = st->protection.manifest_headers();
   for (auto& w : pres.warnings) GST_ELEMENT_WARNING(self, STREAM, MUX, ("Manifest warning"), ("%s", w.c_str()));
   for (size_t i = 0; i < st->tracks.size(); i++)
     GST_INFO_OBJECT(self, "%s: name %s, bitrate %u bit/s", TrackLabel(*st->tracks[i]).c_str(), pres.names[i].c_str(),
@@ -718,6 +854,16 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
         return GST_FLOW_NOT_NEGOTIATED;
       }
     if (!best) return Finish(self);
+    // The tenc of already-encrypted input comes from its first buffer.
+    for (auto& t : st->tracks) {
+      GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
+      if (!t->crypto.input_encrypted || t->released || gst_aggregator_pad_has_buffer(pad) ||
+          gst_aggregator_pad_is_eos(pad))
+        continue;
+      GST_DEBUG_OBJECT(self, "waiting for the first sample of encrypted %s (its KID goes into the header)",
+                       GST_PAD_NAME(t->pad));
+      return GST_FLOW_OK;
+    }
     // Origin: the earliest first presentation time of all inputs.
     int64_t origin = G_MAXINT64;
     for (auto& t : st->tracks) {
@@ -761,16 +907,33 @@ static gboolean gst_ismv_mux_sink_event(GstAggregator* agg, GstAggregatorPad* pa
     piff::TrackConfig config;
     std::string fourcc;
     std::string err = t ? ConfigFromCaps(self, t, caps, &config, &fourcc) : "unknown pad";
+    bool encrypted = false;
+    piff::EncryptionScheme scheme = piff::EncryptionScheme::kNone;
+    if (err.empty()) {
+      piff::Status ps = ismvmux::InputProtectionFromCaps(gst_caps_get_structure(caps, 0),
+                                                         t->is_video() ? "video/x-h264" : "audio/mpeg", &encrypted,
+                                                         &scheme);
+      if (!ps) err = ps.message();
+    }
+    if (err.empty() && encrypted && st->encryption.enabled()) {
+      GST_ELEMENT_ERROR(self, STREAM, MUX, ("Input on %s is already encrypted; set encryption=none to re-mux it",
+                                            GST_PAD_NAME(pad)),
+                        ("encrypting it again would make it unplayable; the input's own encryption and "
+                         "PlayReady header are kept when encryption=none"));
+      gst_event_unref(event);
+      return FALSE;
+    }
     if (!err.empty()) {
       GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Unusable caps on %s: %s", GST_PAD_NAME(pad), err.c_str()),
                         ("caps: %" GST_PTR_FORMAT, caps));
       gst_event_unref(event);
       return FALSE;
     }
-    if (t->has_caps && st->header_written && !SameConfig(t->config, config)) {
+    if (t->has_caps && st->header_written &&
+        (!SameConfig(t->config, config) || encrypted != t->crypto.input_encrypted || scheme != t->crypto.input_scheme)) {
       GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Caps changed on %s after the header was written", GST_PAD_NAME(pad)),
                         ("a PIFF track has one sample description; new caps %" GST_PTR_FORMAT
-                         " differ in codec_data, size, rate or channels. Start a new file instead.",
+                         " differ in codec_data, size, rate, channels or encryption. Start a new file instead.",
                          caps));
       gst_event_unref(event);
       return FALSE;
@@ -778,6 +941,8 @@ static gboolean gst_ismv_mux_sink_event(GstAggregator* agg, GstAggregatorPad* pa
     t->config = config;
     t->fourcc = fourcc;
     t->has_caps = true;
+    t->crypto.input_encrypted = encrypted;
+    t->crypto.input_scheme = scheme;
     GST_DEBUG_OBJECT(self, "%s configured: %" GST_PTR_FORMAT, TrackLabel(*t).c_str(), caps);
   } else if (GST_EVENT_TYPE(event) == GST_EVENT_TAG) {
     Track* t = FindTrack(st, pad);
@@ -789,6 +954,25 @@ static gboolean gst_ismv_mux_sink_event(GstAggregator* agg, GstAggregatorPad* pa
       if (iso && !GST_ISMV_MUX_PAD(pad)->language) t->language = t->config.language = iso;
       g_free(lang);
     }
+  } else if (GST_EVENT_TYPE(event) == GST_EVENT_PROTECTION) {
+    const gchar* system_id = nullptr;
+    const gchar* origin = nullptr;
+    GstBuffer* data = nullptr;
+    gst_event_parse_protection(event, &system_id, &data, &origin);
+    if (st->header_written) {
+      GST_WARNING_OBJECT(self, "protection event for %s on %s after the header was written: not in the file",
+                         system_id, GST_PAD_NAME(pad));
+    } else {
+      std::string note;
+      st->input_protection.AddFromEvent(system_id ? system_id : "", data, origin ? origin : "", &note);
+      if (!note.empty())
+        GST_ELEMENT_WARNING(self, STREAM, MUX, ("Protection event on %s not used", GST_PAD_NAME(pad)), ("%s", note.c_str()));
+      else
+        GST_DEBUG_OBJECT(self, "protection header for %s (origin %s) from %s", system_id, origin, GST_PAD_NAME(pad));
+    }
+    // Consumed: the signalling goes into the file, not downstream of it.
+    gst_event_unref(event);
+    return TRUE;
   }
   lock.unlock();
   return GST_AGGREGATOR_CLASS(gst_ismv_mux_parent_class)->sink_event(agg, pad, event);
@@ -854,12 +1038,35 @@ static GstFlowReturn gst_ismv_mux_update_src_caps(GstAggregator* agg, GstCaps* c
 }
 
 static gboolean gst_ismv_mux_start(GstAggregator* agg) {
-  GST_ISMV_MUX(agg)->state->ResetStreaming();
+  GstIsmvMux* self = GST_ISMV_MUX(agg);
+  IsmvMuxState* st = self->state;
+  st->ResetStreaming();
+  st->input_protection.Clear();
+  // Bad encryption settings stop the pipeline here, before any byte is
+  // written: better than clear output by mistake.
+  GST_OBJECT_LOCK(self);
+  ismvmux::EncryptionProperties props = st->encryption_props;
+  GST_OBJECT_UNLOCK(self);
+  std::vector<std::string> warnings;
+  piff::Status s = ismvmux::ResolveEncryption(props, &st->encryption, &warnings);
+  if (!s) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid encryption settings: %s", s.message().c_str()), (nullptr));
+    return FALSE;
+  }
+  for (auto& w : warnings)
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("Encryption settings: %s", w.c_str()), (nullptr));
+  if (st->encryption.enabled())
+    GST_INFO_OBJECT(self, "encrypting with %s, KID %s, PlayReady Object of %zu bytes",
+                    piff::SchemeName(st->encryption.settings.scheme),
+                    piff::UuidToString(st->encryption.settings.kid).c_str(), st->encryption.pro.size());
   return TRUE;
 }
 
 static gboolean gst_ismv_mux_stop(GstAggregator* agg) {
-  GST_ISMV_MUX(agg)->state->ResetStreaming();
+  IsmvMuxState* st = GST_ISMV_MUX(agg)->state;
+  st->ResetStreaming();
+  st->input_protection.Clear();
+  st->encryption = ismvmux::MuxEncryption();  // resolved again from the properties at the next start
   return TRUE;
 }
 
@@ -894,7 +1101,10 @@ static void gst_ismv_mux_set_property(GObject* object, guint prop_id, const GVal
     case PROP_STRICT_ALIGNMENT: st->strict_alignment = g_value_get_boolean(value); break;
     case PROP_TIMESTAMP_MODE: st->timestamp_mode = static_cast<GstIsmvMuxTimestampMode>(g_value_get_enum(value)); break;
     case PROP_MEDIA_FILE_NAME: st->media_file_name = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+    default:
+      if (!ismvmux::SetEncryptionProperty(&st->encryption_props, prop_id - PROP_ENCRYPTION, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -912,7 +1122,10 @@ static void gst_ismv_mux_get_property(GObject* object, guint prop_id, GValue* va
     case PROP_STRICT_ALIGNMENT: g_value_set_boolean(value, st->strict_alignment); break;
     case PROP_TIMESTAMP_MODE: g_value_set_enum(value, st->timestamp_mode); break;
     case PROP_MEDIA_FILE_NAME: g_value_set_string(value, st->media_file_name.empty() ? nullptr : st->media_file_name.c_str()); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+    default:
+      if (!ismvmux::GetEncryptionProperty(st->encryption_props, prop_id - PROP_ENCRYPTION, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -980,6 +1193,7 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
                           "Media file name written as src in the server manifest; when unset it is learned from "
                           "downstream (the URI query that filesink answers), relative to the .ism (default: unset)",
                           nullptr, flags));
+  ismvmux::InstallEncryptionProperties(gobject_class, PROP_ENCRYPTION, flags);
 
   gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template, GST_TYPE_AGGREGATOR_PAD);
   gst_element_class_add_static_pad_template_with_gtype(element_class, &video_template, GST_TYPE_ISMV_MUX_PAD);
@@ -1001,6 +1215,7 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
 
   gst_type_mark_as_plugin_api(GST_TYPE_ISMV_MUX_PAD, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_ISMV_MUX_TIMESTAMP_MODE, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_ISMV_ENCRYPTION, static_cast<GstPluginAPIFlags>(0));
 }
 
 // ---------------------------------------------------------------- pad
