@@ -76,7 +76,13 @@ bool ReadWriteSencBody(BoxBuffer& b, SampleEncryption& s, uint32_t flags) {
   uint32_t count = static_cast<uint32_t>(s.samples.size());
   if (!b.U32(count)) return false;
   if (b.reading()) {
-    if (s.iv_size && count > b.remaining() / s.iv_size)
+    // Each entry takes at least its IV and, with subsamples, a 16-bit count.
+    // Entries of zero bytes (IV size 0: constant IVs, whole samples) are not
+    // bounded by the box size, so they get a fixed cap far above any real
+    // fragment's sample count.
+    size_t min_entry = s.iv_size + ((flags & kSencUseSubsamples) ? 2 : 0);
+    const uint32_t kMaxEmptyEntries = 1u << 20;
+    if (min_entry ? count > b.remaining() / min_entry : count > kMaxEmptyEntries)
       return b.Fail("sample_count " + std::to_string(count) + " does not fit the box");
     s.samples.resize(count);
   }

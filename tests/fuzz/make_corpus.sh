@@ -49,8 +49,21 @@ ffmpeg -v error -y -i in.mp4 -c copy -movflags isml+frag_keyframe -f ismv ff-liv
 mkdir ss
 ffmpeg -v error -y -i in.mp4 -c copy -min_frag_duration 300000 -f smoothstreaming ss
 
+# Encrypted (PIFF CTR with audio, CBC video-only): sinf/tenc, uuid-pssh, uuid-senc.
+ENC=(key-id=01020304-0506-0708-090a-aabbccddeeff content-key=00112233445566778899aabbccddeeff)
+gst-launch-1.0 -q -e \
+  videotestsrc num-buffers=20 ! video/x-raw,width=64,height=64,framerate=30/1 ! \
+    x264enc "${X264[@]}" key-int-max=10 ! h264parse ! queue ! mux.video_0 \
+  audiotestsrc num-buffers=5 samplesperbuffer=4800 ! audio/x-raw,rate=48000,channels=1 ! audioconvert ! \
+    avenc_aac bitrate=16000 ! aacparse ! queue ! mux.audio_0 \
+  ismvmux name=mux fragment-duration=333333333 encryption=piff-ctr "${ENC[@]}" ! filesink location=enc-ctr.ismv
+gst-launch-1.0 -q -e \
+  videotestsrc num-buffers=10 ! video/x-raw,width=64,height=64,framerate=30/1 ! \
+    x264enc "${X264[@]}" key-int-max=5 ! h264parse ! \
+  ismvmux fragment-duration=100000000 encryption=piff-cbc "${ENC[@]}" ! filesink location=enc-cbc.ismv
+
 # --- corpus -----------------------------------------------------------------
-for t in fuzz_piff_file fuzz_fragment fuzz_client_manifest fuzz_server_manifest fuzz_codec_config; do
+for t in fuzz_piff_file fuzz_fragment fuzz_client_manifest fuzz_server_manifest fuzz_codec_config fuzz_protection; do
   mkdir -p "$corpus/$t"
   find "$corpus/$t" -type f ! -name 'regress-*' -delete
 done
@@ -63,6 +76,36 @@ cp a.isma "$corpus/fuzz_piff_file/ismvmux-2audio.isma"
 cp ff.ismv "$corpus/fuzz_piff_file/ffmpeg.ismv"
 cp ff-live.ismv "$corpus/fuzz_piff_file/ffmpeg-live.ismv"
 cp in.mp4 "$corpus/fuzz_piff_file/ffmpeg-progressive.mp4"  # filled stts/stsc/stsz/stco
+cp enc-ctr.ismv "$corpus/fuzz_piff_file/ismvmux-enc-ctr.ismv"
+cp enc-cbc.ismv "$corpus/fuzz_piff_file/ismvmux-enc-cbc.ismv"
+cp enc-ctr.ismv "$corpus/fuzz_fragment/ismvmux-enc-ctr.ismv"
+# Protection pieces cut out with the independent box walker of the interop tests.
+python3 - "$src_root/tests/interop" "$corpus/fuzz_protection" enc-ctr.ismv enc-cbc.ismv <<'PY'
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import boxcheck
+out = sys.argv[2]
+for path in sys.argv[3:]:
+    tag = os.path.splitext(path)[0]
+    m = boxcheck.Movie(path)
+    def save(name, box, limit=4000):
+        open(os.path.join(out, "%s-%s.bin" % (tag, name)), "wb").write(m.file.data[box.offset:box.end][:limit])
+    for c in m.moov.children:
+        if c.type == "uuid" and c.uuid == boxcheck.UUID_PIFF_PSSH:
+            open(os.path.join(out, tag + "-pro.bin"), "wb").write(c.payload()[24:])
+    for trak in m.moov.find("trak"):
+        e = trak.first("mdia/minf/stbl/stsd").children[0]
+        save(e.type + "-sinf", e.first("sinf"))
+    for i, fr in enumerate(m.fragments[:3]):
+        traf = m.file.box_at(fr.moof_offset).find("traf")[fr.traf_index]
+        for c in traf.children:
+            if c.type == "uuid" and c.uuid == boxcheck.UUID_PIFF_SENC:
+                save("senc-%d" % i, c)
+        s = fr.samples[0]
+        open(os.path.join(out, "%s-sample-%d.bin" % (tag, i)), "wb").write(m.file.data[s["offset"]:s["offset"] + s["size"]])
+PY
+printf '%s' '01020304-0506-0708-090a-aabbccddeeff:00112233445566778899aabbccddeeff,{0102030405060708090AAABBCCDDEE00}:ffeeddccbbaa99887766554433221100' \
+  >"$corpus/fuzz_protection/keys.txt"
 
 python3 - "$corpus" <<'PY'
 import os, struct, sys
