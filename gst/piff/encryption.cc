@@ -34,6 +34,28 @@ const char* SchemeName(EncryptionScheme scheme) {
   }
 }
 
+CipherChoice ChooseCipher(bool piff_tenc, uint32_t piff_algorithm_id, FourCC scheme_type) {
+  CipherChoice c;
+  if (piff_tenc) {
+    c.scheme = SchemeFromPiffAlgorithm(piff_algorithm_id);
+    if (c.scheme == EncryptionScheme::kPiffCtr) c.cipher_mode = "cenc";
+    else if (c.scheme == EncryptionScheme::kPiffCbc) c.cipher_mode = "cbc1";
+    else c.cipher_mode = "piff-" + std::to_string(piff_algorithm_id);
+    return c;
+  }
+  std::string type = scheme_type ? FourCCToString(scheme_type) : "cenc";
+  if (type == "cenc" || type == "piff") {
+    c.cipher_mode = "cenc";
+    c.scheme = EncryptionScheme::kPiffCtr;
+  } else if (type == "cbc1") {
+    c.cipher_mode = "cbc1";
+    c.scheme = EncryptionScheme::kPiffCbc;
+  } else {
+    c.cipher_mode = type;  // cbcs, cens: pattern encryption, not decrypted here
+  }
+  return c;
+}
+
 uint8_t SchemeIvSize(EncryptionScheme scheme) { return scheme == EncryptionScheme::kPiffCbc ? 16 : 8; }
 
 Uuid SwapGuidByteOrder(const Uuid& id) {

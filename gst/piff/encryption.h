@@ -37,6 +37,17 @@ uint32_t PiffAlgorithmId(EncryptionScheme scheme);
 EncryptionScheme SchemeFromPiffAlgorithm(uint32_t algorithm_id);
 const char* SchemeName(EncryptionScheme scheme);  // "none", "piff-ctr", "piff-cbc"
 
+// How a reader treats an encrypted track: the cipher-mode it signals
+// ("cenc", "cbc1", "cbcs", ...) and the scheme it can decrypt with (kNone for
+// pattern schemes and unknown AlgorithmIDs). A PIFF uuid-tenc's AlgorithmID
+// decides (1 AES-CTR -> "cenc", 2 AES-CBC -> "cbc1": PIFF CBC has no
+// pattern), else the schm type (`scheme_type` 0: no schm, taken as cenc).
+struct CipherChoice {
+  std::string cipher_mode;
+  EncryptionScheme scheme = EncryptionScheme::kNone;
+};
+CipherChoice ChooseCipher(bool piff_tenc, uint32_t piff_algorithm_id, FourCC scheme_type);
+
 // A PlayReady KID is the memory layout of a Windows GUID: the first three
 // fields are little-endian. PIFF/CENC boxes hold the UUID (big-endian) order.
 // The swap is its own inverse.

@@ -10,10 +10,11 @@ its figures and its ratios:
      idle   fakesrc num-buffers=1 ! fakesink (start-up: process, registry,
             plugin loading; paid by both)
    1a: the 2-hour file of part 2 (160x90 video + 32 kbit/s AAC, 510 000
-       small samples): demuxing dominates; the target (ours/peer <= 0.5)
-       is judged here.
+       small samples): demuxing dominates.
    1b: 120 s of 1280x720@30 3 Mbit/s H.264 + AAC muxed by ismvmux (47 MB in
-       9 000 samples): reading the file dominates both; reported only.
+       9 000 samples): reading the file and the per-buffer cost downstream
+       weigh on both; process start-up is about a third of ours.
+   The target (ours/peer <= 0.5, whole process) is judged on both files.
    --runs times each, round-robin.  CPU = user + sys of the whole process
    from os.wait4().  Prints medians, ours/peer and the same ratio with the
    start-up cost taken off both.
@@ -302,10 +303,11 @@ def main() -> int:
     print("bench_demux: plugin %s, workdir %s, %s" % (args.plugin_dir, args.workdir, time.strftime("%Y-%m-%d %H:%M")))
     ok = True
     if args.only in (None, "parse"):
-        # Demux-bound: 510 000 small samples; the target applies here.
+        # Demux-bound: 510 000 small samples.
         ok &= bench_parse(args, env, long_input(args, env), "a 2 h of 160x90 video + AAC (many small samples)") <= 0.5
-        # I/O-bound: reading 47 MB dominates both; reported, not judged.
-        bench_parse(args, env, parse_input(args, env), "b 120 s of 720p 3 Mbit/s video + AAC (large samples)")
+        # Reading 47 MB and start-up weigh more here: the closer of the two.
+        ok &= bench_parse(args, env, parse_input(args, env),
+                          "b 120 s of 720p 3 Mbit/s video + AAC (large samples)") <= 0.5
     if args.only in (None, "seek"):
         ok &= bench_seek(args, env) <= 5.0
     print("\nbench_demux: targets %s" % ("met" if ok else "NOT met"))

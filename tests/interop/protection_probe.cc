@@ -41,10 +41,8 @@ static std::string Escape(const std::string& in) {
   return o;
 }
 
-static GstPadProbeReturn OnData(GstPad* pad, GstPadProbeInfo* info, gpointer) {
-  gchar* sink = gst_object_get_name(GST_OBJECT_PARENT(pad));
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+static void PrintBuffer(const gchar* sink, GstBuffer* buf) {
+  {
     GstMapInfo m;
     std::string md5;
     gsize size = gst_buffer_get_size(buf);
@@ -72,6 +70,20 @@ static GstPadProbeReturn OnData(GstPad* pad, GstPadProbeInfo* info, gpointer) {
            ",\"md5\":\"%s\",\"meta\":%s}\n",
            sink, GST_BUFFER_PTS_IS_VALID(buf) ? static_cast<gint64>(GST_BUFFER_PTS(buf)) : -1, size, md5.c_str(),
            meta.c_str());
+  }
+}
+
+static gboolean PrintListItem(GstBuffer** buf, guint, gpointer sink) {
+  PrintBuffer(static_cast<const gchar*>(sink), *buf);
+  return TRUE;
+}
+
+static GstPadProbeReturn OnData(GstPad* pad, GstPadProbeInfo* info, gpointer) {
+  gchar* sink = gst_object_get_name(GST_OBJECT_PARENT(pad));
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    PrintBuffer(sink, GST_PAD_PROBE_INFO_BUFFER(info));
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), PrintListItem, sink);
   } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent* ev = GST_PAD_PROBE_INFO_EVENT(info);
     if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
@@ -122,7 +134,7 @@ int main(int argc, char** argv) {
       GstPad* pad = gst_element_get_static_pad(e, "sink");
       if (pad) {
         gst_pad_add_probe(pad,
-                          static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
+                          static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
                                                        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
                           OnData, nullptr, nullptr);
         gst_object_unref(pad);

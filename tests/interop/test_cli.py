@@ -15,6 +15,19 @@ FFmpeg `-f ismv`, GStreamer's ismlmux):
     flipped, a copy with its tail cut off and a file whose two video tracks
     have different GOPs report the problem (exit 0; exit 1 with --strict);
     garbage, empty, missing and cut-in-moov inputs exit 1 with a message.
+inspect on encrypted files (PIFF 1.1 as Smooth Streaming PlayReady content):
+  - files made here from a clear ismvmux file by an independent Python PIFF
+    writer (AES-CTR and AES-CBC, samples encrypted with `cryptography` when
+    installed): the pssh (PlayReady Object: WRMHEADER version, KID, LA_URL,
+    CHECKSUM), tenc (AlgorithmID, IV size, KID in both byte orders), the
+    cipher-mode and every fragment's senc (flags, IV size, entries == trun
+    samples == boxcheck, first IV, subsample count) equal what was written,
+    with no problems; --key verifies the CHECKSUM;
+  - one broken rule per file (senc entry missing, flags 0x1, subsamples not
+    adding up, IV size vs tenc, encv without sinf, schm cbcs, PRO KID in
+    the wrong byte order, no pssh, no senc in a traf, CBC partial blocks):
+    exactly the expected problem, in JSON, text and --strict (exit 1);
+  - when ismvmux has `encryption`: its piff-ctr/piff-cbc output, the same.
 inspect on the .ism/.ismc ismvmux wrote: levels, bitrates and timeline equal
 the XML (parsed here with ElementTree); every fragment URL resolves.
 manifest -o x.ism FILE...:
@@ -282,6 +295,431 @@ def case_inspect_bad(rep, case):
         rep.note(hit[0])
 
 
+# ---------------------------------------------------------------- inspect: protection
+#
+# An encrypted file for inspect, made here from a clear ismvmux file by a
+# PIFF 1.1 writer of our own (written from the PIFF 1.1 spec, sharing nothing
+# with the C++ core): encv/enca with sinf (frma, schm 'piff' 1.1, schi with
+# the uuid-tenc), a uuid-pssh holding a PlayReady Object in the moov, a
+# uuid-senc in every traf, trun data offsets and tfra moof offsets moved by
+# what was inserted. Samples are really encrypted (AES-CTR / AES-CBC through
+# the `cryptography` package) when it is installed; inspect only reads the
+# boxes, so without it they stay clear. Options break one rule each, for the
+# warnings inspect must give.
+
+PLAYREADY_ID = bytes.fromhex("9A04F07998404286AB92E65BE0885F95")
+KID = bytes.fromhex("0123456789abcdef0123456789abcdef")  # UUID (big-endian) order, as in tenc
+KID_UUID = "01234567-89ab-cdef-0123-456789abcdef"
+KEY = bytes.fromhex("00112233445566778899aabbccddeeff")
+LA_URL = "https://license.example.com/rightsmanager.asmx?cid=inspect"
+
+
+def box(typ, payload, uuid=None):
+    body = (uuid or b"") + payload
+    return struct.pack(">I4s", 8 + len(body), typ.encode("latin-1")) + body
+
+
+def full(version, flags):
+    return struct.pack(">I", (version << 24) | flags)
+
+
+def guid_order(kid):
+    """The Windows GUID layout of a UUID: first three fields little-endian."""
+    return kid[3::-1] + kid[5:3:-1] + kid[7:5:-1] + kid[8:]
+
+
+def aes_ecb(key, block):
+    try:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    except ImportError:
+        return None
+    e = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    return e.update(block) + e.finalize()
+
+
+def playready_object(kid_bytes_in_header, cbc=False, la_url=LA_URL, key=KEY):
+    """A PRO with one WRMHEADER record. `kid_bytes_in_header` are the 16
+    bytes whose base64 goes into <KID> (GUID order when done right)."""
+    import base64
+    kid64 = base64.b64encode(kid_bytes_in_header).decode()
+    if cbc:
+        xml = ('<WRMHEADER xmlns="http://schemas.microsoft.com/DRM/2007/03/PlayReadyHeader" version="4.3.0.0">'
+               '<DATA><PROTECTINFO><KIDS><KID ALGID="AESCBC" VALUE="%s"></KID></KIDS></PROTECTINFO>'
+               '<LA_URL>%s</LA_URL></DATA></WRMHEADER>' % (kid64, la_url))
+        checksum = None
+    else:
+        ck = aes_ecb(key, kid_bytes_in_header)
+        checksum = ck[:8] if ck else None
+        xml = ('<WRMHEADER xmlns="http://schemas.microsoft.com/DRM/2007/03/PlayReadyHeader" version="4.0.0.0">'
+               '<DATA><PROTECTINFO><KEYLEN>16</KEYLEN><ALGID>AESCTR</ALGID></PROTECTINFO><KID>%s</KID>%s'
+               '<LA_URL>%s</LA_URL></DATA></WRMHEADER>'
+               % (kid64, "<CHECKSUM>%s</CHECKSUM>" % base64.b64encode(checksum).decode() if checksum else "",
+                  la_url.replace("&", "&amp;")))
+    rec = xml.encode("utf-16-le")
+    body = struct.pack("<HHH", 1, 1, len(rec)) + rec
+    return struct.pack("<I", 4 + len(body)) + body, checksum
+
+
+def nal_subsamples(sample, cbc, whole_blocks):
+    """Per NAL unit (4-byte lengths): prefix + NAL header clear, the rest
+    encrypted; with whole_blocks the odd tail of each NAL stays clear, in
+    front of the encrypted blocks."""
+    subs = []
+    pos = 0
+    while pos + 4 <= len(sample):
+        n = struct.unpack_from(">I", sample, pos)[0]
+        clear = 5 if n >= 1 else 4 + n
+        enc = 4 + n - clear
+        if whole_blocks:
+            clear += enc % 16
+            enc -= enc % 16
+        subs.append([clear, enc])
+        pos += 4 + n
+    if pos != len(sample):
+        raise media.Failure("sample is not 4-byte length-prefixed NAL units")
+    return subs
+
+
+def encrypt_sample(data, off, size, subs, key, iv, cbc):
+    """Encrypts in place (bytearray) the encrypted ranges of one sample; the
+    CTR key stream and the CBC chain run on across its ranges."""
+    try:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    except ImportError:
+        return
+    ranges = []
+    if subs is None:
+        n = size - (size % 16 if cbc else 0)
+        ranges = [(off, n)]
+    else:
+        pos = off
+        for c, e in subs:
+            ranges.append((pos + c, e))
+            pos += c + e
+    plain = b"".join(bytes(data[a:a + n]) for a, n in ranges)
+    if cbc:
+        plain = plain[:len(plain) - len(plain) % 16]
+        enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    else:
+        enc = Cipher(algorithms.AES(key), modes.CTR(iv + bytes(16 - len(iv)))).encryptor()
+    out = enc.update(plain) + enc.finalize()
+    pos = 0
+    for a, n in ranges:
+        n = min(n, len(out) - pos)
+        data[a:a + n] = out[pos:pos + n]
+        pos += n
+
+
+def piff_encrypt(src, dst, cbc=False, **faults):
+    """Writes `dst`, the PIFF-encrypted form of the clear file `src`.
+    Faults: senc_iv (the senc's IV size, != tenc's), drop_entry (video
+    fragment 1's senc lacks its last entry), override (senc flags 0x1),
+    bad_subsample (video sample 0's subsamples add up to one byte more),
+    no_sinf, schm (another scheme type), pro_uuid_order (the PRO's KID is
+    base64 of the UUID-order bytes), no_pssh, no_senc (no senc in video
+    fragment 1), partial_blocks (CBC with encrypted ranges that are not
+    whole blocks)."""
+    movie = boxcheck.Movie(src)
+    data = bytearray(movie.file.data)
+    iv_len = 16 if cbc else 8
+    senc_iv_len = faults.get("senc_iv", iv_len)
+    algorithm = 2 if cbc else 1
+    video_ids = [tid for tid, t in movie.tracks.items() if t.kind == "video"]
+
+    # Per traf (keyed by moof offset and traf index): its uuid-senc.
+    sencs = {}
+    frag_no = {}
+    info = {"ivs": {}, "subsamples": {}, "flags": {}}
+    counter = 0x0a0b0c0d0e0f0000 << (64 if cbc else 0)
+    for fr in movie.fragments:
+        i = frag_no.get(fr.track_id, 0)
+        frag_no[fr.track_id] = i + 1
+        video = fr.track_id in video_ids
+        flags = 2 if video else 0
+        if faults.get("override"):
+            flags |= 1
+        entries = b""
+        count = 0
+        ivs, subcounts = [], []
+        for k, s in enumerate(fr.samples):
+            iv = counter.to_bytes(iv_len, "big")
+            counter += 1
+            subs = None
+            if video:
+                subs = nal_subsamples(bytes(data[s["offset"]:s["offset"] + s["size"]]), cbc,
+                                      cbc and not faults.get("partial_blocks"))
+            encrypt_sample(data, s["offset"], s["size"], subs, KEY, iv, cbc and not faults.get("partial_blocks"))
+            if video and i == 1 and k == len(fr.samples) - 1 and faults.get("drop_entry"):
+                continue
+            if video and i == 0 and k == 0 and faults.get("bad_subsample"):
+                subs = [list(x) for x in subs]
+                subs[0][0] += 1
+            ent = iv.rjust(senc_iv_len, b"\0")
+            if video:
+                ent += struct.pack(">H", len(subs)) + b"".join(struct.pack(">HI", c, e) for c, e in subs)
+                subcounts.append(len(subs))
+            entries += ent
+            ivs.append(iv.hex())
+            count += 1
+        body = full(0, flags)
+        if flags & 1:
+            body += struct.pack(">I", algorithm)[1:] + bytes([senc_iv_len]) + KID
+        body += struct.pack(">I", count) + entries
+        if not (video and i == 1 and faults.get("no_senc")):
+            sencs[(fr.moof_offset, fr.traf_index)] = box("uuid", body, boxcheck.UUID_PIFF_SENC)
+        info["ivs"].setdefault(fr.track_id, []).append(ivs)
+        info["subsamples"].setdefault(fr.track_id, []).append(sum(subcounts))
+        info["flags"].setdefault(fr.track_id, []).append(flags)
+
+    tenc = box("uuid", full(0, 0) + struct.pack(">I", algorithm)[1:] + bytes([iv_len]) + KID,
+               boxcheck.UUID_PIFF_TENC)
+    pro, checksum = playready_object(KID if faults.get("pro_uuid_order") else guid_order(KID), cbc)
+    info["pro"] = pro
+    info["checksum"] = checksum.hex() if checksum else ""
+    pssh = box("uuid", full(0, 0) + PLAYREADY_ID + struct.pack(">I", len(pro)) + pro, boxcheck.UUID_PIFF_PSSH)
+    boxes = boxcheck._parse_boxes(data, 0, len(data), None)
+    new_offsets = {}
+
+    def header(b, payload):
+        return box(b.type, payload, b.uuid)
+
+    def ser(b, grow=None, traf_index=None):
+        raw = bytes(data[b.offset:b.end])
+        if b.type in ("avc1", "mp4a"):
+            prefix = bytes(data[b.payload_offset:b.payload_offset + (78 if b.type == "avc1" else 28)])
+            kids = b"".join(bytes(data[c.offset:c.end]) for c in b.children)
+            if not faults.get("no_sinf"):
+                kids += box("sinf", box("frma", b.type.encode()) +
+                            box("schm", full(0, 0) + faults.get("schm", "piff").encode() + struct.pack(">I", 0x00010001)) +
+                            box("schi", tenc))
+            return box("encv" if b.type == "avc1" else "enca", prefix + kids)
+        if b.type == "trun" and grow is not None:
+            v, fl, p = b.full_header()
+            p = bytearray(p)
+            if fl & 1:
+                struct.pack_into(">i", p, 4, struct.unpack_from(">i", p, 4)[0] + grow)
+            return header(b, full(v, fl) + bytes(p))
+        if b.type == "tfra":
+            v, fl, p = b.full_header()
+            p = bytearray(p)
+            t = boxcheck.parse_tfra(b)
+            lt, lr, ls = [((t["reserved_lengths"] >> s) & 3) + 1 for s in (4, 2, 0)]
+            pos = 12
+            for e in t["entries"]:
+                if v == 1:
+                    struct.pack_into(">Q", p, pos + 8, new_offsets[e["moof_offset"]])
+                    pos += 16
+                else:
+                    struct.pack_into(">I", p, pos + 4, new_offsets[e["moof_offset"]])
+                    pos += 8
+                pos += lt + lr + ls
+            return header(b, full(v, fl) + bytes(p))
+        if not b.children:
+            return raw
+        prefix = b""
+        if b.type == "stsd":
+            prefix = bytes(data[b.payload_offset:b.payload_offset + 8])
+        out = b""
+        trafs = 0
+        for c in b.children:
+            if b.type == "moof" and c.type == "traf":
+                out += ser(c, grow, trafs)
+                trafs += 1
+            else:
+                out += ser(c, grow, traf_index)
+        if b.type == "traf" and (b.parent.offset, traf_index) in sencs:
+            out += sencs[(b.parent.offset, traf_index)]
+        if b.type == "moov" and not faults.get("no_pssh"):
+            out += pssh
+        return header(b, prefix + out)
+
+    out = bytearray()
+    for b in boxes:
+        new_offsets[b.offset] = len(out)
+        if b.type == "moof":
+            grow = sum(len(v) for (mo, _), v in sencs.items() if mo == b.offset)
+            out += ser(b, grow)
+        else:
+            out += ser(b)
+    with open(dst, "wb") as fh:
+        fh.write(out)
+    return info
+
+
+def ismvmux_encrypts():
+    p = media.run(["gst-inspect-1.0", "ismvmux"], check=False, what="gst-inspect-1.0 ismvmux")
+    return "content-key" in p.stdout and "encryption" in p.stdout
+
+
+def uuid_str(b):
+    h = b.hex()
+    return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+
+
+def check_protected(rep, label, path, cbc, info=None, la_url=LA_URL, kid=KID):
+    """inspect of a well-formed encrypted file: what it shows equals what was
+    written, and there are no problems."""
+    import base64
+    d = inspect_json(path)
+    movie = boxcheck.Movie(path)
+    rep.ok(d["problems"] == [], "%s: no problems" % label, str(d["problems"]))
+    rep.ok(len(d["pssh"]) == 1, "%s: one protection system header in the moov" % label, str(d["pssh"]))
+    if not d["pssh"]:
+        return d
+    p = d["pssh"][0]
+    pr = p.get("playready") or {}
+    rep.ok(p["box"] == "uuid-pssh" and p["system_id"] == "9a04f079-9840-4286-ab92-e65be0885f95"
+           and p["system"] == "PlayReady", "%s: uuid-pssh, PlayReady SystemID" % label, str(p))
+    rep.ok(pr.get("parsed") and pr.get("wrmheader_version") == ("4.3.0.0" if cbc else "4.0.0.0"),
+           "%s: PlayReady Object parsed, WRMHEADER %s" % (label, pr.get("wrmheader_version")), str(pr)[:300])
+    kids = pr.get("kids", [])
+    rep.ok(len(kids) == 1 and kids[0]["kid"] == uuid_str(kid)
+           and kids[0]["base64"] == base64.b64encode(guid_order(kid)).decode()
+           and kids[0]["algorithm"] == ("AESCBC" if cbc else "AESCTR"),
+           "%s: header KID %s (base64 of the GUID order), %s" % (label, uuid_str(kid), "AESCBC" if cbc else "AESCTR"),
+           str(kids))
+    if info is not None:
+        rep.ok(p["data_size"] == len(info["pro"]), "%s: data size %d == our PRO" % (label, len(info["pro"])))
+        if info["checksum"]:
+            rep.ok(kids and kids[0]["checksum"] == info["checksum"], "%s: CHECKSUM %s" % (label, info["checksum"]),
+                   str(kids))
+    rep.ok(pr.get("la_url") == la_url, "%s: LA_URL %s" % (label, pr.get("la_url")))
+    for t in d["tracks"]:
+        tl = "%s track %d" % (label, t["id"])
+        pt = t.get("protection")
+        if not rep.ok(pt is not None, "%s: protection reported" % tl):
+            continue
+        video = t["kind"] == "video"
+        tenc = pt.get("tenc") or {}
+        rep.ok(pt["sample_entry"] == ("encv" if video else "enca") and pt["original_format"] == ("avc1" if video else "mp4a")
+               and pt["scheme"] == {"type": "piff", "version": 0x00010001},
+               "%s: %s, frma %s, schm piff 0x00010001" % (tl, pt["sample_entry"], pt["original_format"]), str(pt))
+        rep.ok(tenc.get("box") == "uuid-tenc" and tenc.get("algorithm_id") == (2 if cbc else 1)
+               and tenc.get("iv_size") == (16 if cbc else 8) and tenc.get("kid") == uuid_str(kid)
+               and tenc.get("kid_guid_order") == uuid_str(guid_order(kid)),
+               "%s: uuid-tenc AlgorithmID %s IV size %s KID %s" % (tl, tenc.get("algorithm_id"), tenc.get("iv_size"),
+                                                                 tenc.get("kid")), str(tenc))
+        rep.ok(pt["cipher_mode"] == ("cbc1" if cbc else "cenc") and pt["warnings"] == [],
+               "%s: cipher-mode %s, no warnings" % (tl, pt["cipher_mode"]), str(pt["warnings"]))
+        frs = movie.track_fragments(t["id"])
+        sencs = [f.get("senc") for f in t["fragments"]]
+        rep.ok(all(s and s["box"] == "uuid-senc" and s["readable"] for s in sencs),
+               "%s: a readable uuid-senc in each of %d fragments" % (tl, len(sencs)))
+        if not all(sencs):
+            continue
+        rep.ok([s["sample_count"] for s in sencs] == [s["trun_sample_count"] for s in sencs]
+               == [len(f.samples) for f in frs], "%s: senc entries == trun samples == boxcheck" % tl)
+        rep.ok(all(s["flags"] == (2 if video else 0) and s["iv_size"] == (16 if cbc else 8) for s in sencs),
+               "%s: senc flags %s, IV size %s" % (tl, sencs[0]["flags"], sencs[0]["iv_size"]))
+        if info is not None:
+            rep.ok([s["first_iv"] for s in sencs] == [ivs[0] for ivs in info["ivs"][t["id"]]],
+                   "%s: first IV of each fragment == ours" % tl)
+            rep.ok([s["subsample_entries"] for s in sencs] == info["subsamples"][t["id"]],
+                   "%s: subsample entries per fragment == ours (%d in all)" % (tl, sum(info["subsamples"][t["id"]])))
+        if video and not cbc:
+            rep.ok(all(s["subsample_entries"] > 0 for s in sencs), "%s: H.264 samples have subsamples" % tl)
+    p = gst_smooth("inspect", path)
+    out = p.stdout
+    rep.ok(p.returncode == 0 and "problems: none" in out
+           and "uuid-pssh (PIFF) SystemID 9a04f079-9840-4286-ab92-e65be0885f95 (PlayReady)" in out
+           and ("WRMHEADER version %s" % ("4.3.0.0" if cbc else "4.0.0.0")) in out
+           and ("LA_URL " + la_url) in out and ("KID " + uuid_str(kid)) in out
+           and ("cipher-mode " + ("cbc1" if cbc else "cenc")) in out and "uuid-senc" in out,
+           "%s: text output shows pssh, WRMHEADER, KID, LA_URL, cipher-mode, senc" % label, out[-1500:])
+    return d
+
+
+FAULTS = [
+    # (label, piff_encrypt options, text every problem must contain, number of problems)
+    ("senc lacks an entry", {"drop_entry": True}, "entries, the trun", 1),
+    ("senc flags 0x1", {"override": True}, "0x1 (override", 2),
+    ("subsamples do not add up", {"bad_subsample": True}, "subsamples adding up to", 1),
+    ("senc IV size 16, tenc 8", {"senc_iv": 16}, "16-byte IVs while tenc says 8", 2),
+    ("encv/enca without sinf", {"no_sinf": True}, "has no sinf", 2),
+    ("schm cbcs", {"schm": "cbcs"}, "neither PIFF ('piff') nor CENC", 2),
+    ("PRO KID in UUID order", {"pro_uuid_order": True}, "GUID byte order swapped", 2),
+    ("no pssh", {"no_pssh": True}, "without any protection system header", 2),
+    ("senc missing in a traf", {"no_senc": True}, "no senc", 1),
+    ("PIFF CBC partial blocks", {"cbc": True, "partial_blocks": True}, "not a multiple of 16", 1),
+]
+
+
+def case_inspect_protection(rep, case):
+    mp4 = media.ensure_media("av")
+    odir = media.out_dir(NAME, "protection")
+    clear = media.mux_ismvmux(mp4, odir, "clear")["ismv"]
+    try:
+        import cryptography  # noqa: F401
+        rep.note("samples encrypted with the cryptography package")
+    except ImportError:
+        rep.note("python3 cryptography not installed: the test files carry clear samples (inspect reads boxes only)")
+
+    d = inspect_json(clear)
+    rep.section("inspect protection: a clear file")
+    rep.ok(d["pssh"] == [] and all(t["protection"] is None for t in d["tracks"])
+           and all("senc" not in f for t in d["tracks"] for f in t["fragments"]),
+           "clear file: no pssh, no track protection, no senc fields")
+    p = gst_smooth("inspect", clear)
+    rep.ok("protection:" not in p.stdout, "clear file: no protection section in the text output")
+
+    for cbc in (False, True):
+        name = "piff-cbc" if cbc else "piff-ctr"
+        rep.section("inspect protection: %s written by our Python PIFF writer" % name)
+        enc = os.path.join(odir, name + ".ismv")
+        info = piff_encrypt(clear, enc, cbc=cbc)
+        check_protected(rep, name, enc, cbc, info)
+        # --key checks the CHECKSUM (CTR headers carry one).
+        if not cbc and info["checksum"]:
+            d = inspect_json(enc, "--key", "%s:%s" % (KID_UUID, KEY.hex()))
+            rep.ok(d["pssh"][0]["playready"]["kids"][0].get("checksum_check") == "matches" and d["problems"] == [],
+                   "--key with the right key: CHECKSUM matches")
+            d = inspect_json(enc, "--key", "%s:%s" % (KID_UUID, "ff" * 16))
+            rep.ok(d["pssh"][0]["playready"]["kids"][0].get("checksum_check") == "differs"
+                   and any("CHECKSUM" in x for x in d["problems"]), "--key with another key: CHECKSUM differs, reported",
+                   str(d["problems"]))
+        p = gst_smooth("inspect", enc, "--key", "nonsense")
+        rep.ok(p.returncode == 2 and "--key" in p.stderr, "--key nonsense: exit 2 with a message", p.stderr[-200:])
+
+    rep.section("inspect protection: one broken rule at a time")
+    for label, opts, needle, count in FAULTS:
+        opts = dict(opts)
+        cbc = opts.pop("cbc", False)
+        path = os.path.join(odir, "fault-" + label.replace(" ", "_").replace("/", "-") + ".ismv")
+        piff_encrypt(clear, path, cbc=cbc, **opts)
+        d = inspect_json(path)
+        hits = [x for x in d["problems"] if needle in x]
+        rep.ok(len(hits) == count and len(d["problems"]) == count,
+               "%s: %d problem(s) saying \"%s\", nothing else" % (label, count, needle), str(d["problems"]))
+        if hits:
+            rep.note(hits[0][:220])
+        track_warnings = [w for t in d["tracks"] if t["protection"] for w in t["protection"]["warnings"]]
+        rep.ok(len([w for w in track_warnings if needle in w]) == count,
+               "%s: also in the tracks' protection warnings" % label, str(track_warnings))
+        p = gst_smooth("inspect", path)
+        rep.ok(p.returncode == 0 and "warning: " in p.stdout and needle in p.stdout,
+               "%s: text output has the warning, exit 0" % label)
+        p = gst_smooth("inspect", "--strict", path)
+        rep.ok(p.returncode == 1, "%s: --strict exits 1" % label, "exit %d" % p.returncode)
+
+    # ismvmux's own encryption, when the muxer has it.
+    if not ismvmux_encrypts():
+        rep.note("ismvmux has no encryption property yet: its encrypted output is not inspected here")
+        return
+    for scheme in ("piff-ctr", "piff-cbc"):
+        rep.section("inspect protection: ismvmux encryption=%s" % scheme)
+        out = media.mux_ismvmux(mp4, odir, "mux-" + scheme, {
+            "encryption": scheme, "key-id": KID_UUID, "content-key": KEY.hex(), "la-url": '"%s"' % LA_URL})
+        check_protected(rep, "ismvmux " + scheme, out["ismv"], scheme == "piff-cbc")
+        if scheme == "piff-ctr":
+            d = inspect_json(out["ismv"], "--key", "%s:%s" % (KID_UUID, KEY.hex()))
+            rep.ok(d["pssh"] and d["pssh"][0]["playready"]["kids"][0].get("checksum_check") == "matches",
+                   "ismvmux %s: the CHECKSUM matches the content key (core)" % scheme)
+            ck = aes_ecb(KEY, guid_order(KID))
+            if ck:
+                rep.ok(d["pssh"][0]["playready"]["kids"][0].get("checksum") == ck[:8].hex(),
+                       "ismvmux %s: CHECKSUM == AES-ECB(key, GUID-order KID)[:8] computed here" % scheme)
+
+
 # ---------------------------------------------------------------- inspect manifests
 
 def parse_ismc(path):
@@ -492,6 +930,7 @@ def main(argv):
     rep = media.Report(NAME)
     media.run_cases(rep, ["av", "bframes", "ladder"], case_inspect_muxers)
     media.run_cases(rep, ["bad"], case_inspect_bad)
+    media.run_cases(rep, ["protection"], case_inspect_protection)
     media.run_cases(rep, ["manifests"], case_inspect_manifests)
     media.run_cases(rep, ["per-bitrate"], case_manifest_per_bitrate)
     media.run_cases(rep, ["multitrack"], case_manifest_multitrack)

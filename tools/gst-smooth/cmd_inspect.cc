@@ -11,7 +11,10 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,12 +23,15 @@
 #include "box_tree.h"
 #include "client_manifest.h"
 #include "codec_config.h"
+#include "encryption.h"
 #include "commands.h"
 #include "file_io.h"
 #include "fragment.h"
 #include "json_writer.h"
 #include "media_index.h"
+#include "playready.h"
 #include "presentation.h"
+#include "protection.h"
 #include "server_manifest.h"
 
 using namespace piff;
@@ -43,17 +49,20 @@ struct Options {
   bool samples = false;
   bool strict = false;
   bool all_boxes = false;
+  std::vector<std::pair<piff::Uuid, std::vector<uint8_t>>> keys;  // --key: verifies PlayReady CHECKSUMs
 };
 
 void Usage(FILE* out) {
   std::fprintf(out,
-               "usage: gst-smooth inspect FILE [--json] [--samples] [--all-boxes] [--strict]\n"
+               "usage: gst-smooth inspect FILE [--json] [--samples] [--all-boxes] [--strict] [--key KID:KEY,...]\n"
                "  FILE         .ismv/.isma/fragmented MP4, client manifest (.ismc, Manifest) or\n"
                "               server manifest (.ism: loads the presentation and its media)\n"
                "  --json       machine-readable output on stdout\n"
                "  --samples    also list every sample of every fragment (media only)\n"
                "  --all-boxes  text mode: list every moof/mdat, not only the first %zu\n"
                "  --strict     exit 1 when problems are found (default: reported, exit 0)\n"
+               "  --key KID:KEY[,KID:KEY...]  content keys (KID as a UUID, key as 32 hex digits):\n"
+               "               checks the CHECKSUM of each KID in a PlayReady header\n"
                "Exit status: 0 readable, 1 unreadable input (or problems with --strict), 2 usage.\n",
                kTextMoofLimit);
 }
@@ -181,6 +190,563 @@ const TrackFragmentRandomAccessBox* TfraOf(const MediaIndex& index, uint32_t tra
   return nullptr;
 }
 
+// ---------------------------------------------------------------- protection
+
+// Protection as a player meets it: the sinf of each encrypted sample entry,
+// the protection system headers of the moov (with the PlayReady Object
+// decoded) and the sample encryption box of every traf, checked against each
+// other and against the samples. Findings are per track and aggregated over
+// fragments, so a file where every fragment has the same fault reports it
+// once with a count.
+
+std::string SystemName(const Uuid& id) {
+  static const struct {
+    const char* uuid;
+    const char* name;
+  } kKnown[] = {
+      {"9a04f079-9840-4286-ab92-e65be0885f95", "PlayReady"},
+      {"edef8ba9-79d6-4ace-a3c8-27dcd51d21ed", "Widevine"},
+      {"1077efec-c0b2-4d02-ace3-3c1e52e2fb4b", "W3C Common (Clear Key)"},
+      {"94ce86fb-07ff-4f43-adb8-93d2fa968ca2", "FairPlay"},
+      {"5e629af5-38da-4063-8977-97ffbd9902d4", "Marlin"},
+      {"f239e769-efa3-4850-9c16-a903c6932efb", "Adobe Primetime"},
+  };
+  std::string s = UuidToString(id);
+  for (auto& k : kKnown)
+    if (s == k.uuid) return k.name;
+  return "";
+}
+
+std::string Hex32(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", v);
+  return buf;
+}
+
+std::string HexFlags(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%x", v);
+  return buf;
+}
+
+std::string KidGuidOrder(const Uuid& kid) { return UuidToString(SwapGuidByteOrder(kid)); }
+std::string KidBase64GuidOrder(const Uuid& kid) {
+  Uuid g = SwapGuidByteOrder(kid);
+  return Base64Encode(std::vector<uint8_t>(g.begin(), g.end()));
+}
+
+struct PsshReport {
+  ProtectionSystemHeader header;
+  uint32_t version = 0;   // of a standard 'pssh' box
+  bool playready = false;
+  bool pro_ok = false;
+  PlayReadyObjectInfo pro;
+  std::string pro_error;
+  // CHECKSUM verification with --key: "", "matches", "differs", "no key".
+  std::vector<std::string> checksum_check;
+};
+
+using KeyList = std::vector<std::pair<Uuid, std::vector<uint8_t>>>;
+
+std::vector<PsshReport> AnalyzePssh(const RawBoxes& children, const KeyList& keys) {
+  std::vector<PsshReport> out;
+  for (auto& h : FindProtectionSystemHeaders(children)) {
+    PsshReport r;
+    r.header = h;
+    BoxHeader bh;
+    if (!h.piff && ParseBoxHeader(h.box.data(), h.box.size(), &bh) && h.box.size() > bh.header_size)
+      r.version = h.box[bh.header_size];
+    r.playready = h.system_id == kPlayReadySystemId;
+    if (r.playready) {
+      Status s = ParsePlayReadyObject(h.data, &r.pro);
+      r.pro_ok = static_cast<bool>(s);
+      if (!s) r.pro_error = s.message();
+      for (size_t i = 0; r.pro_ok && i < r.pro.kids.size(); i++) {
+        std::string verdict;
+        const std::vector<uint8_t>* cs = i < r.pro.checksums.size() ? &r.pro.checksums[i] : nullptr;
+        if (!keys.empty() && cs && !cs->empty()) {
+          verdict = "no key";
+          for (auto& k : keys)
+            if (k.first == r.pro.kids[i]) {
+              std::vector<uint8_t> want;
+              verdict = PlayReadyChecksum(k.first, k.second, &want) && want == *cs ? "matches" : "differs";
+            }
+        }
+        r.checksum_check.push_back(verdict);
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// The senc of one traf, as inspect reports it.
+struct SencReport {
+  bool found = false;
+  bool readable = false;
+  std::string error;
+  bool piff = false;
+  uint32_t flags = 0;
+  uint32_t iv_size = 0;
+  uint64_t sample_count = 0;
+  uint64_t trun_samples = 0;
+  uint64_t subsample_entries = 0;
+  uint64_t subsample_mismatches = 0;  // samples whose subsamples do not add up to their size
+  uint64_t cbc_partial_blocks = 0;    // PIFF CBC: encrypted ranges not a multiple of 16
+  std::string first_iv;
+  std::optional<Uuid> override_kid;
+};
+
+struct TrackProtectionReport {
+  uint32_t track_id = 0;
+  std::string kind;
+  FourCC sample_entry = 0;
+  bool has_sinf = false;
+  FourCC original_format = 0;
+  bool has_schm = false;
+  FourCC scheme_type = 0;
+  uint32_t scheme_version = 0;
+  std::string tenc_box;  // "uuid-tenc (PIFF)", "tenc (CENC)" or ""
+  bool piff_tenc = false;
+  uint32_t tenc_head = 0;
+  uint32_t iv_size = 0;
+  Uuid kid{};
+  std::string cipher_mode;  // what ismdemux signals: cenc, cbc1, cbcs, ...
+  std::vector<SencReport> fragments;  // parallel to IndexedTrack::fragments
+  std::vector<std::string> warnings;
+};
+
+std::string AlgorithmName(uint32_t id) {
+  switch (id) {
+    case kPiffAlgorithmClear: return "not encrypted";
+    case kPiffAlgorithmCtr: return "AES-128-CTR";
+    case kPiffAlgorithmCbc: return "AES-128-CBC";
+    default: return "unknown";
+  }
+}
+
+// Findings that repeat over fragments: the first one's text and a count.
+class FindingCounter {
+ public:
+  void Add(const std::string& kind, const std::string& text) {
+    auto it = std::find_if(items_.begin(), items_.end(), [&](const Item& i) { return i.kind == kind; });
+    if (it == items_.end()) items_.push_back({kind, text, 1});
+    else it->count++;
+  }
+  void AppendTo(const std::string& prefix, std::vector<std::string>* out) const {
+    for (auto& i : items_)
+      out->push_back(prefix + i.text +
+                     (i.count > 1 ? " (the same in " + std::to_string(i.count - 1) + " more fragment(s))" : ""));
+  }
+
+ private:
+  struct Item {
+    std::string kind, text;
+    uint64_t count;
+  };
+  std::vector<Item> items_;
+};
+
+const std::vector<uint8_t>* RawSenc(const TrackFragmentBox& traf) {
+  for (const auto& raw : traf.other) {
+    BoxHeader h;
+    if (!ParseBoxHeader(raw.data(), raw.size(), &h)) continue;
+    if (h.type == MakeFourCC("senc") || (h.type == MakeFourCC("uuid") && h.usertype == kPiffSencUuid)) return &raw;
+  }
+  return nullptr;
+}
+
+// A senc parsed with `iv_size` that uses the box's bytes exactly.
+bool SencFitsIvSize(const std::vector<uint8_t>& raw, uint8_t iv_size) {
+  SampleEncryption e;
+  return ParseSampleEncryption(raw, iv_size, &e) && SerializeSampleEncryption(e).size() == raw.size();
+}
+
+// Looks at one track; nullopt when it is not encrypted (clear sample entry
+// and no sinf).
+std::optional<TrackProtectionReport> AnalyzeTrackProtection(ByteSource& src, const MediaIndex& index,
+                                                            const TrackBox& trak, const IndexedTrack& t,
+                                                            const std::vector<PsshReport>& moov_pssh) {
+  const SampleDescriptionBox& stsd = trak.mdia.minf.stbl.stsd;
+  const RawBoxes* children = nullptr;
+  if (t.handler == MakeFourCC("vide") && !stsd.video.empty()) children = &stsd.video[0].other;
+  if (t.handler == MakeFourCC("soun") && !stsd.audio.empty()) children = &stsd.audio[0].other;
+  const std::vector<uint8_t>* raw_sinf = nullptr;
+  for (size_t i = 0; children && i < children->size(); i++) {
+    BoxHeader h;
+    if (ParseBoxHeader((*children)[i].data(), (*children)[i].size(), &h) && h.type == MakeFourCC("sinf"))
+      raw_sinf = &(*children)[i];
+  }
+  bool enc_entry = t.sample_entry == MakeFourCC("encv") || t.sample_entry == MakeFourCC("enca");
+  if (!enc_entry && !raw_sinf) return std::nullopt;
+
+  TrackProtectionReport r;
+  r.track_id = t.config.track_id;
+  r.kind = KindOf(t);
+  r.sample_entry = t.sample_entry;
+  std::vector<std::string>& w = r.warnings;
+  const std::string entry = "'" + FourCCToString(t.sample_entry) + "'";
+  if (!enc_entry)
+    w.push_back("sample entry " + entry + " carries a sinf but is not encv/enca: players treat it as clear");
+  if (!raw_sinf) {
+    w.push_back("sample entry " + entry +
+                " has no sinf (protection scheme information): the original format, scheme and KID are unknown");
+  } else {
+    ProtectionSchemeInfoBox sinf;
+    Status s = sinf.Parse(raw_sinf->data(), raw_sinf->size());
+    if (!s) {
+      w.push_back("sinf does not parse: " + s.message());
+    } else {
+      r.has_sinf = true;
+      r.original_format = sinf.frma.data_format;
+      if (sinf.schm) {
+        r.has_schm = true;
+        r.scheme_type = sinf.schm->scheme_type;
+        r.scheme_version = sinf.schm->scheme_version;
+      }
+      const TrackEncryptionFields* f = nullptr;
+      if (sinf.schi && sinf.schi->piff_tenc) {
+        f = &sinf.schi->piff_tenc->fields;
+        r.piff_tenc = true;
+        r.tenc_box = "uuid-tenc (PIFF)";
+      } else if (sinf.schi && sinf.schi->tenc) {
+        f = &sinf.schi->tenc->fields;
+        r.tenc_box = "tenc (CENC)";
+      }
+      if (f) {
+        r.tenc_head = f->head;
+        r.iv_size = f->iv_size;
+        r.kid = f->kid;
+      }
+    }
+  }
+
+  // Scheme checks.
+  const std::string schm = FourCCToString(r.scheme_type);
+  if (r.has_sinf && !r.has_schm) w.push_back("sinf has no schm box: the protection scheme is unknown");
+  if (r.has_schm && schm != "piff" && schm != "cenc")
+    w.push_back("schm scheme '" + schm + "' is neither PIFF ('piff') nor CENC ('cenc'): Smooth Streaming "
+                "(PlayReady) clients expect 'piff' version 0x00010001");
+  if (r.has_schm && schm == "piff" && r.scheme_version != 0x00010001)
+    w.push_back("schm 'piff' version " + Hex32(r.scheme_version) + " (PIFF 1.1 is 0x00010001)");
+  if (r.has_sinf && r.tenc_box.empty())
+    w.push_back("sinf has no tenc (PIFF uuid-tenc or CENC tenc): no default KID or IV size");
+  bool cbc = false;       // CBC whole-block rules apply (PIFF AlgorithmID 2, cbc1)
+  bool ctr = false;
+  if (!r.tenc_box.empty()) {
+    CipherChoice c = ChooseCipher(r.piff_tenc, r.tenc_head, r.has_schm ? r.scheme_type : 0);
+    r.cipher_mode = c.cipher_mode;
+    ctr = c.scheme == EncryptionScheme::kPiffCtr;
+    cbc = c.scheme == EncryptionScheme::kPiffCbc;
+  }
+  if (r.piff_tenc) {
+    if (!ctr && !cbc)
+      w.push_back("PIFF tenc AlgorithmID " + std::to_string(r.tenc_head) + " (" + AlgorithmName(r.tenc_head) +
+                  ") in an encrypted sample entry: 1 is AES-CTR, 2 is AES-CBC");
+    if (r.tenc_head == kPiffAlgorithmCbc && r.iv_size != 16)
+      w.push_back("PIFF AlgorithmID 2 (AES-CBC) needs 16-byte IVs, tenc says " + std::to_string(r.iv_size));
+    if (r.tenc_head == kPiffAlgorithmCtr && r.iv_size != 8 && r.iv_size != 16)
+      w.push_back("PIFF AlgorithmID 1 (AES-CTR) needs 8- or 16-byte IVs, tenc says " + std::to_string(r.iv_size));
+  } else if (!r.tenc_box.empty()) {
+    if ((r.tenc_head & 0xff) == 0) w.push_back("CENC tenc says the track is not protected (default_isProtected 0)");
+  }
+
+  // The KID the PlayReady header names.
+  if (!r.tenc_box.empty()) {
+    for (const PsshReport& p : moov_pssh) {
+      if (!p.playready || !p.pro_ok || p.pro.kids.empty()) continue;
+      if (std::find(p.pro.kids.begin(), p.pro.kids.end(), r.kid) != p.pro.kids.end()) continue;
+      std::string note;
+      if (std::find(p.pro.kids.begin(), p.pro.kids.end(), SwapGuidByteOrder(r.kid)) != p.pro.kids.end())
+        note = " (it is the tenc KID with its GUID byte order swapped: one side wrote the wrong order)";
+      w.push_back("KID " + UuidToString(p.pro.kids[0]) + " in the PlayReady header differs from the tenc KID " +
+                  UuidToString(r.kid) + note);
+    }
+  }
+
+  // Every traf: its senc against the trun and the tenc.
+  FindingCounter found;
+  std::set<std::vector<uint8_t>> ivs;
+  uint64_t reused_ivs = 0;
+  bool moof_pssh = false;
+  for (size_t i = 0; i < t.fragments.size(); i++) {
+    const IndexedFragment& fr = t.fragments[i];
+    SencReport sr;
+    TrackFragmentSamples tf;
+    MovieFragmentBox moof;
+    size_t k = 0;
+    const std::string where = "fragment " + std::to_string(i) + " (time " + std::to_string(fr.time) + ")";
+    Status s = ReadIndexedFragment(src, index.moov ? &*index.moov : nullptr, fr, t.config.track_id, &tf, &moof, &k);
+    if (!s) {
+      sr.error = s.message();
+      found.Add("unreadable moof", where + ": " + s.message());
+      r.fragments.push_back(sr);
+      continue;
+    }
+    if (!FindProtectionSystemHeaders(moof.other).empty()) moof_pssh = true;
+    sr.trun_samples = tf.samples.size();
+    const std::vector<uint8_t>* raw = k < moof.trafs.size() ? RawSenc(moof.trafs[k]) : nullptr;
+    if (!raw) {
+      found.Add("no senc", where + ": no senc (sample encryption box) in the traf of an encrypted track: "
+                               "the per-sample IVs are missing");
+      r.fragments.push_back(sr);
+      continue;
+    }
+    sr.found = true;
+    // Without a tenc the IV size is unknown: take the one the box fits.
+    uint8_t iv_size = static_cast<uint8_t>(r.iv_size);
+    if (r.tenc_box.empty()) iv_size = SencFitsIvSize(*raw, 16) && !SencFitsIvSize(*raw, 8) ? 16 : 8;
+    SampleEncryption e;
+    s = ParseSampleEncryption(*raw, iv_size, &e);
+    sr.piff = e.piff;
+    if (!s) {
+      sr.error = s.message();
+      std::string hint;
+      for (uint8_t alt : {uint8_t(8), uint8_t(16)})
+        if (alt != iv_size && SencFitsIvSize(*raw, alt))
+          hint = "; it reads as " + std::to_string(alt) + "-byte IVs while tenc says " + std::to_string(iv_size);
+      found.Add(hint.empty() ? "unreadable senc" : "iv size", where + ": senc does not parse: " + s.message() + hint);
+      r.fragments.push_back(sr);
+      continue;
+    }
+    sr.readable = true;
+    sr.flags = e.flags;
+    sr.iv_size = e.iv_size;
+    sr.sample_count = e.samples.size();
+    sr.override_kid = e.kid;
+    if (!e.samples.empty()) sr.first_iv = ToHex(e.samples[0].iv);
+    const size_t used = SerializeSampleEncryption(e).size();
+    // A box with bytes left over was read with the wrong IV size: its IVs
+    // are not worth comparing.
+    const bool exact = used == raw->size();
+    if (used < raw->size()) {
+      std::string hint;
+      for (uint8_t alt : {uint8_t(8), uint8_t(16)})
+        if (alt != e.iv_size && !(e.flags & kSencOverrideTrackEncryption) && SencFitsIvSize(*raw, alt))
+          hint = "; it reads exactly as " + std::to_string(alt) + "-byte IVs while tenc says " +
+                 std::to_string(e.iv_size);
+      found.Add(hint.empty() ? "senc size" : "iv size",
+                where + ": senc has " + std::to_string(raw->size() - used) +
+                    " bytes more than its " + std::to_string(e.samples.size()) + " entries of " +
+                    std::to_string(e.iv_size) + "-byte IVs need" + hint);
+    }
+    if (e.flags & kSencOverrideTrackEncryption)
+      found.Add("override", where + ": senc flags " + HexFlags(e.flags) +
+                                " include 0x1 (override TrackEncryptionBox parameters): many players reject it");
+    if ((e.flags & kSencOverrideTrackEncryption) && !r.tenc_box.empty() && e.iv_size != r.iv_size)
+      found.Add("iv size", where + ": senc overrides the IV size with " + std::to_string(e.iv_size) +
+                               ", tenc says " + std::to_string(r.iv_size));
+    if (e.kid && !r.tenc_box.empty() && *e.kid != r.kid)
+      found.Add("override kid", where + ": senc overrides the KID with " + UuidToString(*e.kid) +
+                                    ", tenc says " + UuidToString(r.kid));
+    if (e.samples.size() != tf.samples.size())
+      found.Add("count", where + ": senc has " + std::to_string(e.samples.size()) + " entries, the trun " +
+                             std::to_string(tf.samples.size()) + " samples");
+    size_t n = std::min(e.samples.size(), tf.samples.size());
+    for (size_t j = 0; j < e.samples.size(); j++) {
+      const auto& smp = e.samples[j];
+      sr.subsample_entries += smp.subsamples.size();
+      if (ctr && exact && !smp.iv.empty() && !ivs.insert(smp.iv).second) reused_ivs++;
+      if (j >= n || smp.subsamples.empty()) continue;
+      uint64_t total = 0;
+      bool partial = false;
+      for (auto& sub : smp.subsamples) {
+        total += uint64_t(sub.clear_bytes) + sub.encrypted_bytes;
+        if (sub.encrypted_bytes % 16) partial = true;
+      }
+      if (total != tf.samples[j].size) {
+        if (!sr.subsample_mismatches)
+          found.Add("subsample sum", where + ": sample " + std::to_string(j) + " has subsamples adding up to " +
+                                         std::to_string(total) + " bytes, its size is " +
+                                         std::to_string(tf.samples[j].size));
+        sr.subsample_mismatches++;
+      }
+      if (cbc && partial) {
+        if (!sr.cbc_partial_blocks)
+          found.Add("cbc blocks", where + ": sample " + std::to_string(j) +
+                                      " has an encrypted range that is not a multiple of 16 bytes (AES-CBC "
+                                      "encrypts whole blocks only)");
+        sr.cbc_partial_blocks++;
+      }
+    }
+    r.fragments.push_back(sr);
+  }
+  if (moov_pssh.empty())
+    w.push_back(std::string("encrypted track without any protection system header (pssh or PIFF uuid-pssh) in "
+                            "the moov: a player cannot find a license server") +
+                (moof_pssh ? " (some moofs carry one)" : ""));
+  found.AppendTo("", &w);
+  if (reused_ivs)
+    w.push_back(std::to_string(reused_ivs) +
+                " sample(s) reuse an IV of an earlier sample: with AES-CTR that reuses key stream");
+  return r;
+}
+
+void PsshJson(JsonWriter& j, const PsshReport& p) {
+  j.BeginObject();
+  j.Field("box", p.header.piff ? "uuid-pssh" : "pssh");
+  if (!p.header.piff) j.Field("version", p.version);
+  j.Field("system_id", UuidToString(p.header.system_id));
+  j.Field("system", SystemName(p.header.system_id));
+  j.Field("size", static_cast<uint64_t>(p.header.box.size()));
+  j.Field("data_size", static_cast<uint64_t>(p.header.data.size()));
+  if (p.playready) {
+    j.Key("playready");
+    j.BeginObject();
+    j.Field("parsed", p.pro_ok);
+    if (!p.pro_ok) {
+      j.Field("error", p.pro_error);
+    } else {
+      j.Field("record_count", static_cast<uint32_t>(p.pro.record_count));
+      j.Field("wrmheader_version", p.pro.version);
+      j.Key("kids");
+      j.BeginArray();
+      for (size_t i = 0; i < p.pro.kids.size(); i++) {
+        j.BeginObject(true);
+        j.Field("kid", UuidToString(p.pro.kids[i]));
+        j.Field("kid_guid_order", KidGuidOrder(p.pro.kids[i]));
+        j.Field("base64", KidBase64GuidOrder(p.pro.kids[i]));
+        j.Field("algorithm", i < p.pro.algorithms.size() ? p.pro.algorithms[i] : std::string());
+        j.Field("checksum", i < p.pro.checksums.size() ? ToHex(p.pro.checksums[i]) : std::string());
+        if (i < p.checksum_check.size() && !p.checksum_check[i].empty())
+          j.Field("checksum_check", p.checksum_check[i]);
+        j.EndObject();
+      }
+      j.EndArray();
+      j.Field("la_url", p.pro.la_url);
+      j.Field("wrmheader", p.pro.wrmheader_xml);
+    }
+    j.EndObject();
+  }
+  j.EndObject();
+}
+
+void PsshText(const PsshReport& p) {
+  std::string name = SystemName(p.header.system_id);
+  std::printf("    %s SystemID %s%s%s%s, %zu bytes of data\n",
+              p.header.piff ? "uuid-pssh (PIFF)" : ("pssh v" + std::to_string(p.version)).c_str(),
+              UuidToString(p.header.system_id).c_str(), name.empty() ? "" : " (", name.c_str(), name.empty() ? "" : ")",
+              p.header.data.size());
+  if (!p.playready) return;
+  if (!p.pro_ok) {
+    std::printf("      PlayReady Object does not parse: %s\n", p.pro_error.c_str());
+    return;
+  }
+  std::printf("      PlayReady Object: %u record(s), WRMHEADER version %s\n", p.pro.record_count,
+              p.pro.version.empty() ? "(none)" : p.pro.version.c_str());
+  for (size_t i = 0; i < p.pro.kids.size(); i++) {
+    std::string cs = i < p.pro.checksums.size() ? ToHex(p.pro.checksums[i]) : "";
+    std::string check = i < p.checksum_check.size() ? p.checksum_check[i] : "";
+    std::printf("        KID %s (in the header: %s, base64 of the GUID-order bytes), %s, CHECKSUM %s%s%s\n",
+                UuidToString(p.pro.kids[i]).c_str(),
+                KidBase64GuidOrder(p.pro.kids[i]).c_str(),
+                i < p.pro.algorithms.size() && !p.pro.algorithms[i].empty() ? p.pro.algorithms[i].c_str()
+                                                                            : "algorithm ?",
+                cs.empty() ? "none" : cs.c_str(), check.empty() ? "" : ": ", check.c_str());
+  }
+  std::printf("        LA_URL %s\n", p.pro.la_url.empty() ? "(none)" : p.pro.la_url.c_str());
+}
+
+void TrackProtectionJson(JsonWriter& j, const TrackProtectionReport& r) {
+  j.BeginObject();
+  j.Field("sample_entry", FourCCToString(r.sample_entry));
+  j.Field("sinf", r.has_sinf);
+  j.Field("original_format", r.has_sinf ? FourCCToString(r.original_format) : std::string());
+  j.Key("scheme");
+  if (r.has_schm) {
+    j.BeginObject(true);
+    j.Field("type", FourCCToString(r.scheme_type));
+    j.Field("version", r.scheme_version);
+    j.EndObject();
+  } else {
+    j.Null();
+  }
+  j.Key("tenc");
+  if (!r.tenc_box.empty()) {
+    j.BeginObject(true);
+    j.Field("box", r.piff_tenc ? "uuid-tenc" : "tenc");
+    if (r.piff_tenc) {
+      j.Field("algorithm_id", r.tenc_head);
+      j.Field("algorithm", AlgorithmName(r.tenc_head));
+    } else {
+      j.Field("is_protected", r.tenc_head & 0xff);
+    }
+    j.Field("iv_size", r.iv_size);
+    j.Field("kid", UuidToString(r.kid));
+    j.Field("kid_guid_order", KidGuidOrder(r.kid));
+    j.Field("kid_base64_guid_order", KidBase64GuidOrder(r.kid));
+    j.EndObject();
+  } else {
+    j.Null();
+  }
+  j.Field("cipher_mode", r.cipher_mode);
+  j.Key("warnings");
+  j.BeginArray();
+  for (auto& w : r.warnings) j.String(w);
+  j.EndArray();
+  j.EndObject();
+}
+
+void SencJson(JsonWriter& j, const SencReport& s) {
+  if (!s.found) {
+    j.Null();
+    return;
+  }
+  j.BeginObject(true);
+  j.Field("box", s.piff ? "uuid-senc" : "senc");
+  j.Field("readable", s.readable);
+  if (!s.error.empty()) j.Field("error", s.error);
+  if (s.readable) {
+    j.Field("flags", s.flags);
+    j.Field("iv_size", s.iv_size);
+    j.Field("sample_count", s.sample_count);
+    j.Field("trun_sample_count", s.trun_samples);
+    j.Field("subsample_entries", s.subsample_entries);
+    j.Field("subsample_mismatches", s.subsample_mismatches);
+    j.Field("cbc_partial_blocks", s.cbc_partial_blocks);
+    j.Field("first_iv", s.first_iv);
+    if (s.override_kid) j.Field("kid", UuidToString(*s.override_kid));
+  }
+  j.EndObject();
+}
+
+void TrackProtectionText(const TrackProtectionReport& r) {
+  std::printf("  track %u (%s): sample entry %s", r.track_id, r.kind.c_str(), FourCCToString(r.sample_entry).c_str());
+  if (r.has_sinf) std::printf(", frma %s", FourCCToString(r.original_format).c_str());
+  if (r.has_schm)
+    std::printf(", schm '%s' version %s", FourCCToString(r.scheme_type).c_str(), Hex32(r.scheme_version).c_str());
+  std::printf("\n");
+  if (!r.tenc_box.empty()) {
+    if (r.piff_tenc)
+      std::printf("    %s: AlgorithmID %u (%s), IV size %u\n", r.tenc_box.c_str(), r.tenc_head,
+                  AlgorithmName(r.tenc_head).c_str(), r.iv_size);
+    else
+      std::printf("    %s: isProtected %u, IV size %u\n", r.tenc_box.c_str(), r.tenc_head & 0xff, r.iv_size);
+    std::printf("    KID %s (UUID order, as in tenc)\n", UuidToString(r.kid).c_str());
+    std::printf("        %s (GUID order: the bytes a PlayReady header and license server use; base64 %s)\n",
+                KidGuidOrder(r.kid).c_str(), KidBase64GuidOrder(r.kid).c_str());
+  }
+  if (!r.cipher_mode.empty()) std::printf("    cipher-mode %s (as ismdemux signals it)\n", r.cipher_mode.c_str());
+  if (!r.fragments.empty()) {
+    std::printf("    sample encryption per fragment:\n");
+    std::printf("    %5s %-10s %6s %3s %8s %8s %10s  %s\n", "#", "box", "flags", "iv", "entries", "samples",
+                "subsamples", "first IV");
+    for (size_t i = 0; i < r.fragments.size(); i++) {
+      const SencReport& s = r.fragments[i];
+      if (!s.found) {
+        std::printf("    %5zu %-10s\n", i, s.error.empty() ? "(none)" : "(unread)");
+      } else if (!s.readable) {
+        std::printf("    %5zu %-10s unreadable\n", i, s.piff ? "uuid-senc" : "senc");
+      } else {
+        std::printf("    %5zu %-10s %6s %3u %8" PRIu64 " %8" PRIu64 " %10" PRIu64 "  %s\n", i,
+                    s.piff ? "uuid-senc" : "senc", HexFlags(s.flags).c_str(), s.iv_size,
+                    s.sample_count, s.trun_samples, s.subsample_entries, s.first_iv.c_str());
+      }
+    }
+  }
+  for (auto& w : r.warnings) std::printf("    warning: %s\n", w.c_str());
+}
+
 int Finish(const Options& o, size_t problem_count) {
   if (o.strict && problem_count) {
     std::fprintf(stderr, "gst-smooth inspect: %s: %zu problem(s) (--strict)\n", o.path.c_str(), problem_count);
@@ -208,6 +774,35 @@ int InspectMedia(const Options& o) {
   }
   std::vector<std::string> problems = index.problems;
   CheckVideoAlignment(index, &problems);
+
+  // Protection: moov pssh boxes and every encrypted track (its problems join
+  // the file's, so --strict sees them).
+  std::vector<PsshReport> pssh;
+  if (index.moov) pssh = AnalyzePssh(index.moov->other, o.keys);
+  for (const PsshReport& p : pssh) {
+    if (p.playready && !p.pro_ok)
+      problems.push_back("PlayReady " + std::string(p.header.piff ? "uuid-pssh" : "pssh") +
+                         ": the PlayReady Object does not parse: " + p.pro_error);
+    for (size_t i = 0; i < p.checksum_check.size(); i++)
+      if (p.checksum_check[i] == "differs")
+        problems.push_back("PlayReady header: the CHECKSUM of KID " + UuidToString(p.pro.kids[i]) +
+                           " does not match the key given with --key");
+  }
+  std::map<uint32_t, TrackProtectionReport> protection;
+  for (const IndexedTrack& t : index.tracks) {
+    const TrackBox* trak = nullptr;
+    for (const TrackBox& x : index.moov->tracks)
+      if (x.tkhd.track_id == t.config.track_id) trak = &x;
+    if (!trak) continue;
+    auto r = AnalyzeTrackProtection(*src, index, *trak, t, pssh);
+    if (!r) continue;
+    for (auto& w : r->warnings) problems.push_back("track " + std::to_string(t.config.track_id) + " protection: " + w);
+    protection[t.config.track_id] = std::move(*r);
+  }
+  auto protection_of = [&](const IndexedTrack& t) -> const TrackProtectionReport* {
+    auto it = protection.find(t.config.track_id);
+    return it == protection.end() ? nullptr : &it->second;
+  };
 
   // With --samples, moofs are read again; a failure there is reported per
   // fragment as a problem rather than aborting the listing.
@@ -238,6 +833,10 @@ int InspectMedia(const Options& o) {
         j.Null();
       }
       j.Field("live_server_manifest", index.live_manifest.has_value());
+      j.Key("pssh");
+      j.BeginArray();
+      for (const PsshReport& p : pssh) PsshJson(j, p);
+      j.EndArray();
       j.Key("boxes");
       j.BeginArray();
       for (auto& b : boxes) BoxJson(j, b);
@@ -273,10 +872,17 @@ int InspectMedia(const Options& o) {
           j.Uint(tfra->entries.size());
         else
           j.Null();
+        const TrackProtectionReport* prot = protection_of(t);
+        j.Key("protection");
+        if (prot)
+          TrackProtectionJson(j, *prot);
+        else
+          j.Null();
         j.Key("fragments");
         j.BeginArray();
         std::vector<ReadSample> samples;
-        for (const IndexedFragment& f : t.fragments) {
+        for (size_t fi = 0; fi < t.fragments.size(); fi++) {
+          const IndexedFragment& f = t.fragments[fi];
           j.BeginObject(true);
           j.Field("time", f.time);
           j.Field("duration", f.duration);
@@ -288,6 +894,10 @@ int InspectMedia(const Options& o) {
           j.Field("sync_samples", f.sync_samples);
           j.Field("payload_bytes", f.payload_bytes);
           j.Field("shared_moof", f.shared_moof);
+          if (prot && fi < prot->fragments.size()) {
+            j.Key("senc");
+            SencJson(j, prot->fragments[fi]);
+          }
           if (o.samples) {
             samples_of(t, f, &samples);
             j.Key("sample_list");
@@ -378,6 +988,13 @@ int InspectMedia(const Options& o) {
                 t.manifest_fourcc.empty() ? "" : ", FourCC ", t.manifest_fourcc.c_str(), detail.c_str(), c.timescale,
                 c.language.c_str(), t.fragments.size(), SampleCount(t), FormatSeconds(t.duration(), c.timescale).c_str(),
                 Bitrate(t));
+  }
+  if (!pssh.empty() || !protection.empty()) {
+    std::printf("\nprotection:\n");
+    std::printf("  protection system headers in the moov:%s\n", pssh.empty() ? " none" : "");
+    for (const PsshReport& p : pssh) PsshText(p);
+    for (const IndexedTrack& t : index.tracks)
+      if (const TrackProtectionReport* prot = protection_of(t)) TrackProtectionText(*prot);
   }
   for (const IndexedTrack& t : index.tracks) {
     const auto* tfra = TfraOf(index, t.config.track_id);
@@ -656,6 +1273,24 @@ int CmdInspect(int argc, char** argv) {
       o.strict = true;
     } else if (a == "--all-boxes") {
       o.all_boxes = true;
+    } else if (a == "--key" || a.rfind("--key=", 0) == 0) {
+      std::string v;
+      if (a == "--key") {
+        if (i + 1 >= argc) {
+          std::fprintf(stderr, "gst-smooth inspect: --key needs KID:KEY\n");
+          return 2;
+        }
+        v = argv[++i];
+      } else {
+        v = a.substr(6);
+      }
+      std::vector<std::pair<piff::Uuid, std::vector<uint8_t>>> more;
+      Status ks = ParseKeyPairs(v, &more);
+      if (!ks) {
+        std::fprintf(stderr, "gst-smooth inspect: --key: %s\n", ks.message().c_str());
+        return 2;
+      }
+      o.keys.insert(o.keys.end(), more.begin(), more.end());
     } else if (a == "-h" || a == "--help") {
       Usage(stdout);
       return 0;

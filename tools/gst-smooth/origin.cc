@@ -25,6 +25,7 @@
 #include <mutex>
 #include <thread>
 #include <tuple>
+#include <unordered_map>
 
 #include "asset.h"
 #include "keyframes.h"
@@ -659,6 +660,11 @@ struct Response {
   BytesPtr first_chunk;       // already read from the cursor
   bool cache_hit = false;     // first_chunk came from the fragment cache
   bool asset_loaded = false;  // this request (re)loaded the asset
+  // A whole plain byte range in first_chunk (a fragment cache entry): the
+  // loop may answer the same path again from its hot table (Loop::ServeHot).
+  bool hot = false;
+  size_t media = 0;
+  std::string etag;
 };
 
 }  // namespace
@@ -675,6 +681,7 @@ struct Loop;
 
 struct Origin::Impl {
   OriginOptions options;
+  std::string fragment_cache_control, manifest_cache_control;  // formatted once
   std::string root;  // canonical, no trailing '/'
   std::string url;
   AssetCache cache;
@@ -731,7 +738,7 @@ bool Origin::Impl::Resolve(const RequestInfo& info, bool may_block, Response* ou
     out->content_type = "text/xml";
     out->headers = {{"ETag", etag},
                     {"Last-Modified", la->manifest_last_modified},
-                    {"Cache-Control", "public, max-age=" + std::to_string(options.manifest_max_age)},
+                    {"Cache-Control", manifest_cache_control},
                     {"Vary", "Accept-Encoding"}};
     if (gz) out->headers.emplace_back("Content-Encoding", "gzip");
     if (EtagMatches(info.if_none_match, etag)) {
@@ -809,7 +816,9 @@ bool Origin::Impl::Resolve(const RequestInfo& info, bool may_block, Response* ou
   out->content_type = ContentTypeOf(*track, req.noun);
   out->headers = {{"ETag", etag},
                   {"Last-Modified", la->media_last_modified[track->media]},
-                  {"Cache-Control", "public, max-age=" + std::to_string(options.fragment_max_age)}};
+                  {"Cache-Control", fragment_cache_control}};
+  out->media = track->media;
+  out->etag = etag;
   if (EtagMatches(info.if_none_match, etag)) {
     out->status = 304;
     return true;
@@ -831,6 +840,7 @@ bool Origin::Impl::Resolve(const RequestInfo& info, bool may_block, Response* ou
     if ((out->first_chunk = fragments->Get(la->id, r.offset, r.size))) {
       out->cursor.Next(r.size);
       out->cache_hit = true;
+      out->hot = true;
       return true;
     }
   }
@@ -839,8 +849,10 @@ bool Origin::Impl::Resolve(const RequestInfo& info, bool may_block, Response* ou
                             &out->first_chunk, &err);
   if (r == ReadStatus::kWouldBlock) return false;
   if (r == ReadStatus::kError) return SetError(out, 500, err);
-  if (cacheable)
+  if (cacheable) {
     fragments->Put(la->id, out->cursor.ranges[0].offset, out->cursor.ranges[0].size, out->first_chunk.get());
+    out->hot = true;
+  }
   return true;
 }
 
@@ -858,7 +870,16 @@ struct RequestLog {
   bool counting = false;  // bytes counted as written (wrote-body-data)
 };
 
-constexpr char kTransferKey[] = "gst-smooth-transfer";
+// Object data by quark: g_object_get_data() would look the string up in
+// GLib's global quark table (under a lock) on every call.
+GQuark TransferQuark() {
+  static const GQuark q = g_quark_from_static_string("gst-smooth-transfer");
+  return q;
+}
+GQuark RemoteQuark() {
+  static const GQuark q = g_quark_from_static_string("gst-smooth-remote");
+  return q;
+}
 
 }  // namespace
 
@@ -891,6 +912,23 @@ struct Loop {
   GSource* retry_source = nullptr;   // re-arms it after running out of descriptors
   int64_t warned_us = 0;             // last "out of descriptors" message
 
+  // The hot table: request paths (raw) recently answered from the fragment
+  // cache, with what their answer needs besides the bytes. A repeated GET
+  // skips URL parsing and resolution; the entry is used only while it names
+  // the asset load that AssetCache::Peek still returns (checked within the
+  // last second, not reloaded) and the fragment cache still has the bytes,
+  // so it answers exactly what Resolve would. This thread only.
+  struct HotEntry {
+    std::string asset_path;               // for AssetCache::Peek
+    std::weak_ptr<const LoadedAsset> asset;  // weak: never keeps an old load open
+    Served served = Served::kOther;
+    std::string content_type, etag;
+    size_t media = 0;
+    uint64_t offset = 0, size = 0;
+  };
+  static constexpr size_t kMaxHot = 4096;
+  std::unordered_map<std::string, HotEntry> hot;
+
   ~Loop() {
     StopAccepting();
     if (server) g_object_unref(server);
@@ -907,6 +945,8 @@ struct Loop {
   // some are still running at the deadline.
   bool Drain(unsigned timeout_ms);
   void Handle(SoupServerMessage* msg, const char* path);
+  bool ServeHot(SoupServerMessage* msg, const std::string& path);
+  void RememberHot(const std::string& path, const RequestInfo& info, const Response& r);
   void Respond(SoupServerMessage* msg, Response* r);
   void MaybeRead(Transfer* t);
   void Abort(Transfer* t, const std::string& why);
@@ -915,7 +955,7 @@ struct Loop {
 namespace {
 
 Transfer* GetTransfer(SoupServerMessage* msg) {
-  return static_cast<Transfer*>(g_object_get_data(G_OBJECT(msg), kTransferKey));
+  return static_cast<Transfer*>(g_object_get_qdata(G_OBJECT(msg), TransferQuark()));
 }
 
 RequestLog* GetLog(SoupServerMessage* msg) {
@@ -1038,9 +1078,19 @@ void OnRequestStarted(SoupServer*, SoupServerMessage* msg, gpointer data) {
   t->loop = loop;
   t->msg = msg;
   t->log.start_us = NowUs();
-  if (loop->origin->options.log_requests)
-    if (const char* host = soup_server_message_get_remote_host(msg)) t->log.remote = host;
-  g_object_set_data_full(G_OBJECT(msg), kTransferKey, t.release(), Delete<Transfer>);
+  if (loop->origin->options.log_requests) {
+    // libsoup formats the peer address anew for every message; a keep-alive
+    // connection keeps its own copy on the socket (one loop per socket).
+    GSocket* sock = soup_server_message_get_socket(msg);
+    auto* remote = sock ? static_cast<const std::string*>(g_object_get_qdata(G_OBJECT(sock), RemoteQuark())) : nullptr;
+    if (remote) {
+      t->log.remote = *remote;
+    } else if (const char* host = soup_server_message_get_remote_host(msg)) {
+      t->log.remote = host;
+      if (sock) g_object_set_qdata_full(G_OBJECT(sock), RemoteQuark(), new std::string(host), Delete<std::string>);
+    }
+  }
+  g_object_set_qdata_full(G_OBJECT(msg), TransferQuark(), t.release(), Delete<Transfer>);
 }
 
 // The message is done (sent, or its connection gone): pool jobs still in
@@ -1078,15 +1128,21 @@ void Loop::Handle(SoupServerMessage* msg, const char* path) {
     RespondError(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, std::string("method ") + method + " not allowed");
     return;
   }
+  std::string raw_path = path ? path : "";
+  bool head = std::strcmp(method, "HEAD") == 0;
+  if (!head && ServeHot(msg, raw_path)) return;
   RequestInfo info;
   std::string why;
-  if (unsigned status = ParseRequestPath(path ? path : "", &info.request, &why)) {
+  if (unsigned status = ParseRequestPath(raw_path, &info.request, &why)) {
     RespondError(msg, status, why);
     return;
   }
   SoupMessageHeaders* req = soup_server_message_get_request_headers(msg);
-  info.head = std::strcmp(method, "HEAD") == 0;
-  info.gzip_ok = AcceptsGzip(soup_message_headers_get_one(req, "Accept-Encoding"));
+  info.head = head;
+  // Only manifests are compressed: parsing Accept-Encoding for a fragment
+  // would be wasted work.
+  if (info.request.kind == OriginRequest::Kind::kManifest)
+    info.gzip_ok = AcceptsGzip(soup_message_headers_get_one(req, "Accept-Encoding"));
   if (const char* inm = soup_message_headers_get_one(req, "If-None-Match")) info.if_none_match = inm;
 
   Transfer* t = GetTransfer(msg);
@@ -1099,6 +1155,7 @@ void Loop::Handle(SoupServerMessage* msg, const char* path) {
   // range, pages in the cache. The rest goes to the pool.
   Response r;
   if (origin->Resolve(info, false, &r)) {
+    if (!head && r.hot && r.status == SOUP_STATUS_OK) RememberHot(raw_path, info, r);
     Respond(msg, &r);
     return;
   }
@@ -1110,6 +1167,54 @@ void Loop::Handle(SoupServerMessage* msg, const char* path) {
   soup_server_message_pause(msg);
   t->paused = true;
   Submit(std::move(job), ResolveWork, ResolveDone);
+}
+
+bool Loop::ServeHot(SoupServerMessage* msg, const std::string& path) {
+  if (hot.empty()) return false;
+  auto it = hot.find(path);
+  if (it == hot.end()) return false;
+  // Revalidations take the full path (ETag comparison).
+  if (soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "If-None-Match")) return false;
+  Transfer* t = GetTransfer(msg);
+  if (!t) return false;
+  const HotEntry& e = it->second;
+  std::shared_ptr<const LoadedAsset> la = origin->cache.Peek(e.asset_path);
+  BytesPtr bytes;
+  if (!la || la != e.asset.lock() || !(bytes = origin->fragments->Get(la->id, e.offset, e.size))) {
+    hot.erase(it);
+    return false;
+  }
+  // What Respond does for a fragment cache hit, without the intermediate
+  // Response.
+  t->log.served = e.served;
+  t->log.status = SOUP_STATUS_OK;
+  SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+  soup_message_headers_append(h, "ETag", e.etag.c_str());
+  soup_message_headers_append(h, "Last-Modified", la->media_last_modified[e.media].c_str());
+  soup_message_headers_append(h, "Cache-Control", origin->fragment_cache_control.c_str());
+  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+  soup_message_headers_append(h, "Content-Type", e.content_type.c_str());  // a fresh response has none
+  soup_message_headers_set_content_length(h, static_cast<goffset>(e.size));
+  SoupMessageBody* body = soup_server_message_get_response_body(msg);
+  soup_message_body_set_accumulate(body, FALSE);
+  origin->counters.cache_hits++;
+  soup_message_body_append_bytes(body, bytes.get());
+  soup_message_body_complete(body);
+  return true;
+}
+
+void Loop::RememberHot(const std::string& path, const RequestInfo& info, const Response& r) {
+  if (r.cursor.ranges.size() != 1 || !r.prefix.empty() || !r.asset) return;
+  if (hot.size() >= kMaxHot) hot.clear();
+  HotEntry& e = hot[path];
+  e.asset_path = info.request.asset_path;
+  e.asset = r.asset;
+  e.served = r.served;
+  e.content_type = r.content_type;
+  e.etag = r.etag;
+  e.media = r.media;
+  e.offset = r.cursor.ranges[0].offset;
+  e.size = r.cursor.ranges[0].size;
 }
 
 void Loop::Respond(SoupServerMessage* msg, Response* r) {
@@ -1356,22 +1461,56 @@ void Origin::Impl::Log(SoupServerMessage* msg, bool aborted) {
       case Served::kOther: break;
     }
   }
-  double ms = static_cast<double>(NowUs() - log->start_us) / 1000.0;
+  int64_t elapsed_us = NowUs() - log->start_us;
   log->start_us = -1;
   if (!options.log_requests) return;
+  // Formatted by hand into one buffer: this runs for every request, and
+  // printf-style formatting (the float above all) cost more than the rest of
+  // the line. Same format: REMOTE METHOD PATH STATUS BYTES N.NNms[ aborted].
   const char* method = soup_server_message_get_method(msg);
   GUri* uri = soup_server_message_get_uri(msg);
-  std::string path = uri ? g_uri_get_path(uri) : "-";
-  // Raw paths are percent-encoded already; cap the length so a hostile URL
-  // cannot flood the log.
-  if (path.size() > 512) path = path.substr(0, 512) + "...";
-  for (char& c : path)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) c = '?';
+  const char* path = uri ? g_uri_get_path(uri) : nullptr;
   char line[1024];
-  g_snprintf(line, sizeof line, "%s %s %s %u %" G_GUINT64_FORMAT " %.2fms%s\n",
-             log->remote.empty() ? "-" : log->remote.c_str(), method ? method : "-", path.c_str(), status,
-             static_cast<guint64>(log->bytes), ms, aborted ? " aborted" : "");
-  std::fputs(line, stdout);
+  size_t n = 0;
+  auto put = [&](const char* str, size_t max) {
+    for (size_t i = 0; str[i] && i < max && n < sizeof line - 64; i++) line[n++] = str[i];
+  };
+  auto put_uint = [&](uint64_t v) {
+    char digits[24];
+    size_t k = 0;
+    do {
+      digits[k++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v);
+    while (k) line[n++] = digits[--k];
+  };
+  put(log->remote.empty() ? "-" : log->remote.c_str(), 128);
+  line[n++] = ' ';
+  put(method ? method : "-", 32);
+  line[n++] = ' ';
+  if (!path || !*path) path = "-";
+  // Raw paths are percent-encoded already; cap the length so a hostile URL
+  // cannot flood the log, and never let control characters through.
+  size_t path_len = std::strlen(path);
+  for (size_t i = 0; i < path_len && i < 512; i++) {
+    char c = path[i];
+    line[n++] = static_cast<unsigned char>(c) <= 0x20 || c == 0x7f ? '?' : c;
+  }
+  if (path_len > 512) put("...", 3);
+  line[n++] = ' ';
+  put_uint(status);
+  line[n++] = ' ';
+  put_uint(log->bytes);
+  line[n++] = ' ';
+  uint64_t hundredths = static_cast<uint64_t>(std::max<int64_t>(0, elapsed_us) + 5) / 10;
+  put_uint(hundredths / 100);
+  line[n++] = '.';
+  line[n++] = static_cast<char>('0' + hundredths % 100 / 10);
+  line[n++] = static_cast<char>('0' + hundredths % 10);
+  put("ms", 2);
+  if (aborted) put(" aborted", 8);
+  line[n++] = '\n';
+  std::fwrite(line, 1, n, stdout);  // locked: several loops may log at once
 }
 
 // ------------------------------------------------------------ Origin
@@ -1438,6 +1577,8 @@ std::unique_ptr<Origin> Origin::Start(const OriginOptions& options, std::string*
   }
   impl->root = root.get();
   impl->fragments = std::make_unique<FragmentCache>(options.cache_bytes);
+  impl->fragment_cache_control = "public, max-age=" + std::to_string(options.fragment_max_age);
+  impl->manifest_cache_control = "public, max-age=" + std::to_string(options.manifest_max_age);
   if (impl->root.size() > 1 && impl->root.back() == '/') impl->root.pop_back();
   if (options.threads < 1 || options.threads > 64) {
     *error = "--threads must be 1..64";

@@ -12,7 +12,10 @@
 // Bodies are streamed in chunks of at most kChunkSize (whole fragments up to
 // kMaxCachedBody) with at most two chunks queued per response, so memory per
 // response is bounded whatever the fragment size. With --threads N, N loops
-// accept on the same port (SO_REUSEPORT), each in its own thread.
+// accept on the same port (SO_REUSEPORT), each in its own thread. Each loop
+// remembers the request paths it recently answered from the fragment cache
+// (the "hot table"), so that a repeated GET of a popular fragment skips URL
+// parsing and resolution while the asset is known to be unchanged.
 #pragma once
 
 #include <gio/gio.h>
