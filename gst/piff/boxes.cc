@@ -455,8 +455,21 @@ bool MovieFragmentRandomAccessOffsetBox::ReadWriteFullBody(BoxBuffer& b) { retur
 bool MovieFragmentRandomAccessBox::ReadWriteBody(BoxBuffer& b) {
   // mfro must be the last child (readers find the mfra through the file's
   // last four bytes), so unknown children are written before it.
-  if (b.reading()) return b.Children(tfras) && b.OptionalChild(mfro) && b.UnknownChildren(other);
-  return b.Children(tfras) && b.UnknownChildren(other) && b.OptionalChild(mfro);
+  if (!b.reading()) return b.Children(tfras) && b.UnknownChildren(other) && b.OptionalChild(mfro);
+  // Reading mirrors that order so that write(read(x)) is stable: after the
+  // leading tfras every child is kept as it is, except the last parseable
+  // mfro, which becomes `mfro` (and is written last again).
+  if (!b.Children(tfras) || !b.UnknownChildren(other)) return false;
+  for (size_t i = other.size(); i-- > 0;) {
+    BoxHeader h;
+    if (!ParseBoxHeader(other[i].data(), other[i].size(), &h) || h.type != MakeFourCC("mfro")) continue;
+    MovieFragmentRandomAccessOffsetBox m;
+    if (!m.Parse(other[i].data(), other[i].size())) break;
+    mfro = m;
+    other.erase(other.begin() + static_cast<std::ptrdiff_t>(i));
+    break;
+  }
+  return true;
 }
 
 std::vector<uint8_t> MovieFragmentRandomAccessBox::SerializeWithMfro() {
