@@ -763,14 +763,7 @@ static GstBuffer* PrepareSample(GstIsmDemux* self, const PendingSample& p, GstBu
                                            "subsample_count", G_TYPE_UINT, static_cast<guint>(e.subsamples.size()),
                                            nullptr);
     if (!e.subsamples.empty()) {
-      // The packed form qtdemux uses: 16-bit clear + 32-bit encrypted sizes.
-      std::vector<uint8_t> packed;
-      for (auto& sub : e.subsamples) {
-        packed.push_back(static_cast<uint8_t>(sub.clear_bytes >> 8));
-        packed.push_back(static_cast<uint8_t>(sub.clear_bytes));
-        for (int i = 3; i >= 0; i--) packed.push_back(static_cast<uint8_t>(sub.encrypted_bytes >> (8 * i)));
-      }
-      GstBuffer* subs = BufferFromBytes(packed);
+      GstBuffer* subs = BufferFromBytes(piff::PackSubsamples(e.subsamples));
       gst_structure_set(info, "subsamples", GST_TYPE_BUFFER, subs, nullptr);
       gst_buffer_unref(subs);
     }

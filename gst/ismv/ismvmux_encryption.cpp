@@ -81,11 +81,6 @@ bool CopyBuffer(GstBuffer* b, std::vector<uint8_t>* out) {
   return true;
 }
 
-uint32_t ReadBe32(const uint8_t* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
-         (static_cast<uint32_t>(p[2]) << 8) | p[3];
-}
-
 }  // namespace
 
 void InstallEncryptionProperties(GObjectClass* klass, guint first_id, GParamFlags flags) {
@@ -343,15 +338,9 @@ piff::Status ReadProtectionMeta(GstBuffer* buf, SampleProtection* out) {
         bytes.size() < static_cast<size_t>(count) * 6)
       return piff::Status::Error("protection meta subsamples shorter than subsample_count (" + std::to_string(count) +
                                  ") entries");
+    piff::UnpackSubsamples(bytes.data(), bytes.size(), count, &out->sample.subsamples);
     uint64_t total = 0;
-    for (guint i = 0; i < count; i++) {
-      const uint8_t* e = bytes.data() + 6 * i;
-      piff::SampleEncryption::Subsample sub;
-      sub.clear_bytes = static_cast<uint16_t>((e[0] << 8) | e[1]);
-      sub.encrypted_bytes = ReadBe32(e + 2);
-      total += sub.clear_bytes + static_cast<uint64_t>(sub.encrypted_bytes);
-      out->sample.subsamples.push_back(sub);
-    }
+    for (const auto& sub : out->sample.subsamples) total += sub.clear_bytes + static_cast<uint64_t>(sub.encrypted_bytes);
     gsize size = gst_buffer_get_size(buf);
     if (total != size)
       return piff::Status::Error("protection meta subsamples describe " + std::to_string(total) + " bytes of a " +
@@ -426,20 +415,14 @@ void ProtectionHeaderSet::AddFromEvent(const std::string& system_id, GstBuffer* 
     *note = "protection event without data";
     return;
   }
-  // A whole box: size matches and the type is pssh or the PIFF uuid-pssh.
-  if (bytes.size() >= 8 && ReadBe32(bytes.data()) == bytes.size()) {
-    uint32_t type = ReadBe32(bytes.data() + 4);
-    bool piff_pssh = type == piff::MakeFourCC("uuid") && bytes.size() >= 24 &&
-                     std::memcmp(bytes.data() + 8, piff::kPiffPsshUuid.data(), 16) == 0;
-    if (type == piff::MakeFourCC("pssh") || piff_pssh) {
-      auto headers = piff::FindProtectionSystemHeaders({bytes});
-      if (headers.empty()) {
-        *note = "protection event with a pssh box too short to hold a SystemID";
-        return;
-      }
-      AddBox(bytes, headers[0].system_id, headers[0].data);
+  if (piff::IsProtectionSystemHeaderBox(bytes)) {
+    auto headers = piff::FindProtectionSystemHeaders({bytes});
+    if (headers.empty()) {
+      *note = "protection event with a pssh box too short to hold a SystemID";
       return;
     }
+    AddBox(bytes, headers[0].system_id, headers[0].data);
+    return;
   }
   piff::Uuid sys{};
   if (!piff::UuidFromString(system_id, &sys)) {

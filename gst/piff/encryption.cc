@@ -142,6 +142,31 @@ Status MapNalSubsamples(const uint8_t* sample, size_t size, int nal_length_size,
   return Status::Ok();
 }
 
+std::vector<uint8_t> PackSubsamples(const Subsamples& subsamples) {
+  std::vector<uint8_t> packed;
+  packed.reserve(subsamples.size() * 6);
+  for (const auto& s : subsamples) {
+    packed.push_back(static_cast<uint8_t>(s.clear_bytes >> 8));
+    packed.push_back(static_cast<uint8_t>(s.clear_bytes));
+    for (int i = 3; i >= 0; i--) packed.push_back(static_cast<uint8_t>(s.encrypted_bytes >> (8 * i)));
+  }
+  return packed;
+}
+
+bool UnpackSubsamples(const uint8_t* data, size_t size, size_t count, Subsamples* out) {
+  out->clear();
+  if (count > size / 6) return false;
+  for (size_t i = 0; i < count; i++) {
+    const uint8_t* e = data + 6 * i;
+    SampleEncryption::Subsample s;
+    s.clear_bytes = static_cast<uint16_t>(e[0] << 8 | e[1]);
+    s.encrypted_bytes = static_cast<uint32_t>(e[2]) << 24 | static_cast<uint32_t>(e[3]) << 16 |
+                        static_cast<uint32_t>(e[4]) << 8 | e[5];
+    out->push_back(s);
+  }
+  return true;
+}
+
 Status RandomBytes(uint8_t* out, size_t size) {
   if (RAND_bytes(out, static_cast<int>(size)) != 1) return Status::Error("OpenSSL RAND_bytes failed");
   return Status::Ok();

@@ -71,6 +71,12 @@ using Subsamples = std::vector<SampleEncryption::Subsample>;
 Status MapNalSubsamples(const uint8_t* sample, size_t size, int nal_length_size, int nal_header_size,
                         bool whole_blocks, Subsamples* out);
 
+// The packed subsample form GStreamer's protection meta uses (qtdemux's):
+// per entry a big-endian 16-bit clear size and 32-bit encrypted size.
+std::vector<uint8_t> PackSubsamples(const Subsamples& subsamples);
+// Reads `count` packed entries; false when `size` is too short for them.
+bool UnpackSubsamples(const uint8_t* data, size_t size, size_t count, Subsamples* out);
+
 // One AES-128 context for a whole track, reused for every sample.
 class SampleCipher {
  public:

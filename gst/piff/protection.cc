@@ -148,6 +148,12 @@ std::vector<uint8_t> SerializeSampleEncryption(const SampleEncryption& senc) {
   return box.Serialize();
 }
 
+bool IsProtectionSystemHeaderBox(const std::vector<uint8_t>& bytes) {
+  BoxHeader h;
+  if (!ParseBoxHeader(bytes.data(), bytes.size(), &h) || h.size != bytes.size()) return false;
+  return h.type == MakeFourCC("pssh") || (h.type == MakeFourCC("uuid") && h.usertype == kPiffPsshUuid);
+}
+
 std::vector<ProtectionSystemHeader> FindProtectionSystemHeaders(const RawBoxes& children) {
   std::vector<ProtectionSystemHeader> out;
   for (const auto& raw : children) {

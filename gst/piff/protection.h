@@ -122,6 +122,9 @@ struct ProtectionSystemHeader {
   std::vector<uint8_t> data; // the system-specific payload (e.g. a PlayReady Object)
 };
 
+// True when `bytes` is exactly one whole 'pssh' or PIFF uuid-pssh box.
+bool IsProtectionSystemHeaderBox(const std::vector<uint8_t>& bytes);
+
 // Every pssh / uuid-pssh among `children` (moov.other, or moof.other).
 // Boxes that are too short to hold a SystemID are skipped.
 std::vector<ProtectionSystemHeader> FindProtectionSystemHeaders(const RawBoxes& children);

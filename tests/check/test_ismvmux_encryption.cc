@@ -527,12 +527,7 @@ GstBuffer* WithProtectionMeta(GstBuffer* b, const piff::SampleEncryption::Sample
                                          "subsample_count", G_TYPE_UINT, static_cast<guint>(e.subsamples.size()),
                                          nullptr);
   if (!e.subsamples.empty()) {
-    std::vector<uint8_t> packed;
-    for (auto& s : e.subsamples) {
-      packed.push_back(static_cast<uint8_t>(s.clear_bytes >> 8));
-      packed.push_back(static_cast<uint8_t>(s.clear_bytes));
-      for (int k = 3; k >= 0; k--) packed.push_back(static_cast<uint8_t>(s.encrypted_bytes >> (8 * k)));
-    }
+    std::vector<uint8_t> packed = piff::PackSubsamples(e.subsamples);
     GstBuffer* sub = gst_buffer_new_memdup(packed.data(), packed.size());
     gst_structure_set(info, "subsamples", GST_TYPE_BUFFER, sub, nullptr);
     gst_buffer_unref(sub);

@@ -364,6 +364,19 @@ static void TestBoxes() {
 
   std::vector<uint8_t> data = {1, 2, 3};
   std::vector<uint8_t> pssh = MakePiffPssh(kPlayReadySystemId, data);
+  g_assert_true(IsProtectionSystemHeaderBox(pssh));
+  g_assert_false(IsProtectionSystemHeaderBox(sinf));
+  std::vector<uint8_t> cut(pssh.begin(), pssh.end() - 1);
+  g_assert_false(IsProtectionSystemHeaderBox(cut));
+  // GStreamer's packed subsamples: 16-bit clear + 32-bit encrypted, big-endian.
+  Subsamples subs = {{5, 0x01020304}, {0xffff, 0}};
+  std::vector<uint8_t> packed = PackSubsamples(subs);
+  EXPECT_STR(ToHex(packed), "000501020304ffff00000000");
+  Subsamples back;
+  g_assert_true(UnpackSubsamples(packed.data(), packed.size(), 2, &back));
+  g_assert_true(back.size() == 2 && back[0].clear_bytes == 5 && back[0].encrypted_bytes == 0x01020304 &&
+                back[1].clear_bytes == 0xffff);
+  g_assert_false(UnpackSubsamples(packed.data(), packed.size() - 1, 2, &back));
   g_assert_cmpuint(pssh.size(), ==, 8 + 16 + 4 + 16 + 4 + 3);
   auto found_pssh = FindProtectionSystemHeaders({pssh});
   g_assert_cmpuint(found_pssh.size(), ==, 1);
