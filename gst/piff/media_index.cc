@@ -181,8 +181,32 @@ Status ReadIndexedFragment(ByteSource& src, const MovieBox* moov, const IndexedF
   return Status::Error(where + ": no traf for track " + std::to_string(track_id));
 }
 
-Status MediaIndex::Build(ByteSource& src, MediaIndex* out) {
+Status ReadAheadByteSource::Read(uint64_t offset, size_t size, std::vector<uint8_t>* out) {
+  const uint64_t total = base_.Size();
+  if (size >= window_ || offset > total || size > total - offset) {
+    base_reads_++;
+    return base_.Read(offset, size, out);  // the base names the error
+  }
+  if (buf_.empty() || offset < buf_offset_ || offset + size > buf_offset_ + buf_.size()) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(window_, total - offset));
+    base_reads_++;
+    Status s = base_.Read(offset, n, &buf_);
+    if (!s) {
+      buf_.clear();
+      return s;
+    }
+    buf_offset_ = offset;
+  }
+  const uint8_t* p = buf_.data() + (offset - buf_offset_);
+  out->assign(p, p + size);
+  return Status::Ok();
+}
+
+Status MediaIndex::Build(ByteSource& base, MediaIndex* out) {
   *out = MediaIndex();
+  // Box headers, moofs and the mdat header after each moof usually sit in
+  // one window.
+  ReadAheadByteSource src(base);
   ScanState scan;
   std::vector<std::pair<size_t, size_t>> awaiting_mdat;  // (track, fragment) indexes
   uint32_t last_sequence = 0;

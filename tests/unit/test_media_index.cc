@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -115,6 +116,60 @@ static void test_index_ranges() {
   g_assert_cmpint(t2->FindFragmentAtOrBefore(0), ==, 0);
 }
 
+// A source that counts its reads, for the read-ahead decorator.
+class CountingSource : public MemorySource {
+ public:
+  using MemorySource::MemorySource;
+  Status Read(uint64_t offset, size_t size, std::vector<uint8_t>* out) override {
+    reads++;
+    return MemorySource::Read(offset, size, out);
+  }
+  int reads = 0;
+};
+
+static void test_read_ahead() {
+  std::vector<uint8_t> data(1000);
+  for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<uint8_t>(i * 7);
+  CountingSource base(data);
+  ReadAheadByteSource ra(base, 256);
+  std::vector<uint8_t> out;
+  auto expect = [&](uint64_t off, size_t n) {
+    Status s = ra.Read(off, n, &out);
+    g_assert_true(s.ok());
+    g_assert_cmpuint(out.size(), ==, n);
+    g_assert_true(std::equal(out.begin(), out.end(), data.begin() + off));
+  };
+  expect(0, 8);     // fills [0, 256)
+  expect(8, 100);   // inside
+  expect(200, 56);  // ends exactly at the window's end
+  g_assert_cmpint(base.reads, ==, 1);
+  expect(250, 10);  // crosses the end: a new window at 250
+  g_assert_cmpint(base.reads, ==, 2);
+  expect(100, 8);   // before the window: re-read
+  g_assert_cmpint(base.reads, ==, 3);
+  expect(0, 600);   // as large as a window or larger: straight through
+  g_assert_cmpint(base.reads, ==, 4);
+  expect(990, 10);  // the window is clipped at the end of the data
+  g_assert_cmpint(base.reads, ==, 5);
+  // Past the end: the base's error, and nothing served from the window.
+  g_assert_false(ra.Read(995, 10, &out).ok());
+  g_assert_false(ra.Read(1001, 1, &out).ok());
+  expect(0, 0);
+}
+
+// The index of a file with small fragments needs far fewer reads than boxes.
+static void test_index_read_count() {
+  std::vector<uint8_t> file = MakeFile(40);
+  CountingSource base(file);
+  MediaIndex index;
+  g_assert_true(MediaIndex::Build(base, &index).ok());
+  g_assert_cmpuint(index.problems.size(), ==, 0);
+  g_assert_cmpuint(index.FindTrack(1)->fragments.size(), ==, 40);
+  // 80 moofs, 80 mdats and the init/mfra boxes: 3 reads per fragment
+  // without read-ahead; the whole file is 80 fragments of about 11 KB.
+  g_assert_cmpint(base.reads, <, 40);
+}
+
 static void test_index_problems() {
   TempDir dir;
   std::vector<uint8_t> data = MakeFile(2);
@@ -180,6 +235,8 @@ int main(int argc, char** argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/media-index/ranges", test_index_ranges);
   g_test_add_func("/media-index/problems", test_index_problems);
+  g_test_add_func("/media-index/read-ahead", test_read_ahead);
+  g_test_add_func("/media-index/read-count", test_index_read_count);
   g_test_add_func("/asset/lookup", test_asset_lookup_and_generated_manifest);
   return g_test_run();
 }
