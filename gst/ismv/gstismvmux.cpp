@@ -545,16 +545,44 @@ static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
   return -1;
 }
 
+// A track has ended when its pad was released, or is EOS with nothing left
+// queued (the aggregator marks a pad EOS only once its buffers are popped).
+static bool TrackEnded(const Track& t) {
+  if (t.released) return true;
+  GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t.pad);
+  return gst_aggregator_pad_is_eos(pad) && !gst_aggregator_pad_has_buffer(pad);
+}
+
 // Closes every fragment whose boundary is known and whose cut sample arrived.
 static GstFlowReturn CloseReadyFragments(GstIsmvMux* self) {
   IsmvMuxState* st = self->state;
   if (st->tracks.empty()) return GST_FLOW_OK;
-  Track* ref = st->tracks.front().get();
+  // The reference is the first video track still running, else the first
+  // running track: when it ends (EOS, pad released) before the others, the
+  // next one takes over, so the others keep getting boundaries instead of
+  // holding every sample until EOS.
+  Track* ref = nullptr;
   for (auto& t : st->tracks)
-    if (t->is_video()) {
-      ref = t.get();
-      break;
+    if (!TrackEnded(*t) && (!ref || (t->is_video() && !ref->is_video()))) ref = t.get();
+
+  // An ended track will not reach its next boundary: its last samples make
+  // its final fragment now (the other tracks' fragments keep coming).
+  for (auto& tp : st->tracks) {
+    Track* t = tp.get();
+    if (t->pending.empty() || !TrackEnded(*t)) continue;
+    while (t->next_boundary < st->boundaries.size()) {
+      ssize_t cut = FindCut(self, t, st->boundaries[t->next_boundary]);
+      if (cut == -2) return GST_FLOW_ERROR;
+      if (cut < 0) break;
+      t->next_boundary++;
+      if (GstFlowReturn ret = WriteFragment(self, t, static_cast<size_t>(cut), false); ret != GST_FLOW_OK) return ret;
     }
+    GST_DEBUG_OBJECT(self, "%s ended: its last %zu samples make its final fragment", TrackLabel(*t).c_str(),
+                     t->pending.size());
+    t->next_boundary = st->boundaries.size();
+    if (GstFlowReturn ret = WriteFragment(self, t, t->pending.size(), true); ret != GST_FLOW_OK) return ret;
+  }
+  if (!ref) return GST_FLOW_OK;  // all ended: Finish writes what is left
 
   // The reference track decides new boundaries: video at the first keyframe
   // at or after the target, audio at the sample nearest to it.
