@@ -366,10 +366,16 @@ Status SampleDecryptor::Decrypt(EncryptionScheme scheme, const Uuid& kid, uint8_
 Status ParseKeyPairs(const std::string& text, std::vector<std::pair<Uuid, std::vector<uint8_t>>>* out) {
   out->clear();
   std::string item;
+  size_t number = 0;
   auto flush = [&]() -> Status {
     if (item.empty()) return Status::Ok();
+    number++;
     size_t colon = item.find(':');
-    if (colon == std::string::npos) return Status::Error("'" + item + "' is not KID:KEY");
+    // Not echoed: a pair typed without its KID is a bare key, and errors end
+    // up in logs.
+    if (colon == std::string::npos)
+      return Status::Error("item " + std::to_string(number) + " (" + std::to_string(item.size()) +
+                           " characters) is not KID:KEY");
     Uuid kid;
     std::vector<uint8_t> key;
     if (!UuidFromString(item.substr(0, colon), &kid))

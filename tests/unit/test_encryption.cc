@@ -295,6 +295,14 @@ static void TestKeyPairs() {
   g_assert_false(ParseKeyPairs("nothex:00", &pairs).ok());
   g_assert_false(ParseKeyPairs("01020304-0506-0708-090a-aabbccddeeff:0011", &pairs).ok());
   g_assert_false(ParseKeyPairs("01020304-0506-0708-090a-aabbccddeeff", &pairs).ok());
+  // A key typed without its KID is not echoed into the error (it ends up in
+  // logs); the message says which item is wrong.
+  Status bare = ParseKeyPairs("01020304-0506-0708-090a-aabbccddeeff:00112233445566778899aabbccddeeff "
+                              "00112233445566778899aabbccddeeff",
+                              &pairs);
+  g_assert_false(bare.ok());
+  g_assert_true(bare.message().find("00112233") == std::string::npos);
+  g_assert_true(bare.message().find("item 2") != std::string::npos);
 }
 
 static void TestPlayReadyObject() {
