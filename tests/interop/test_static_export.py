@@ -186,8 +186,9 @@ def check_export_files(rep, out, exp, streams):
            "FragmentInfo == the moof", "; ".join(bad[:5]))
 
 
-def play(rep, label, ngx, player, speed, demuxer, want_bitrate, want_width, audio_frames, video_bitrates):
-    uri = "http://127.0.0.1:%d/ladder.ism/Manifest" % ngx.port
+def play(rep, label, ngx, player, speed, demuxer, want_bitrate, want_width, audio_frames, video_bitrates,
+         name="ladder.ism"):
+    uri = "http://127.0.0.1:%d/%s/Manifest" % (ngx.port, name)
     args = ["gst-launch-1.0", player, "uri=" + uri,
             "video-sink=identity name=vcount ! fakesink sync=false",
             "audio-sink=identity name=acount ! fakesink sync=false",
@@ -308,12 +309,89 @@ def case_export(rep, case):
     rep.ok(p.returncode == 2 and "--out" in p.stderr, "export without --out: exit 2")
 
 
+def case_shared_moof(rep, case):
+    """A fragmented MP4 whose moofs carry both tracks (ffmpeg's default
+    fMP4): export writes each fragment with a moof of its own track, whose
+    mdat holds exactly that track's sample bytes of the source moof; served
+    by nginx, it plays in mssdemux."""
+    rep.section("export: moofs shared by video and audio (ffmpeg fMP4)")
+    src_mp4 = media.ensure_media("ladder")
+    odir = media.out_dir(NAME, "shared")
+    shared = os.path.join(odir, "shared.mp4")
+    media.run(["ffmpeg", "-v", "error", "-y", "-i", src_mp4, "-map", "0:v:0", "-map", "0:a", "-c", "copy",
+               "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "2000000",
+               "-f", "mp4", shared], what="ffmpeg fMP4")
+    movie = boxcheck.Movie(shared)
+    by_moof = {}
+    for f in movie.fragments:
+        by_moof.setdefault(f.moof_offset, []).append(f)
+    rep.ok(any(len(v) == 2 for v in by_moof.values()), "ffmpeg wrote moofs that carry both tracks")
+    ism = os.path.join(odir, "shared.ism")
+    p = gst_smooth("manifest", "-o", ism, shared)
+    rep.ok(p.returncode == 0, "manifest -o shared.ism shared.mp4", p.stderr[-500:])
+    root = os.path.join(odir, "www")
+    exp = os.path.join(root, "shared.ism")
+    p = gst_smooth("export", "--out", exp, ism)
+    rep.ok(p.returncode == 0 and "rewritten" in p.stdout, "export writes the shared fragments (exit 0)",
+           "exit %d: %s %s" % (p.returncode, p.stdout[-300:], p.stderr[-500:]))
+    if p.returncode != 0:
+        return
+    rep.note(p.stdout.strip())
+    _, streams = parse_ismc(ism + "c")
+    urls = expected_urls(streams)
+    with open(shared, "rb") as fh:
+        source = fh.read()
+    kind_id = {movie.tracks[t].kind: t for t in movie.track_order}
+    bad = []
+    for u, (name, _, t) in sorted(urls.items()):
+        tid = kind_id["video" if name == "video" else "audio"]
+        src = [f for f in movie.track_fragments(tid) if f.tfdt == t]
+        frag = boxcheck.File(os.path.join(exp, u))
+        kinds = [b.type for b in frag.boxes]
+        if len(src) != 1 or kinds != ["moof", "mdat"]:
+            bad.append("%s: %d source fragments, boxes %s" % (u, len(src), kinds))
+            continue
+        trafs = frag.boxes[0].find("traf")
+        tfhd = boxcheck.parse_tfhd(trafs[0].first("tfhd"))
+        # A rewritten moof carries tfxd; a fragment that was alone in its moof
+        # keeps the source's bytes (tfdt, no tfxd).
+        tfxd = [boxcheck.parse_tfxd(c)["time"] for c in trafs[0].children
+                if c.type == "uuid" and c.uuid == boxcheck.UUID_TFXD]
+        tfdt = [boxcheck.parse_tfdt(c) for c in trafs[0].children if c.type == "tfdt"]
+        shared_src = len(by_moof[src[0].moof_offset]) > 1
+        time_ok = tfxd == [t] if shared_src else (tfxd or tfdt) == [t]
+        want = b"".join(source[x["offset"]:x["offset"] + x["size"]] for x in src[0].samples)
+        if len(trafs) != 1 or tfhd["track_id"] != tid or not time_ok:
+            bad.append("%s: %d trafs, track %d, tfxd %s tfdt %s" % (u, len(trafs), tfhd["track_id"], tfxd, tfdt))
+        elif frag.boxes[1].payload() != want:
+            bad.append("%s: mdat is not the track's %d sample bytes" % (u, len(src[0].samples)))
+        with open(os.path.join(exp, u.replace("/Fragments(", "/FragmentInfo(")), "rb") as fh:
+            if fh.read() != frag.data[:frag.boxes[0].size]:
+                bad.append("%s: FragmentInfo is not its moof" % u)
+    rep.ok(not bad and urls, "each of the %d fragments: one traf of its track, time == t (tfxd when rewritten), mdat == the source's "
+           "samples of that track; FragmentInfo == the new moof" % len(urls), "; ".join(bad[:4]))
+
+    audio_frames = sum(len(f.samples) for f in movie.track_fragments(kind_id["audio"]))
+    video = [s for s in streams if s["type"] == "video"][0]
+    level = (int(video["levels"][0]["Bitrate"]), int(video["levels"][0]["MaxWidth"]))
+    tmp = tempfile.mkdtemp(prefix="gst-smooth-nginx-")
+    ngx = Nginx(root, tmp)
+    try:
+        ngx.start()
+        play(rep, "shared moofs, mssdemux", ngx, "playbin", 5000, "mssdemux", level[0], level[1], audio_frames,
+             [level[0]], name="shared.ism")
+    finally:
+        ngx.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(argv):
     media.require_tools("nginx", "gst-launch-1.0", "ffprobe")
     media.require_elements("mssdemux", "mssdemux2", "playbin", "playbin3", "souphttpsrc", "identity", "fakesink")
     media.require_muxer("ismvmux")
     rep = media.Report(NAME)
     media.run_cases(rep, ["ladder"], case_export)
+    media.run_cases(rep, ["shared"], case_shared_moof)
     rep.done()
 
 

@@ -19,6 +19,7 @@
 #include "asset_fragments.h"
 #include "commands.h"
 #include "file_io.h"
+#include "keyframes.h"
 
 using namespace piff;
 
@@ -32,8 +33,9 @@ void Usage(FILE* out) {
                "                       http://HOST/NAME.ism/Manifest\n"
                "  --no-fragment-info   do not write the FragmentInfo (moof only) files\n"
                "  --strict             exit 1 without writing when the presentation has problems\n"
-               "Fails (exit 1, nothing written) on missing media, a manifest fragment without media\n"
-               "bytes, or fragments that share a moof with other tracks.\n");
+               "Fails (exit 1, nothing written) on missing media or a manifest fragment without media\n"
+               "bytes. A fragment whose moof also carries other tracks is written with a moof of its\n"
+               "own track only.\n");
 }
 
 }  // namespace
@@ -88,10 +90,6 @@ int CmdExport(int argc, char** argv) {
   std::vector<PresentationFragment> fragments;
   std::vector<std::string> errors, warnings;
   ResolvePresentationFragments(*asset, &fragments, &errors, &warnings);
-  for (auto& f : fragments)
-    if (f.shared_moof && errors.size() < 20)
-      errors.push_back(f.url + ": the fragment's moof also carries other tracks, so its bytes are not a " +
-                       "single-track Smooth fragment (remux with one moof per track, e.g. with ismvmux)");
   for (auto& w : warnings) std::fprintf(stderr, "gst-smooth export: warning: %s\n", w.c_str());
   if (!errors.empty()) {
     for (auto& e : errors) std::fprintf(stderr, "gst-smooth export: %s\n", e.c_str());
@@ -114,19 +112,46 @@ int CmdExport(int argc, char** argv) {
   uint64_t bytes = 0;
   size_t files = 0;
   std::set<std::string> made_dirs;
+  size_t rebuilt = 0;
   for (const PresentationFragment& f : fragments) {
-    ByteSource& src = *asset->media()[f.track->media].source;
+    const AssetMedia& media = asset->media()[f.track->media];
+    ByteSource& src = *media.source;
+    // A fragment is the file's own moof+mdat bytes, unless its moof carries
+    // other tracks too: then a single-track moof is written for it (the same
+    // rebuild the origin serves), followed by its samples' bytes.
+    FragmentBody body;
+    if (f.shared_moof) {
+      ptrdiff_t i = f.track->track->FindFragment(f.range.time);
+      s = i < 0 ? Status::Error(f.url + ": fragment not in the index")
+                : BuildTrackFragment(src, media.index.moov ? &*media.index.moov : nullptr,
+                                     f.track->track->fragments[static_cast<size_t>(i)], f.track->track_id,
+                                     SampleSelection::kAll, &body);
+      if (!s) {
+        s = s.WithContext(f.url);
+        break;
+      }
+      rebuilt++;
+    } else {
+      body.moof_size = f.range.moof_size;
+      body.ranges.push_back({f.range.offset, f.range.size});
+    }
     std::string path = out_dir + "/" + f.url;
     std::string dir = DirectoryOf(path);
     if (made_dirs.insert(dir).second && !(s = MakeDirectories(dir))) break;
-    if (!(s = CopyRangeToFile(src, f.range.offset, f.range.size, path))) break;
-    bytes += f.range.size;
+    if (!(s = CopyBodyToFile(src, body.header, body.ranges, path))) break;
+    bytes += body.size();
     files++;
     if (fragment_info && !f.info_url.empty()) {
       std::string info_path = out_dir + "/" + f.info_url;
       std::string info_dir = DirectoryOf(info_path);
       if (made_dirs.insert(info_dir).second && !(s = MakeDirectories(info_dir))) break;
-      if (!(s = CopyRangeToFile(src, f.range.offset, f.range.moof_size, info_path))) break;
+      if (f.shared_moof) {
+        std::vector<uint8_t> moof(body.header.begin(), body.header.begin() + static_cast<ptrdiff_t>(body.moof_size));
+        s = CopyBodyToFile(src, moof, {}, info_path);
+      } else {
+        s = CopyRangeToFile(src, f.range.offset, f.range.moof_size, info_path);
+      }
+      if (!s) break;
       files++;
     }
   }
@@ -143,5 +168,9 @@ int CmdExport(int argc, char** argv) {
               " bytes), %zu files\n",
               ism.c_str(), out_dir.c_str(), asset->client_manifest().streams.size(), levels, fragments.size(), bytes,
               files + 1);
+  if (rebuilt)
+    std::printf("  %zu fragments rewritten with a moof of their own track only (the media's moofs carry several "
+                "tracks)\n",
+                rebuilt);
   return 0;
 }

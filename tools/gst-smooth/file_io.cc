@@ -149,17 +149,24 @@ Status WriteFileAtomically(const std::string& path, const std::string& data) {
 }
 
 Status CopyRangeToFile(piff::ByteSource& source, uint64_t offset, uint64_t size, const std::string& path) {
+  return CopyBodyToFile(source, {}, {{offset, size}}, path);
+}
+
+Status CopyBodyToFile(piff::ByteSource& source, const std::vector<uint8_t>& header,
+                      const std::vector<piff::ByteRange>& ranges, const std::string& path) {
   constexpr uint64_t kChunk = 1 << 20;
   PartFile f(path);
   Status s = f.Open();
   if (!s) return s;
+  if (!header.empty() && !(s = f.Write(header.data(), header.size()))) return s;
   std::vector<uint8_t> buf;
-  for (uint64_t done = 0; done < size;) {
-    size_t n = static_cast<size_t>(std::min(kChunk, size - done));
-    if (!(s = source.Read(offset + done, n, &buf))) return s;
-    if (!(s = f.Write(buf.data(), buf.size()))) return s;
-    done += n;
-  }
+  for (const piff::ByteRange& r : ranges)
+    for (uint64_t done = 0; done < r.size;) {
+      size_t n = static_cast<size_t>(std::min(kChunk, r.size - done));
+      if (!(s = source.Read(r.offset + done, n, &buf))) return s;
+      if (!(s = f.Write(buf.data(), buf.size()))) return s;
+      done += n;
+    }
   return f.Commit();
 }
 

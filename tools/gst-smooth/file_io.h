@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "keyframes.h"
 #include "media_index.h"
 #include "status.h"
 
@@ -27,6 +29,11 @@ piff::Status WriteFileAtomically(const std::string& path, const std::string& dat
 // Copies bytes [offset, offset + size) of `source` into a new file at `path`
 // (through path + ".part"), through a buffer of at most 1 MiB.
 piff::Status CopyRangeToFile(piff::ByteSource& source, uint64_t offset, uint64_t size, const std::string& path);
+
+// Writes `header`, then each range of `source` in order, into a new file at
+// `path` (through path + ".part"), copying through a buffer of at most 1 MiB.
+piff::Status CopyBodyToFile(piff::ByteSource& source, const std::vector<uint8_t>& header,
+                            const std::vector<piff::ByteRange>& ranges, const std::string& path);
 
 // True for an existing regular file (symbolic links followed).
 bool IsRegularFile(const std::string& path);
