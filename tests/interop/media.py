@@ -339,6 +339,16 @@ def mux_ismvmux(mp4: str, odir: str, name: str, props: Optional[Dict[str, str]] 
     return {"ismv": ismv, "ism": ism, "ismc": ismc, "cmd": " ".join(args)}
 
 
+def make_shared_moof_fmp4(mp4: str, out: str) -> None:
+    """The first video and the audio of `mp4` as FFmpeg's plain fragmented
+    MP4: every moof carries a traf of both tracks (no tfxd, tfdt times), 2 s
+    fragments. Not a Smooth layout: tools must rewrite each fragment to a
+    moof of its own track."""
+    run(["ffmpeg", "-v", "error", "-y", "-i", mp4, "-map", "0:v:0", "-map", "0:a", "-c", "copy",
+         "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "2000000",
+         "-f", "mp4", out], what="ffmpeg fMP4")
+
+
 def mux_ffmpeg(mp4: str, odir: str, name: str) -> dict:
     ismv = os.path.join(odir, name + ".ismv")
     args = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", mp4, "-map", "0", "-c", "copy", "-f", "ismv", ismv]

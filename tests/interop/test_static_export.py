@@ -318,9 +318,7 @@ def case_shared_moof(rep, case):
     src_mp4 = media.ensure_media("ladder")
     odir = media.out_dir(NAME, "shared")
     shared = os.path.join(odir, "shared.mp4")
-    media.run(["ffmpeg", "-v", "error", "-y", "-i", src_mp4, "-map", "0:v:0", "-map", "0:a", "-c", "copy",
-               "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "2000000",
-               "-f", "mp4", shared], what="ffmpeg fMP4")
+    media.make_shared_moof_fmp4(src_mp4, shared)
     movie = boxcheck.Movie(shared)
     by_moof = {}
     for f in movie.fragments:
