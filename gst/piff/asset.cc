@@ -192,7 +192,8 @@ Status BuildManifestsForFiles(const std::vector<std::string>& media_paths, const
       for (const auto& f : t.fragments)
         if (f.shared_moof) {
           problems->push_back(path + ": track " + std::to_string(t.config.track_id) +
-                              " shares moofs with other tracks; an origin cannot serve its fragments as they are");
+                              " shares moofs with other tracks: an origin that serves the file's byte ranges (IIS) cannot "
+                              "serve it; gst-smooth serve and export write each fragment with a moof of its own");
           break;
         }
       TrackSummary sum = SummaryOf(t);
