@@ -371,17 +371,18 @@ Status ParseKeyPairs(const std::string& text, std::vector<std::pair<Uuid, std::v
     if (item.empty()) return Status::Ok();
     number++;
     size_t colon = item.find(':');
-    // Not echoed: a pair typed without its KID is a bare key, and errors end
-    // up in logs.
+    // Never echoed: a pair typed without its KID is a bare key, and errors
+    // end up in logs.
     if (colon == std::string::npos)
       return Status::Error("item " + std::to_string(number) + " (" + std::to_string(item.size()) +
                            " characters) is not KID:KEY");
     Uuid kid;
     std::vector<uint8_t> key;
+    // Nor the KID: with KID and KEY swapped, it is the key.
     if (!UuidFromString(item.substr(0, colon), &kid))
-      return Status::Error("'" + item.substr(0, colon) + "' is not a UUID (KID)");
+      return Status::Error("item " + std::to_string(number) + ": the KID (before ':') is not a UUID");
     if (!ParseHex(item.substr(colon + 1), &key) || key.size() != 16)
-      return Status::Error("key for KID " + UuidToString(kid) + " must be 32 hex digits");
+      return Status::Error("item " + std::to_string(number) + ": the key (after ':') must be 32 hex digits");
     out->emplace_back(kid, std::move(key));
     item.clear();
     return Status::Ok();

@@ -21,6 +21,8 @@
 #include "playready.h"
 #include "protection.h"
 
+#include "mux_rig.h"
+
 #include <glib/gstdio.h>
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -32,11 +34,6 @@ const char* const kKid = "01020304-0506-0708-090a-aabbccddeeff";
 const char* const kKey = "00112233445566778899aabbccddeeff";
 const char* const kLaUrl = "https://license.example/rightsmanager.asmx?cfg=(kid:header)";
 const char* const kPlayReady = "9a04f079-9840-4286-ab92-e65be0885f95";
-
-// Minimal but well-formed avcC (Baseline, 4-byte NAL lengths, one SPS, one PPS) and AAC-LC 48 kHz stereo.
-const guint8 kAvcC[] = {0x01, 0x42, 0xc0, 0x1e, 0xff, 0xe1, 0x00, 0x08, 0x67, 0x42, 0xc0, 0x1e,
-                        0xd9, 0x00, 0xa0, 0x47, 0x01, 0x00, 0x04, 0x68, 0xce, 0x3c, 0x80};
-const guint8 kAsc[] = {0x11, 0x90};
 
 piff::Uuid KidUuid() {
   piff::Uuid u;
@@ -63,15 +60,6 @@ GstCaps* VideoCaps(bool cenc = false, const char* cipher_mode = "cenc") {
                       kPlayReady, "cipher-mode", G_TYPE_STRING, cipher_mode, nullptr);
     gst_structure_set_name(s, "application/x-cenc");
   }
-  return caps;
-}
-
-GstCaps* AudioCaps() {
-  GstBuffer* cd = gst_buffer_new_memdup(kAsc, sizeof(kAsc));
-  GstCaps* caps = gst_caps_new_simple("audio/mpeg", "mpegversion", G_TYPE_INT, 4, "stream-format", G_TYPE_STRING,
-                                      "raw", "rate", G_TYPE_INT, 48000, "channels", G_TYPE_INT, 2, "codec_data",
-                                      GST_TYPE_BUFFER, cd, nullptr);
-  gst_buffer_unref(cd);
   return caps;
 }
 
@@ -105,111 +93,30 @@ GstBuffer* MakeBuffer(const std::vector<uint8_t>& bytes, GstClockTime pts, GstCl
 
 GstClockTime AudioPts(int i) { return gst_util_uint64_scale(i, 1024 * GST_SECOND, 48000); }
 
-// appsrc inputs -> ismvmux -> filesink (or appsink for live output).
-struct Rig {
-  GstElement* pipeline = nullptr;
-  GstElement* mux = nullptr;
-  GstElement* sink = nullptr;
-  std::vector<GstElement*> srcs;
-  std::string dir, out_path, ismc_path;
+// The shared rig (mux_rig.h) with a client manifest next to the output and
+// this file's key and payloads. Live: appsink output from live sources, with
+// running-time timestamps.
+struct EncryptionRig : Rig {
+  std::string ismc_path;
 
-  Rig(const std::vector<std::string>& pads, bool live = false) {
-    gchar* d = g_dir_make_tmp("ismvmux-enc-XXXXXX", nullptr);
-    dir = d;
-    g_free(d);
-    out_path = dir + "/out.ismv";
+  explicit EncryptionRig(const std::vector<std::string>& pads, bool live = false)
+      : Rig(pads, live ? Sink::kApp : Sink::kFile, live) {
     ismc_path = dir + "/out.ismc";
-    pipeline = gst_pipeline_new(nullptr);
-    mux = gst_element_factory_make("ismvmux", nullptr);
-    fail_unless(mux != nullptr, "ismvmux not found (GST_PLUGIN_PATH_1_0?)");
     g_object_set(mux, "client-manifest", ismc_path.c_str(), nullptr);
-    if (live) {
-      sink = gst_element_factory_make("appsink", nullptr);
-      g_object_set(sink, "sync", FALSE, nullptr);
+    if (live)
       g_object_set(mux, "latency", static_cast<guint64>(5 * GST_SECOND), "timestamp-mode", 1 /* running-time */,
                    nullptr);
-    } else {
-      sink = gst_element_factory_make("filesink", nullptr);
-      g_object_set(sink, "location", out_path.c_str(), nullptr);
-    }
-    gst_bin_add_many(GST_BIN(pipeline), mux, sink, nullptr);
-    fail_unless(gst_element_link(mux, sink));
-    for (auto& p : pads) {
-      GstElement* src = gst_element_factory_make("appsrc", nullptr);
-      g_object_set(src, "format", GST_FORMAT_TIME, "max-bytes", static_cast<guint64>(0), "is-live", live, nullptr);
-      gst_bin_add(GST_BIN(pipeline), src);
-      GstPad* sinkpad = gst_element_request_pad_simple(mux, p.c_str());
-      fail_unless(sinkpad != nullptr);
-      GstPad* srcpad = gst_element_get_static_pad(src, "src");
-      fail_unless_equals_int(gst_pad_link(srcpad, sinkpad), GST_PAD_LINK_OK);
-      gst_object_unref(srcpad);
-      gst_object_unref(sinkpad);
-      srcs.push_back(src);
-    }
-  }
-  ~Rig() {
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(pipeline);
-    GDir* d = g_dir_open(dir.c_str(), 0, nullptr);
-    if (d) {
-      while (const gchar* n = g_dir_read_name(d)) g_unlink((dir + "/" + n).c_str());
-      g_dir_close(d);
-    }
-    g_rmdir(dir.c_str());
   }
   void Encrypt(const char* scheme, const char* iv = nullptr) {
     gst_util_set_object_arg(G_OBJECT(mux), "encryption", scheme);
     g_object_set(mux, "key-id", kKid, "content-key", kKey, "la-url", kLaUrl, nullptr);
     if (iv) g_object_set(mux, "iv", iv, nullptr);
   }
-  void Start() { fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE); }
-  void SetCaps(size_t i, GstCaps* caps) {
-    g_object_set(srcs[i], "caps", caps, nullptr);
-    gst_caps_unref(caps);
-  }
-  void Push(size_t i, GstBuffer* b) { fail_unless_equals_int(gst_app_src_push_buffer(GST_APP_SRC(srcs[i]), b), GST_FLOW_OK); }
-  void EndAll() {
-    for (auto* s : srcs) gst_app_src_end_of_stream(GST_APP_SRC(s));
-  }
   void PushVideo(size_t src, int frames) {
     for (int i = 0; i < frames; i++) Push(src, MakeBuffer(VideoPayload(i), i * GST_SECOND / 25, GST_SECOND / 25, i % 25 == 0));
   }
   void PushAudio(size_t src, int frames) {
     for (int i = 0; i < frames; i++) Push(src, MakeBuffer(AudioPayload(i), AudioPts(i), AudioPts(i + 1) - AudioPts(i), true));
-  }
-  // EOS or ERROR; warnings are skipped.
-  GstMessage* Wait() {
-    GstBus* bus = gst_element_get_bus(pipeline);
-    GstMessage* m = gst_bus_timed_pop_filtered(bus, 20 * GST_SECOND,
-                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-    gst_object_unref(bus);
-    fail_unless(m != nullptr, "timeout waiting for EOS/ERROR");
-    return m;
-  }
-  static std::string ErrorText(GstMessage* m) {
-    fail_unless_equals_int(GST_MESSAGE_TYPE(m), GST_MESSAGE_ERROR);
-    GError* e = nullptr;
-    gchar* dbg = nullptr;
-    gst_message_parse_error(m, &e, &dbg);
-    std::string r = std::string(e->message) + " | " + (dbg ? dbg : "");
-    g_error_free(e);
-    g_free(dbg);
-    return r;
-  }
-  void ExpectEos() {
-    GstMessage* m = Wait();
-    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) fail("unexpected error: %s", ErrorText(m).c_str());
-    gst_message_unref(m);
-  }
-  std::string ExpectError() {
-    GstMessage* m = Wait();
-    std::string e = ErrorText(m);
-    gst_message_unref(m);
-    return e;
-  }
-  std::vector<uint8_t> ReadOutput() {
-    std::ifstream in(out_path, std::ios::binary);
-    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   }
   piff::ClientManifest ReadClientManifest() {
     gchar* c = nullptr;
@@ -222,13 +129,6 @@ struct Rig {
     return cm;
   }
 };
-
-piff::PiffFile ParseFile(const std::vector<uint8_t>& data) {
-  piff::PiffFile f;
-  piff::Status s = piff::PiffFile::Parse(data.data(), data.size(), &f);
-  fail_unless(s.ok(), "parse failed: %s", s.message().c_str());
-  return f;
-}
 
 // The sinf of track `index`: sample entry type, and the parsed box.
 piff::ProtectionSchemeInfoBox TrackSinf(const piff::PiffFile& f, size_t index, piff::FourCC* entry_type) {
@@ -347,7 +247,7 @@ std::vector<uint8_t> ThePro(const piff::PiffFile& f) {
   return headers[0].data;
 }
 
-void CheckManifestPro(Rig& r, const std::vector<uint8_t>& pro) {
+void CheckManifestPro(EncryptionRig& r, const std::vector<uint8_t>& pro) {
   piff::ClientManifest cm = r.ReadClientManifest();
   fail_unless_equals_int(cm.protection.size(), 1);
   fail_unless(cm.protection[0].system_id == piff::kPlayReadySystemId);
@@ -358,7 +258,7 @@ void CheckManifestPro(Rig& r, const std::vector<uint8_t>& pro) {
 
 // Encrypts 3 s of video + audio and checks everything a client needs.
 void RunEncrypted(const char* scheme_name, piff::EncryptionScheme scheme) {
-  Rig r({"video_%u", "audio_%u"});
+  EncryptionRig r({"video_%u", "audio_%u"});
   r.Encrypt(scheme_name);
   r.SetCaps(0, VideoCaps());
   r.SetCaps(1, AudioCaps());
@@ -464,7 +364,7 @@ GstBuffer* PullAll(GstElement* appsink, std::vector<uint8_t>* data, std::vector<
 
 // First IVs (per track id) of an encrypted run with the given settings.
 std::vector<std::vector<uint8_t>> FirstIvs(const char* scheme, const char* iv) {
-  Rig r({"video_%u", "audio_%u"});
+  EncryptionRig r({"video_%u", "audio_%u"});
   r.Encrypt(scheme, iv);
   r.SetCaps(0, VideoCaps());
   r.SetCaps(1, AudioCaps());
@@ -678,7 +578,7 @@ GST_START_TEST(test_key_id_guid) {
   const char* forms[] = {"BAMCAQYFCAcJCqq7zN3u/w==", "0403020106050807090aaabbccddeeff",
                          "{04030201-0605-0807-090a-aabbccddeeff}"};
   for (const char* form : forms) {
-    Rig r({"audio_%u"});
+    EncryptionRig r({"audio_%u"});
     gst_util_set_object_arg(G_OBJECT(r.mux), "encryption", "piff-ctr");
     g_object_set(r.mux, "key-id-guid", form, "content-key", kKey, nullptr);
     if (form == forms[0]) g_object_set(r.mux, "key-id", kKid, nullptr);
@@ -704,7 +604,7 @@ GST_END_TEST;
 // playready-header is used verbatim; with key-id unset its KID is used.
 GST_START_TEST(test_playready_header_property) {
   std::vector<uint8_t> pro = TestPro();
-  Rig r({"audio_%u"});
+  EncryptionRig r({"audio_%u"});
   gst_util_set_object_arg(G_OBJECT(r.mux), "encryption", "piff-ctr");
   g_object_set(r.mux, "content-key", kKey, "playready-header", piff::Base64Encode(pro).c_str(), nullptr);
   r.SetCaps(0, AudioCaps());
@@ -723,7 +623,7 @@ GST_END_TEST;
 // Live: not seekable, live sources; the first buffer is ftyp+moov with
 // pssh and sinf, and every fragment carries its senc.
 GST_START_TEST(test_live_encrypted) {
-  Rig r({"video_%u", "audio_%u"}, true);
+  EncryptionRig r({"video_%u", "audio_%u"}, true);
   r.Encrypt("piff-ctr");
   r.SetCaps(0, VideoCaps());
   r.SetCaps(1, AudioCaps());
@@ -755,7 +655,7 @@ GST_START_TEST(test_remux_encrypted_input) {
   const int frames = 60;
   EncryptedInput in = MakeEncryptedVideo(frames, piff::EncryptionScheme::kPiffCtr);
   std::vector<uint8_t> pro = TestPro();
-  Rig r({"video_%u", "audio_%u"});
+  EncryptionRig r({"video_%u", "audio_%u"});
   r.SetCaps(0, VideoCaps(true));
   r.SetCaps(1, AudioCaps());
   r.Start();
@@ -819,7 +719,7 @@ GST_START_TEST(test_remux_pssh_box_cbc) {
   const int frames = 30;
   EncryptedInput in = MakeEncryptedVideo(frames, piff::EncryptionScheme::kPiffCbc);
   std::vector<uint8_t> pro = TestPro(), box = IsoPssh(pro);
-  Rig r({"video_%u"});
+  EncryptionRig r({"video_%u"});
   r.SetCaps(0, VideoCaps(true, "cbc1"));
   r.Start();
   SendProtection(r.srcs[0], box, "isobmff/moov");
@@ -855,7 +755,7 @@ GST_END_TEST;
 // Encrypted input with encryption set: a clear error, no double encryption.
 GST_START_TEST(test_remux_refuses_double_encryption) {
   EncryptedInput in = MakeEncryptedVideo(1, piff::EncryptionScheme::kPiffCtr);
-  Rig r({"video_%u"});
+  EncryptionRig r({"video_%u"});
   r.Encrypt("piff-ctr");
   r.SetCaps(0, VideoCaps(true));
   r.Start();
@@ -870,7 +770,7 @@ GST_END_TEST;
 GST_START_TEST(test_remux_bad_input) {
   EncryptedInput in = MakeEncryptedVideo(3, piff::EncryptionScheme::kPiffCtr);
   {
-    Rig r({"video_%u"});
+    EncryptionRig r({"video_%u"});
     r.SetCaps(0, VideoCaps(true));
     r.Start();
     SendProtection(r.srcs[0], TestPro(), "smooth-streaming");
@@ -881,7 +781,7 @@ GST_START_TEST(test_remux_bad_input) {
     fail_unless(e.find("without GstProtectionMeta") != std::string::npos, "%s", e.c_str());
   }
   {
-    Rig r({"video_%u"});
+    EncryptionRig r({"video_%u"});
     r.SetCaps(0, VideoCaps(true, "cbcs"));
     r.Start();
     gst_app_src_push_buffer(GST_APP_SRC(r.srcs[0]), WithProtectionMeta(MakeBuffer(in.bytes[0], 0, GST_SECOND / 25, true), in.enc[0]));

@@ -303,6 +303,11 @@ static void TestKeyPairs() {
   g_assert_false(bare.ok());
   g_assert_true(bare.message().find("00112233") == std::string::npos);
   g_assert_true(bare.message().find("item 2") != std::string::npos);
+  // KID and key swapped: the key (now "KID") is not echoed either.
+  Status swapped = ParseKeyPairs("00112233445566778899aabbccddeeff:01020304-0506-0708-090a-aabbccddeeff", &pairs);
+  g_assert_false(swapped.ok());
+  g_assert_true(swapped.message().find("00112233") == std::string::npos);
+  g_assert_true(swapped.message().find("0102") == std::string::npos);
 }
 
 static void TestPlayReadyObject() {
