@@ -27,9 +27,11 @@ void Usage(FILE* out) {
                "  --port N                 TCP port, 0 = any free port (default 0; the URL is printed)\n"
                "  --bind ADDR              IPv4/IPv6 address to listen on (default 127.0.0.1)\n"
                "  --threads N              event loops accepting on the port (default 1)\n"
-               "  --max-age S              Cache-Control max-age of fragments (default 86400)\n"
-               "  --manifest-max-age S     Cache-Control max-age of manifests (default 10)\n"
-               "  --cache-mb N             memory for recently served fragments (default 64, 0 = none)\n"
+               "  --max-age S              Cache-Control max-age of fragments, seconds (default 86400)\n"
+               "  --manifest-max-age S     Cache-Control max-age of manifests, seconds (default 10)\n"
+               "  --cache-mb N             MiB for recently served fragments (default 64, 0 = none)\n"
+               "  --idle-timeout S         close a connection that waits S seconds for a request\n"
+               "                           (default 60, 0 = never; responses are never cut)\n"
                "  --quiet                  no per-request log lines\n"
                "Stops on SIGINT/SIGTERM (exit 0).\n");
 }
@@ -102,6 +104,9 @@ int CmdServe(int argc, char** argv) {
       unsigned mb = 0;
       if (!ParseUnsigned(a, v, 65536, &mb)) return 2;
       opt.cache_bytes = static_cast<size_t>(mb) << 20;
+      i++;
+    } else if (!std::strcmp(a, "--idle-timeout")) {
+      if (!ParseUnsigned(a, v, 86400, &opt.idle_timeout)) return 2;
       i++;
     } else if (!std::strcmp(a, "--quiet")) {
       opt.log_requests = false;

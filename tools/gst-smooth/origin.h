@@ -11,11 +11,20 @@
 // would block) runs on GLib's GTask thread pool and comes back to the loop.
 // Bodies are streamed in chunks of at most kChunkSize (whole fragments up to
 // kMaxCachedBody) with at most two chunks queued per response, so memory per
-// response is bounded whatever the fragment size. With --threads N, N loops
-// accept on the same port (SO_REUSEPORT), each in its own thread. Each loop
+// response is bounded whatever the fragment size; a single byte Range is cut
+// from the cached fragment or streamed from where it starts. With
+// --threads N, N loops accept on the same port (SO_REUSEPORT), each in its
+// own thread. Each loop
 // remembers the request paths it recently answered from the fragment cache
 // (the "hot table"), so that a repeated GET of a popular fragment skips URL
-// parsing and resolution while the asset is known to be unchanged.
+// parsing and resolution while the asset is known to be unchanged. Each loop
+// accepts its connections itself and closes those idle for longer than
+// --idle-timeout.
+//
+// The code: origin.cc (sockets, connections, the Origin class),
+// origin_http.cc (the SoupServer callbacks), origin_request.cc (request
+// paths and headers, Resolve), origin_assets.cc (asset and fragment caches,
+// reads); origin_internal.h has the types they share.
 #pragma once
 
 #include <gio/gio.h>
@@ -65,6 +74,10 @@ struct OriginOptions {
   unsigned fragment_max_age = 86400;  // Cache-Control max-age of fragments, s
   unsigned manifest_max_age = 10;     // ... of manifests (repackaging changes them)
   size_t cache_bytes = 64u << 20;     // fragment cache (0: none)
+  // A connection that waits longer than this for the headers of its next
+  // request (after it was accepted or after its last response) is closed, s
+  // (0: never). A request being answered is never cut.
+  unsigned idle_timeout = 60;
   bool log_requests = true;         // one line per request on stdout
 };
 
