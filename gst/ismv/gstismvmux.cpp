@@ -562,8 +562,16 @@ static GstFlowReturn CloseReadyFragments(GstIsmvMux* self) {
   // next one takes over, so the others keep getting boundaries instead of
   // holding every sample until EOS.
   Track* ref = nullptr;
-  for (auto& t : st->tracks)
+  Track* first_choice = nullptr;
+  for (auto& t : st->tracks) {
     if (!TrackEnded(*t) && (!ref || (t->is_video() && !ref->is_video()))) ref = t.get();
+    if (!first_choice || (t->is_video() && !first_choice->is_video())) first_choice = t.get();
+  }
+  // After a handover the stream may be about to end too (audio a few ms
+  // longer than video): a boundary is decided only once half a fragment
+  // lies beyond it, so a short tail joins the last fragment (at most 1.5
+  // fragment durations) instead of making a fragment of its own.
+  const bool handed_over = ref != first_choice;
 
   // An ended track will not reach its next boundary: its last samples make
   // its final fragment now (the other tracks' fragments keep coming).
@@ -588,6 +596,9 @@ static GstFlowReturn CloseReadyFragments(GstIsmvMux* self) {
   // at or after the target, audio at the sample nearest to it.
   for (;;) {
     if (ref->next_boundary < st->boundaries.size()) break;  // it still has one to apply
+    if (handed_over && (ref->pending.empty() || ref->pending.back().pts < st->next_target +
+                                                                            static_cast<int64_t>(st->fragment_duration / 2)))
+      break;
     ssize_t cut = -1;
     if (ref->is_video()) {
       for (size_t i = 1; i < ref->pending.size(); i++)
