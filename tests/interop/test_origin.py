@@ -35,6 +35,10 @@ Checked:
   - --idle-timeout 1: a silent connection, a slowloris header and an unused
     keep-alive connection are closed after ~1 s; a slow download (one
     response longer than the timeout) is not; the counter; 0 = never.
+  - --send-timeout 1: clients that stop reading (a streamed response, a
+    cached whole body, a response already left whole for the kernel) are
+    cut after ~1 s, the responses in progress logged as aborted; a reader
+    taking 16 KiB every 200 ms gets its body intact; the counter; 0 = never.
 """
 
 import gzip
@@ -43,6 +47,7 @@ import http.client
 import os
 import random
 import re
+import select
 import shutil
 import signal
 import socket
@@ -655,6 +660,13 @@ def evict(path):
         os.close(fd)
 
 
+def largest_fragment(big):
+    """(url, bytes) of the largest fragment of the 10 s-fragment asset."""
+    b, name, t, url = max(fragment_urls(big.manifest, "/big/ladder.ism/"),
+                          key=lambda u: len(big.fragment(u[0], u[1], u[2])[0]))
+    return url, big.fragment(b, name, t)[0]
+
+
 def check_big_fragments(rep, origin, big):
     rep.section("fragments larger than the read chunk (10 s fragments), cold and warm page cache")
     urls = fragment_urls(big.manifest, "/big/ladder.ism/")
@@ -681,8 +693,7 @@ def check_big_fragments(rep, origin, big):
                "\n    ".join(bad[:5]))
 
     # A client that reads slowly does not hold up the others.
-    b, name, t, url = max(urls, key=lambda u: len(big.fragment(u[0], u[1], u[2])[0]))
-    want = big.fragment(b, name, t)[0]
+    url, want = largest_fragment(big)
     evict(big.path)
     s = socket.create_connection((origin.host, origin.port), timeout=20)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
@@ -960,25 +971,34 @@ def check_ranges_vs_nginx(rep, origin, exp, big, root):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def read_responses(sock, n, timeout=10.0):
+    """n pipelined HTTP/1.1 responses with a Content-Length from a raw socket:
+    [(status, body)]."""
+    sock.settimeout(timeout)
+    data, out = b"", []
+
+    def more():
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise media.Failure("connection closed after %d responses" % len(out))
+        return chunk
+
+    while len(out) < n:
+        while b"\r\n\r\n" not in data:
+            data += more()
+        head, data = data.split(b"\r\n\r\n", 1)
+        m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+        length = int(m.group(1)) if m else 0
+        while len(data) < length:
+            data += more()
+        out.append((int(head.split(b" ", 2)[1]), data[:length]))
+        data = data[length:]
+    return out
+
+
 def read_response(sock, timeout=10.0):
     """One HTTP/1.1 response with a Content-Length from a raw socket: (status, body)."""
-    sock.settimeout(timeout)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise media.Failure("connection closed before the headers")
-        data += chunk
-    head, rest = data.split(b"\r\n\r\n", 1)
-    status = int(head.split(b" ", 2)[1])
-    m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
-    length = int(m.group(1)) if m else 0
-    while len(rest) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise media.Failure("connection closed mid-body")
-        rest += chunk
-    return status, rest
+    return read_responses(sock, 1, timeout)[0]
 
 
 def closed_within(sock, seconds):
@@ -998,8 +1018,11 @@ def closed_within(sock, seconds):
 
 
 def check_idle_timeout(rep, root, big):
-    rep.section("--idle-timeout 1: idle connections are closed, active ones are not")
-    origin = Origin(root, ["--idle-timeout", "1"])
+    rep.section("--idle-timeout 1 --send-timeout 1: idle connections are closed, active ones are not")
+    big_url, big_want = largest_fragment(big)
+    # --send-timeout 1 too: the paced download below keeps one response in
+    # progress for over a second, and must not count as stalled either.
+    origin = Origin(root, ["--idle-timeout", "1", "--send-timeout", "1"])
     try:
         s = socket.create_connection((origin.host, origin.port), timeout=5)
         dt = closed_within(s, 4)
@@ -1043,9 +1066,7 @@ def check_idle_timeout(rep, root, big):
         # socket buffers hold, up to 4 MiB, so the origin itself is still
         # writing the last one for more than a second), read at a pace that
         # takes 6 s.
-        b, name, t, url = max(fragment_urls(big.manifest, "/big/ladder.ism/"),
-                              key=lambda u: len(big.fragment(u[0], u[1], u[2])[0]))
-        want = big.fragment(b, name, t)[0]
+        url, want = big_url, big_want
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)  # before connect: a small window
         s.settimeout(10)
@@ -1087,6 +1108,7 @@ def check_idle_timeout(rep, root, big):
         m = re.search(r"(\d+) idle connections closed", summary)
         rep.ok(rc == 0 and m is not None and int(m.group(1)) == 4,
                "counters: %s idle connections closed (the 4 above)" % (m.group(1) if m else "?"), summary)
+        rep.ok(" 0 stalled connections closed" in summary, "... and no connection closed as stalled", summary)
         rep.ok(not any(g[6] for g in origin.log_lines()), "idle closes leave no aborted requests in the log")
     except (media.Failure, OSError, http.client.HTTPException) as e:
         import traceback
@@ -1094,24 +1116,175 @@ def check_idle_timeout(rep, root, big):
     finally:
         origin.kill()
 
-    origin = Origin(root, ["--idle-timeout", "0", "--quiet"])
+    origin = Origin(root, ["--idle-timeout", "0", "--send-timeout", "0", "--quiet"])
     try:
+        def descriptors():
+            """The origin's sockets (files and event descriptors come and go with assets and pool threads)."""
+            d = "/proc/%d/fd" % origin.proc.pid
+            return sum(os.readlink(os.path.join(d, f)).startswith("socket:") for f in os.listdir(d))
+
+        # Clients that close their kept-alive connections after a request:
+        # libsoup 3.2 leaves those descriptors open, the origin closes them.
+        fds = descriptors()
+        for _ in range(20):
+            k = socket.create_connection((origin.host, origin.port), timeout=5)
+            k.sendall(b"GET /ladder.ism/Manifest HTTP/1.1\r\nHost: x\r\n\r\n")
+            read_response(k)
+            k.close()
         s = socket.create_connection((origin.host, origin.port), timeout=5)
+        # Meanwhile a client that does not read (six 1.3 MB fragments
+        # pipelined through a tiny window) for as long.
+        stuck = socket.socket()
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.connect((origin.host, origin.port))
+        stuck.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % big_url).encode() * 6)
         dt = closed_within(s, 2.5)
+        left = descriptors() - fds
         s.sendall(b"GET /ladder.ism/Manifest HTTP/1.1\r\nHost: x\r\n\r\n")
         st = read_response(s)[0]
         s.close()
         rep.ok(dt is None and st == 200, "--idle-timeout 0: a silent connection stays open (2.5 s), then is answered")
+        rep.ok(left == 2, "... and the 20 connections their clients closed meanwhile are closed (%d sockets more than "
+               "at the start: 2 clients connected)" % left)
+        bodies = [body for _, body in read_responses(stuck, 6)]
+        stuck.close()
+        rep.ok(bodies == [big_want] * 6, "--send-timeout 0: a client that did not read for 2.5 s then reads all six "
+               "responses intact")
         origin.stop()
+        summary = next((l for l in origin.lines if "stalled connections closed" in l), "")
+        rep.ok(re.search(r" 0 idle connections closed, 0 stalled connections closed", summary),
+               "... the counters: nothing closed", summary)
     except (media.Failure, OSError, http.client.HTTPException) as e:
-        rep.fail("--idle-timeout 0: %r" % e)
+        rep.fail("--idle-timeout 0 --send-timeout 0: %r" % e)
     finally:
         origin.kill()
-    for bad in ("-1", "abc", "86401"):
-        p = subprocess.run([origin_binary(), "serve", "--root", root, "--idle-timeout", bad],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
-        rep.ok(p.returncode == 2 and "--idle-timeout" in p.stderr, "--idle-timeout %s -> usage error (exit 2)" % bad,
-               "exit %d: %s" % (p.returncode, p.stderr.strip()[:200]))
+    for opt in ("--idle-timeout", "--send-timeout"):
+        for bad in ("-1", "abc", "86401"):
+            p = subprocess.run([origin_binary(), "serve", "--root", root, opt, bad],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=20)
+            rep.ok(p.returncode == 2 and opt in p.stderr, "%s %s -> usage error (exit 2)" % (opt, bad),
+                   "exit %d: %s" % (p.returncode, p.stderr.strip()[:200]))
+
+
+def hang_ups(socks, seconds, t0=None):
+    """{name: seconds from t0 (default: now) until the server closed or reset
+    that socket, or None if it did not within `seconds`}. Reads nothing: the
+    clients go on not reading."""
+    t0 = t0 or time.time()
+    p = select.poll()
+    names = {}
+    for name, sock in socks.items():
+        p.register(sock, select.POLLERR | select.POLLHUP | select.POLLRDHUP)
+        names[sock.fileno()] = name
+    out = {name: None for name in socks}
+    while None in out.values() and time.time() - t0 < seconds:
+        for fd, _ in p.poll(20):
+            out[names[fd]] = time.time() - t0
+            p.unregister(fd)
+    return out
+
+
+def check_send_timeout(rep, root, exp, big):
+    rep.section("--send-timeout 1: clients that stop reading are cut, slow readers are not")
+    origin = Origin(root, ["--send-timeout", "1"])
+    try:
+        big_url = largest_fragment(big)[0]
+        small = fragment_urls(exp.manifest, "/ladder.ism/")
+
+        def stuck(requests):
+            """A client with a tiny receive window that sends `requests` and never reads."""
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect
+            s.settimeout(5)
+            s.connect((origin.host, origin.port))
+            s.sendall(b"".join(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % u).encode() for u in requests))
+            return s
+
+        # All at once, so the section takes the time of one timeout. Streamed
+        # path: six pipelined 1.3 MB fragments, more than the kernel buffers
+        # hold. Cached whole bodies: every fragment of the ladder three times.
+        # Drained: one small fragment that fits in the kernel, so the origin
+        # finishes it at once (a 200, not aborted) and only its socket stalls.
+        t0 = time.time()
+        streamed = stuck([big_url] * 6)
+        cached = stuck([u[3] for u in small] * 3)
+        drained_url = "/sub/dir/ladder.ism/" + small[0][3][len("/ladder.ism/"):]
+        drained = stuck([drained_url])
+
+        # Meanwhile a slow reader: 16 KiB every 200 ms of a ~180 KB fragment
+        # (about 2 s, twice the timeout), through a small window so that the
+        # origin's socket holds the rest and every read lets bytes leave.
+        b, name, t, rel = min(small, key=lambda u: abs(len(exp.fragment(u[0], u[1], u[2])[0]) - 180000))
+        slow_url = "/attr/ladder.ism/" + rel[len("/ladder.ism/"):]
+        want = exp.fragment(b, name, t)[0]
+        slow = {}
+
+        def slow_reader():
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            s.settimeout(5)
+            s.connect((origin.host, origin.port))
+            s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % slow_url).encode())
+            t1, data = time.time(), b""
+            try:
+                while True:
+                    time.sleep(0.2)
+                    chunk = s.recv(16384)
+                    if not chunk:
+                        break
+                    data += chunk
+                    head, _, body = data.partition(b"\r\n\r\n")
+                    m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+                    if m and len(body) >= int(m.group(1)):
+                        break
+            except OSError as e:
+                slow["error"] = repr(e)
+            slow["took"] = time.time() - t1
+            slow["body"] = data.partition(b"\r\n\r\n")[2]
+            s.close()
+
+        th = threading.Thread(target=slow_reader)
+        th.start()
+        socks = {"streamed": streamed, "cached": cached, "drained": drained}
+        ends = hang_ups(socks, 4, t0)
+        th.join(15)
+        for sock in socks.values():
+            sock.close()
+        rep.ok(all(e is not None and 0.9 <= e <= 3.0 for e in ends.values()),
+               "clients that never read are disconnected: streamed %s, cached %s, drained %s s after their requests"
+               % tuple("%.2f" % e if e is not None else "> 4" for e in ends.values()))
+
+        def aborted(pred):
+            return origin.wait_log(lambda g: pred(g[2]) and g[6], 1.0)
+
+        g_streamed = aborted(lambda p: p == big_url)
+        g_cached = aborted(lambda p: p.startswith("/ladder.ism/"))
+        rep.ok(g_streamed is not None and g_streamed[3] == "200",
+               "... the streamed response is logged as aborted: %s" % (" ".join(x for x in g_streamed if x)
+                                                                        if g_streamed else "none"))
+        rep.ok(g_cached is not None and g_cached[3] == "200",
+               "... a cached whole-body response is logged as aborted: %s" % (" ".join(x for x in g_cached if x)
+                                                                               if g_cached else "none"))
+        g_drained = [g for g in origin.log_lines() if g[2] == drained_url]
+        rep.ok(len(g_drained) == 1 and g_drained[0][3] == "200" and not g_drained[0][6],
+               "... the response that had left the origin whole is logged complete (200), its socket still cut")
+        rep.ok("error" not in slow and slow.get("body") == want and slow.get("took", 0) > 1.5,
+               "a slow reader (16 KiB every 200 ms) gets all %d bytes intact in %.1f s"
+               % (len(want), slow.get("took", 0)), slow.get("error", "%d bytes" % len(slow.get("body", b""))))
+        g_slow = [g for g in origin.log_lines() if g[2] == slow_url]
+        rep.ok(len(g_slow) == 1 and g_slow[0][3] == "200" and not g_slow[0][6],
+               "... and its request is logged complete", str(g_slow))
+        rc, _ = origin.stop()
+        summary = next((l for l in origin.lines if "stalled connections closed" in l), "")
+        m = re.search(r"(\d+) stalled connections closed", summary)
+        rep.ok(rc == 0 and m is not None and int(m.group(1)) == 3,
+               "counters: %s stalled connections closed (the 3 above)" % (m.group(1) if m else "?"), summary)
+        rep.ok(not origin.err_lines, "nothing on stderr", "\n".join(origin.err_lines[-5:]))
+    except (media.Failure, OSError, http.client.HTTPException) as e:
+        import traceback
+        rep.fail("test aborted: %s\n%s" % (e, traceback.format_exc()))
+    finally:
+        origin.kill()
 
 
 def check_log_and_stop(rep, origin, expected_min):
@@ -1208,6 +1381,7 @@ def main(argv):
         origin.kill()
 
     check_idle_timeout(rep, root, big)
+    check_send_timeout(rep, root, exp, big)
 
     rep.section("out of file descriptors (RLIMIT_NOFILE 64, 150 idle connections)")
     import resource

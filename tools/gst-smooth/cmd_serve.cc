@@ -31,7 +31,9 @@ void Usage(FILE* out) {
                "  --manifest-max-age S     Cache-Control max-age of manifests, seconds (default 10)\n"
                "  --cache-mb N             MiB for recently served fragments (default 64, 0 = none)\n"
                "  --idle-timeout S         close a connection that waits S seconds for a request\n"
-               "                           (default 60, 0 = never; responses are never cut)\n"
+               "                           (default 60, 0 = never; it never cuts a response)\n"
+               "  --send-timeout S         close a connection whose client takes no byte of a response\n"
+               "                           for S seconds (default 60, 0 = never; slow readers are not cut)\n"
                "  --quiet                  no per-request log lines\n"
                "Stops on SIGINT/SIGTERM (exit 0).\n");
 }
@@ -107,6 +109,9 @@ int CmdServe(int argc, char** argv) {
       i++;
     } else if (!std::strcmp(a, "--idle-timeout")) {
       if (!ParseUnsigned(a, v, 86400, &opt.idle_timeout)) return 2;
+      i++;
+    } else if (!std::strcmp(a, "--send-timeout")) {
+      if (!ParseUnsigned(a, v, 86400, &opt.send_timeout)) return 2;
       i++;
     } else if (!std::strcmp(a, "--quiet")) {
       opt.log_requests = false;

@@ -4,13 +4,14 @@
 #include "origin.h"
 
 #include <linux/sockios.h>
+#include <linux/tcp.h>  // glibc's struct tcp_info lacks tcpi_bytes_acked
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <future>
@@ -24,6 +25,20 @@ namespace {
 GQuark ConnQuark() {
   static const GQuark q = g_quark_from_static_string("gst-smooth-conn");
   return q;
+}
+
+// Whether the peer has acknowledged more bytes than *acked (which is
+// updated). True when the kernel does not say (tcpi_bytes_acked is Linux
+// 4.1+): without a measure of progress nothing may be cut.
+bool AckedMore(int fd, uint64_t* acked) {
+  struct tcp_info info;
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
+      len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof info.tcpi_bytes_acked)
+    return true;
+  if (info.tcpi_bytes_acked == *acked) return false;
+  *acked = info.tcpi_bytes_acked;
+  return true;
 }
 
 }  // namespace
@@ -52,10 +67,11 @@ std::string Loop::Setup() {
   }
   StartAccepting();
   // The sweep also forgets closed connections, so it runs without a timeout
-  // too. A quarter of the timeout (at most 1 s) keeps a close within 25 % of
-  // it.
-  unsigned idle = origin->options.idle_timeout;
-  sweep_source = g_timeout_source_new(idle ? std::clamp(idle * 250u, 250u, 1000u) : 1000u);
+  // too. A quarter of the shorter timeout (at most 1 s) keeps a close within
+  // 25 % of it.
+  unsigned idle = origin->options.idle_timeout, send = origin->options.send_timeout;
+  unsigned shortest = idle && send ? std::min(idle, send) : std::max(idle, send);
+  sweep_source = g_timeout_source_new(shortest ? std::clamp(shortest * 250u, 250u, 1000u) : 1000u);
   g_source_set_callback(
       sweep_source,
       +[](gpointer self) -> gboolean {
@@ -142,7 +158,7 @@ gboolean Loop::AcceptPending() {
       auto c = std::make_unique<Conn>();
       c->socket.reset(G_SOCKET(g_object_ref(client.get())));
       c->key.reset(G_OBJECT(g_object_ref(local.get())));
-      c->idle_since_us = NowUs();
+      c->idle_since_us = c->progress_us = NowUs();
       if (origin->options.log_requests && remote && G_IS_INET_SOCKET_ADDRESS(remote.get())) {
         GCharPtr host(g_inet_address_to_string(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote.get()))));
         c->remote = host.get();
@@ -165,7 +181,7 @@ Conn* Loop::ConnOf(SoupServerMessage* msg) {
   auto c = std::make_unique<Conn>();
   c->socket.reset(G_SOCKET(g_object_ref(sock)));
   c->key.reset(G_OBJECT(g_object_ref(sock)));
-  c->idle_since_us = NowUs();
+  c->idle_since_us = c->progress_us = NowUs();
   g_object_set_qdata(key, ConnQuark(), c.get());
   conns.push_back(std::move(c));
   return conns.back().get();
@@ -173,35 +189,82 @@ Conn* Loop::ConnOf(SoupServerMessage* msg) {
 
 void Loop::SweepConnections() {
   int64_t now = NowUs();
-  int64_t limit_us = static_cast<int64_t>(origin->options.idle_timeout) * 1000000;
+  int64_t idle_us = static_cast<int64_t>(origin->options.idle_timeout) * 1000000;
+  int64_t send_us = static_cast<int64_t>(origin->options.send_timeout) * 1000000;
   size_t kept = 0;
   for (size_t i = 0; i < conns.size(); i++) {
     Conn& c = *conns[i];
     // libsoup closes the socket when it drops the connection (the client
-    // left, Connection: close, an error, or our shutdown below).
+    // left, Connection: close, an error, or our shutdown below), or we do.
     if (g_socket_is_closed(c.socket.get())) continue;
-    if (c.draining && !c.busy) {
-      // A response libsoup has finished may still be leaving the kernel's
-      // send buffer for a slow client (a whole fragment fits in it): that is
-      // activity, and the idle time starts when the buffer is empty.
-      int unsent = 0;
-      if (ioctl(g_socket_get_fd(c.socket.get()), SIOCOUTQ, &unsent) == 0 && unsent > 0)
-        c.idle_since_us = now;
-      else
-        c.draining = false;
-    }
-    if (limit_us && !c.busy && !c.draining && !c.closing && now - c.idle_since_us >= limit_us) {
-      // shutdown() rather than close(): libsoup still owns the descriptor;
-      // its pending read sees the end of the stream and it drops the
-      // connection as if the client had closed it (no request, no log line).
-      c.closing = true;
-      g_socket_shutdown(c.socket.get(), TRUE, TRUE, nullptr);
-      origin->counters.idle_closed++;
+    if (c.closing) {
+      // libsoup 3.2 never closes a kept-alive connection whose next request
+      // meets the end of the stream (fixed in 3.3): it stops watching the
+      // socket and keeps the descriptor until the server goes. So what it
+      // has not closed one sweep after the end was seen, we close (GSocket
+      // then refuses any later use). A response in progress ends by itself:
+      // its next write fails.
+      if (!c.busy) g_socket_close(c.socket.get(), nullptr);
+    } else {
+      Check(c, now, idle_us, send_us);
     }
     if (kept != i) conns[kept] = std::move(conns[i]);
     kept++;
   }
   conns.resize(kept);
+}
+
+void Loop::Check(Conn& c, int64_t now, int64_t idle_us, int64_t send_us) {
+  int fd = g_socket_get_fd(c.socket.get());
+  // Bytes of a response the kernel still holds (unsent, or sent and not
+  // acknowledged). Only a response in progress or just finished can leave
+  // any.
+  int unsent = 0;
+  bool queued = (c.busy || c.draining) && ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > 0;
+  if (c.draining && !c.busy) {
+    // A response libsoup has finished may still be leaving the kernel's
+    // send buffer for a slow client (a whole fragment fits in it): that is
+    // activity, and the idle time starts when the buffer is empty.
+    if (queued)
+      c.idle_since_us = now;
+    else
+      c.draining = false;
+  }
+  // The send timeout runs only while bytes wait for the client. Progress is
+  // what the client's TCP acknowledged (a byte it took), not what libsoup
+  // wrote: a write only moves bytes into the kernel's buffer, and a whole
+  // fragment fits there, so the cached-body path would look done while
+  // nothing leaves. A client that reads a little at a time opens its window
+  // and acknowledges more, however slowly.
+  if (!queued || !send_us || AckedMore(fd, &c.acked)) {
+    c.progress_us = now;
+  } else if (now - c.progress_us >= send_us) {
+    // Unsent bytes would keep the socket alive in the kernel after it is
+    // closed (zero-window probes for minutes): SO_LINGER 0 makes the close a
+    // reset. The shutdown wakes libsoup's pending write (it fails: the
+    // request is logged as aborted) or read (a finished response).
+    struct linger reset = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    c.closing = true;
+    g_socket_shutdown(c.socket.get(), TRUE, TRUE, nullptr);
+    origin->counters.stalled_closed++;
+    return;
+  }
+  if (c.busy || c.draining) return;
+  if (idle_us && now - c.idle_since_us >= idle_us) {
+    // shutdown() rather than close(): libsoup still owns the descriptor;
+    // its pending read sees the end of the stream and it drops the
+    // connection as if the client had closed it (no request, no log line).
+    c.closing = true;
+    g_socket_shutdown(c.socket.get(), TRUE, TRUE, nullptr);
+    origin->counters.idle_closed++;
+    return;
+  }
+  // The client closed its end and nothing is left to read or send: libsoup
+  // has seen (or is about to see) the end of the stream. Marked, so the next
+  // sweep closes what libsoup leaves open.
+  char byte;
+  if (recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) c.closing = true;
 }
 
 bool Loop::Drain(unsigned timeout_ms) {
@@ -408,10 +471,12 @@ std::string Origin::CountersLine() const {
              "), %" G_GUINT64_FORMAT " bytes; served %" G_GUINT64_FORMAT " manifests, %" G_GUINT64_FORMAT
              " fragments, %" G_GUINT64_FORMAT " FragmentInfo, %" G_GUINT64_FORMAT " KeyFrames, %" G_GUINT64_FORMAT
              " RawFragments; %" G_GUINT64_FORMAT " asset loads, %" G_GUINT64_FORMAT " fragment cache hits, %"
-             G_GUINT64_FORMAT " pool jobs; %" G_GUINT64_FORMAT " idle connections closed",
+             G_GUINT64_FORMAT " pool jobs; %" G_GUINT64_FORMAT " idle connections closed, %" G_GUINT64_FORMAT
+             " stalled connections closed",
              v(c.requests), v(c.status_2xx), v(c.status_3xx), v(c.status_4xx), v(c.status_5xx), v(c.aborted),
              v(c.bytes), v(c.manifests), v(c.fragments), v(c.fragment_infos), v(c.keyframes), v(c.raw_fragments),
-             v(c.asset_loads), v(c.cache_hits), v(c.pool_jobs), v(c.idle_closed));
+             v(c.asset_loads), v(c.cache_hits), v(c.pool_jobs), v(c.idle_closed),
+             v(c.stalled_closed));
   return line;
 }
 

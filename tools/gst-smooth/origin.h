@@ -19,7 +19,8 @@
 // (the "hot table"), so that a repeated GET of a popular fragment skips URL
 // parsing and resolution while the asset is known to be unchanged. Each loop
 // accepts its connections itself and closes those idle for longer than
-// --idle-timeout.
+// --idle-timeout, and those whose client stopped reading a response for
+// longer than --send-timeout.
 //
 // The code: origin.cc (sockets, connections, the Origin class),
 // origin_http.cc (the SoupServer callbacks), origin_request.cc (request
@@ -78,6 +79,10 @@ struct OriginOptions {
   // request (after it was accepted or after its last response) is closed, s
   // (0: never). A request being answered is never cut.
   unsigned idle_timeout = 60;
+  // A connection whose client takes no byte of a response (in progress, or
+  // still queued in the kernel) for this long is closed, s (0: never). A
+  // slow reader that keeps taking bytes is never cut.
+  unsigned send_timeout = 60;
   bool log_requests = true;         // one line per request on stdout
 };
 

@@ -285,7 +285,7 @@ struct Response {
 struct Counters {
   std::atomic<uint64_t> requests{0}, status_2xx{0}, status_3xx{0}, status_4xx{0}, status_5xx{0};
   std::atomic<uint64_t> aborted{0}, bytes{0}, manifests{0}, fragments{0}, fragment_infos{0}, keyframes{0},
-      raw_fragments{0}, asset_loads{0}, pool_jobs{0}, cache_hits{0}, idle_closed{0};
+      raw_fragments{0}, asset_loads{0}, pool_jobs{0}, cache_hits{0}, idle_closed{0}, stalled_closed{0};
 };
 
 struct Loop;
@@ -311,11 +311,12 @@ struct Origin::Impl {
 // ------------------------------------------------------------ event loops
 
 // One client connection of a loop (origin.cc). The loop's list owns it and
-// holds a ref on its socket until libsoup has closed the socket; each
-// request finds its connection through object data on `key`: the
-// connection's local address object, which libsoup hands back as it was
-// given (soup_server_message_get_local_address) for the connections this
-// origin accepts, or libsoup's own GSocket for any it accepted itself.
+// holds a ref on its socket until the socket is closed (by libsoup, or by
+// the sweep when libsoup leaves it open); each request finds its connection
+// through object data on `key`: the connection's local address object,
+// which libsoup hands back as it was given
+// (soup_server_message_get_local_address) for the connections this origin
+// accepts, or libsoup's own GSocket for any it accepted itself.
 struct Conn {
   GObjectPtr<GSocket> socket;
   GObjectPtr<GObject> key;
@@ -323,7 +324,12 @@ struct Conn {
   int64_t idle_since_us = 0;   // accepted, a request begun, the last response sent
   bool busy = false;           // between a request's headers and the end of its response
   bool draining = false;       // a response ended: the kernel may still be sending it
-  bool closing = false;        // shut down for idling; libsoup has yet to notice
+  bool closing = false;        // shut down (idle, stalled) or closed by the client
+  // The send timeout (Loop::SweepConnections): the bytes the client had
+  // acknowledged at the last look, and when it last took any (or had
+  // nothing waiting for it).
+  uint64_t acked = 0;
+  int64_t progress_us = 0;
   ~Conn();
 };
 
@@ -396,9 +402,12 @@ struct Loop {
   gboolean AcceptPending();
   // The connection of a request (see Conn); null when unknown.
   Conn* ConnOf(SoupServerMessage* msg);
-  // Closes the connections idle for longer than --idle-timeout and forgets
-  // those libsoup has closed.
+  // Closes the connections idle for longer than --idle-timeout, and those
+  // whose client has taken no byte for --send-timeout, and forgets those
+  // libsoup has closed.
   void SweepConnections();
+  // SweepConnections for one open connection not closing yet.
+  void Check(Conn& c, int64_t now, int64_t idle_us, int64_t send_us);
   // Closes the connections and waits for this loop's pool jobs; false when
   // some are still running at the deadline.
   bool Drain(unsigned timeout_ms);
