@@ -51,6 +51,7 @@ dict_for() {
     fuzz_piff_file | fuzz_fragment | fuzz_protection) echo "-dict=$dicts/piff.dict" ;;
     fuzz_client_manifest) echo "-dict=$dicts/client_manifest.dict" ;;
     fuzz_server_manifest) echo "-dict=$dicts/server_manifest.dict" ;;
+    fuzz_request_path) echo "-dict=$dicts/request_path.dict" ;;
   esac
 }
 

@@ -36,34 +36,18 @@
 #include <utility>
 #include <vector>
 
+#include "request_path.h"
+
 namespace gst_smooth {
 
 // ------------------------------------------------------------ request paths
 
 // What a request path names. Pure parsing: no file system access.
-struct OriginRequest {
-  enum class Kind { kManifest, kFragment };
-  enum class Noun { kFragments, kFragmentInfo, kKeyFrames, kRawFragments };
-  Kind kind = Kind::kManifest;
-  std::string asset_path;  // "dir/NAME.ism", relative to the root, decoded
-  // Fragment requests only.
-  Noun noun = Noun::kFragments;
-  uint32_t bitrate = 0;
-  std::vector<std::pair<std::string, std::string>> attributes;  // QualityLevels(b,k=v,...)
-  std::string track_name;
-  uint64_t time = 0;
-};
-
-// Parses the raw (still percent-encoded) path of a request. Returns 0 and
-// fills *out, or an HTTP status: 400 for a malformed URL (bad escapes,
-// "."/".." segments, missing parentheses or '=', numbers that are not
-// decimal or overflow uint32/uint64), 404 for a well-formed path that names
-// nothing this origin serves. *why says which rule failed.
-unsigned ParseRequestPath(const std::string& raw_path, OriginRequest* out, std::string* why);
-
-// Strict decimal parsers: digits only (no sign, spaces or hex), no overflow.
-bool ParseDecimalU64(const std::string& s, uint64_t* out);
-bool ParseDecimalU32(const std::string& s, uint32_t* out);
+// The request grammar lives in the core (request_path.h).
+using OriginRequest = piff::RequestPath;
+using piff::ParseDecimalU32;
+using piff::ParseDecimalU64;
+using piff::ParseRequestPath;
 
 // ------------------------------------------------------------ the server
 

@@ -75,7 +75,7 @@ void Delete(gpointer p) {
 }
 
 // "NAME.ism", case-insensitively.
-bool IsIsmSegment(const std::string& seg);
+using piff::IsIsmSegment;
 
 // ------------------------------------------------------------ files and reads
 
