@@ -561,6 +561,60 @@ GST_START_TEST(test_zero_mode_offsets) {
 }
 GST_END_TEST;
 
+// The reference (video) pad released while muxing: its track ends there and
+// the audio takes over the fragmenting, instead of holding every sample
+// until EOS.
+GST_START_TEST(test_reference_pad_released) {
+  Rig r({"video_%u", "audio_%u"});
+  r.SetCaps(0, VideoCaps());
+  r.SetCaps(1, AudioCaps());
+  GstPad* vpad = gst_element_get_static_pad(r.mux, "video_0");
+  fail_unless(vpad != nullptr);
+  g_object_set(vpad, "emit-signals", TRUE, nullptr);
+  gint consumed = 0;
+  g_signal_connect(vpad, "buffer-consumed",
+                   G_CALLBACK(+[](GstPad*, GstBuffer*, gpointer n) { g_atomic_int_inc(static_cast<gint*>(n)); }),
+                   &consumed);
+  r.Start();
+  PushVideo(r, 0, 50, 25);  // 2 s
+  PushAudio(r, 1, 118);     // 2.5 s: every video sample can go
+  gint64 deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+  while (g_atomic_int_get(&consumed) < 50 && g_get_monotonic_time() < deadline) g_usleep(1000);
+  fail_unless_equals_int(g_atomic_int_get(&consumed), 50);
+  GstPad* srcpad = gst_element_get_static_pad(r.srcs[0], "src");
+  fail_unless(gst_pad_unlink(srcpad, vpad));
+  gst_object_unref(srcpad);
+  gst_element_release_request_pad(r.mux, vpad);
+  gst_object_unref(vpad);
+  for (int i = 118; i < 563; i++) {  // on to 12 s
+    GstClockTime ts = gst_util_uint64_scale(i, 1024 * GST_SECOND, 48000);
+    GstClockTime next = gst_util_uint64_scale(i + 1, 1024 * GST_SECOND, 48000);
+    r.Push(1, Sample(300, ts, ts, next - ts, true));
+  }
+  gst_app_src_end_of_stream(GST_APP_SRC(r.srcs[1]));
+  std::vector<std::string> warnings;
+  GstMessage* m = r.Wait(&warnings);
+  if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) fail("unexpected error: %s", Rig::ErrorText(m).c_str());
+  gst_message_unref(m);
+  bool warned = false;
+  for (auto& w : warnings) warned |= w.find("released while muxing") != std::string::npos;
+  fail_unless(warned, "no warning about the released pad");
+  piff::PiffFile f = ParseFile(r.ReadOutput());
+  auto v = Fragments(f, 1), a = Fragments(f, 2);
+  fail_unless_equals_int(v.size(), 1);
+  fail_unless_equals_int(v[0].samples.size(), 50);
+  // 12 s of audio in 2 s fragments (to the nearest AAC frame).
+  fail_unless_equals_int(a.size(), 6);
+  size_t samples = 0;
+  for (auto& x : a) {
+    fail_unless(x.duration <= 21000000, "audio fragment at %" G_GUINT64_FORMAT " lasts %" G_GUINT64_FORMAT,
+                x.decode_time, x.duration);
+    samples += x.samples.size();
+  }
+  fail_unless_equals_int(samples, 563);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_no_pads_after_start) {
   GstElement* mux = gst_element_factory_make("ismvmux", nullptr);
   GstPad* a = gst_element_request_pad_simple(mux, "video_%u");
@@ -600,6 +654,7 @@ static Suite* ismvmux_suite(void) {
   tcase_add_test(tc, test_running_time_mode);
   tcase_add_test(tc, test_zero_mode_offsets);
   tcase_add_test(tc, test_no_pads_after_start);
+  tcase_add_test(tc, test_reference_pad_released);
   tcase_add_test(tc, test_memory_flat);
   tcase_add_test(tc, test_custom_timescale);
   return s;
