@@ -373,7 +373,7 @@ void PushToAll(GstIsmDemux* self, GstEvent* event) {
 // and by the track's composition shift.
 static GstSegment PadSegment(IsmDemuxState* st, const Track& t) {
   GstSegment seg = st->segment;
-  GstClockTime off = st->t0 + t.ShiftNs();
+  GstClockTime off = st->t0 + t.OffsetNs();
   seg.start += off;
   if (GST_CLOCK_TIME_IS_VALID(seg.stop)) seg.stop += off;
   seg.position += off;
@@ -407,8 +407,11 @@ GstBuffer* PrepareSample(GstIsmDemux* self, const PendingSample& p, GstBuffer* b
     return nullptr;
   }
   // Audio that ends before the segment is dropped here; video is sent from
-  // its keyframe and clipped after decoding.
-  if (!t->video && pts + duration <= seg.start) {
+  // its keyframe and clipped after decoding. Audio before the file's zero
+  // (a negative start: encoder priming) is sent, for the decoder to prime
+  // itself, and clipped after decoding.
+  bool priming = t->start_offset && pts < t->OffsetNs();
+  if (!t->video && pts + duration <= seg.start && !priming) {
     gst_buffer_unref(buf);
     return nullptr;
   }
@@ -440,8 +443,8 @@ GstBuffer* PrepareSample(GstIsmDemux* self, const PendingSample& p, GstBuffer* b
   GST_LOG_OBJECT(self, "%s: pts %" GST_TIME_FORMAT " dts %" GST_TIME_FORMAT " size %u%s", TrackLabel(*t).c_str(),
                  GST_TIME_ARGS(pts), GST_TIME_ARGS(dts), s.size, s.sync ? " key" : "");
   // Stream-time position, for segment-done and seeks that keep the start.
-  GstClockTime media_pts = pts - std::min<GstClockTime>(pts, t->ShiftNs());
-  if (media_pts >= st->t0) st->segment.position = std::max<GstClockTime>(st->segment.position, media_pts - st->t0);
+  GstClockTime file_pts = pts - std::min<GstClockTime>(pts, t->OffsetNs());
+  if (file_pts >= st->t0) st->segment.position = std::max<GstClockTime>(st->segment.position, file_pts - st->t0);
   t->pushed++;
   return buf;
 }

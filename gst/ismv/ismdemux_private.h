@@ -76,6 +76,16 @@ struct Track {
   // ComputeShift); fixed by the first fragment of the track.
   bool shift_known = false;
   int64_t shift = 0;
+  // Ticks added to the track's file times to give its media times (buffer
+  // timestamps), so that a negative start (FFmpeg's AAC priming) becomes
+  // unsigned; the pad segment moves by as much, so stream time stays file
+  // time and samples before the file's zero are clipped downstream
+  // (piff/start_offset.h). Pull mode: the index's start offset (its samples
+  // come shifted); push mode: the track's own negative start, fixed by its
+  // first fragment and applied here.
+  bool start_offset_known = false;
+  uint64_t start_offset = 0;
+  uint64_t dropped_before_start = 0;  // push: samples still negative after it
   // End of the last fragment read: the time of a following fragment that
   // has neither tfxd nor tfdt.
   bool have_end = false;
@@ -121,7 +131,8 @@ struct Track {
 
   GstClockTime ToNs(uint64_t ticks) const { return gst_util_uint64_scale(ticks, GST_SECOND, timescale); }
   uint64_t ToTicks(GstClockTime ns) const { return gst_util_uint64_scale(ns, timescale, GST_SECOND); }
-  GstClockTime ShiftNs() const { return ToNs(static_cast<uint64_t>(shift)); }
+  // Media minus file time of a presentation time: start offset + shift.
+  GstClockTime OffsetNs() const { return ToNs(start_offset + static_cast<uint64_t>(shift)); }
 };
 
 // A sample of the current moof waiting for its bytes.
@@ -172,7 +183,9 @@ struct IsmDemuxState {
   piff::MediaIndex index;
 
   // Timeline. `segment` is in stream time (0 = start of the presentation);
-  // media time = stream time + t0 (the first fragment time).
+  // file time = stream time + t0 (the first fragment time, or the file's
+  // zero when a track starts before it), media time = file time + the
+  // track's OffsetNs().
   bool t0_known = false;
   GstClockTime t0 = 0;
   GstSegment segment;

@@ -126,10 +126,16 @@ static bool BuildIndex(GstIsmDemux* self) {
     }
     if (t->info.fragments.empty()) continue;
     first_moof = std::min(first_moof, t->info.fragments[0].moof_offset);
-    GstClockTime start = t->ToNs(t->info.fragments[0].time);
+    // File times: the index's minus its start offset; a track that starts
+    // before the file's zero makes the zero the start.
+    t->start_offset = st->index.start_offset.In(t->timescale);
+    t->start_offset_known = true;
+    uint64_t first = t->info.fragments[0].time;
+    GstClockTime start = first > t->start_offset ? t->ToNs(first - t->start_offset) : 0;
     t0 = GST_CLOCK_TIME_IS_VALID(t0) ? std::min(t0, start) : start;
     const piff::IndexedFragment& last = t->info.fragments.back();
-    end = std::max(end, t->ToNs(last.time + last.duration));
+    uint64_t last_end = last.time + last.duration;
+    end = std::max(end, last_end > t->start_offset ? t->ToNs(last_end - t->start_offset) : 0);
     // The first fragment fixes frame rate and composition shift, as in push mode.
     piff::TrackFragmentSamples f;
     s = ReadTrackFragment(self, t.get(), 0, &f);
@@ -147,6 +153,10 @@ static bool BuildIndex(GstIsmDemux* self) {
                 "a plain (non-fragmented) MP4 is read by qtdemux"));
     return false;
   }
+  if (!st->index.start_offset.zero())
+    GST_INFO_OBJECT(self, "a track starts %" GST_TIME_FORMAT " before the file's zero (negative fragment time): "
+                          "media times are file times plus that, segments move by as much",
+                    GST_TIME_ARGS(st->index.start_offset.Nanoseconds()));
   st->t0 = t0;
   st->t0_known = true;
   GST_OBJECT_LOCK(self);
@@ -392,7 +402,7 @@ static bool FindSync(GstIsmDemux* self, Track* t, uint64_t target, bool after, S
   return false;
 }
 
-// Positions every track for presentation time `target` (media ns): each
+// Positions every track for presentation time `target` (file ns): each
 // starts at its last sync sample at or before it (or its first sample).
 static uint64_t PositionTracks(GstIsmDemux* self, GstClockTime target) {
   IsmDemuxState* st = State(self);
@@ -410,7 +420,7 @@ static uint64_t PositionTracks(GstIsmDemux* self, GstClockTime target) {
       continue;
     }
     SyncPoint p;
-    if (!FindSync(self, t, t->ToTicks(target), false, &p)) p = SyncPoint{0, 0, 0};
+    if (!FindSync(self, t, t->ToTicks(target) + t->start_offset, false, &p)) p = SyncPoint{0, 0, 0};
     const piff::IndexedFragment& f = t->info.fragments[static_cast<size_t>(p.fragment)];
     t->has_start = true;
     t->start_moof = f.moof_offset;
@@ -444,7 +454,7 @@ static gboolean DoSeek(GstIsmDemux* self, GstEvent* event) {
   for (auto& t : st->tracks)
     if (t->pad && (!ref || (t->video && !ref->video))) ref = t.get();
   if (ref && (flags & GST_SEEK_FLAG_KEY_UNIT) && !ref->info.fragments.empty()) {
-    uint64_t want = ref->ToTicks(target + st->t0);
+    uint64_t want = ref->ToTicks(target + st->t0) + ref->start_offset;
     SyncPoint before, after;
     bool have_before = FindSync(self, ref, want, false, &before);
     bool have_after = FindSync(self, ref, want, true, &after);
@@ -456,7 +466,8 @@ static gboolean DoSeek(GstIsmDemux* self, GstEvent* event) {
     else
       pick = have_before ? &before : (have_after ? &after : nullptr);
     if (pick) {
-      GstClockTime key = ref->ToNs(static_cast<uint64_t>(std::max<int64_t>(pick->pts, 0)));
+      int64_t key_file = pick->pts - static_cast<int64_t>(ref->start_offset);
+      GstClockTime key = ref->ToNs(static_cast<uint64_t>(std::max<int64_t>(key_file, 0)));
       GstClockTime key_stream = key > st->t0 ? key - st->t0 : 0;
       GST_DEBUG_OBJECT(self, "key-unit seek to %" GST_TIME_FORMAT " snaps to %" GST_TIME_FORMAT, GST_TIME_ARGS(target),
                        GST_TIME_ARGS(key_stream));

@@ -43,6 +43,43 @@ static uint64_t ContinuationTime(uint32_t track_id, void* user) {
   return t->have_end ? t->end : 0;
 }
 
+// Push mode: moves a fragment read from the stream onto the track's media
+// timeline. The first fragment fixes the track's start offset (its negative
+// start, if any); a later sample still before zero cannot be timestamped and
+// is dropped, counted and reported.
+static bool ApplyTrackStartOffset(GstIsmDemux* self, Track* t, piff::TrackFragmentSamples* f) {
+  if (!t->start_offset_known) {
+    piff::StartOffset off;
+    piff::Status s = piff::ComputeStartOffset({{t->id, f->decode_time, t->timescale}}, &off);
+    if (!s) {
+      POST_ERROR(self, DEMUX, ("%s starts too far before zero", TrackLabel(*t).c_str()), ("%s", s.message().c_str()));
+      return false;
+    }
+    t->start_offset = off.In(t->timescale);
+    t->start_offset_known = true;
+    if (t->start_offset)
+      GST_INFO_OBJECT(self, "%s starts at %s ticks, before zero (encoder priming): media times are file times + %"
+                            G_GUINT64_FORMAT " ticks, its segment moves by as much", TrackLabel(*t).c_str(),
+                      piff::FormatSignedTime(f->decode_time).c_str(), t->start_offset);
+  }
+  if (!t->start_offset && !piff::IsNegativeTime(f->decode_time)) return true;
+  size_t before = f->samples.size();
+  size_t kept = 0;
+  for (auto& smp : f->samples)
+    if (piff::ApplyStartOffset(smp.decode_time, t->start_offset, &smp.decode_time)) f->samples[kept++] = smp;
+  f->samples.resize(kept);
+  piff::ApplyStartOffset(f->decode_time, t->start_offset, &f->decode_time);
+  if (kept < before) {
+    t->dropped_before_start += before - kept;
+    GST_ELEMENT_WARNING(self, STREAM, DEMUX, ("Samples before the start of %s dropped", TrackLabel(*t).c_str()),
+                        ("a fragment at %s ticks lies before the track's start offset of %" G_GUINT64_FORMAT
+                         " ticks; %zu samples dropped (%" G_GUINT64_FORMAT " in all)",
+                         piff::FormatSignedTime(f->decode_time).c_str(), t->start_offset, before - kept,
+                         t->dropped_before_start));
+  }
+  return true;
+}
+
 static GstFlowReturn PushSample(GstIsmDemux* self, const PendingSample& p, GstBuffer* buf) {
   buf = PrepareSample(self, p, buf);
   if (!buf) return GST_FLOW_OK;
@@ -78,7 +115,8 @@ static GstFlowReturn HandleMoof(GstIsmDemux* self, const uint8_t* data, size_t s
     if (!st->t0_known) {
       uint64_t t0 = G_MAXUINT64;
       for (auto& f : frags)
-        if (Track* t = FindTrack(st, f.track_id); t && t->expose) t0 = std::min<uint64_t>(t0, t->ToNs(f.decode_time));
+        if (Track* t = FindTrack(st, f.track_id); t && t->expose)
+          t0 = std::min<uint64_t>(t0, piff::IsNegativeTime(f.decode_time) ? 0 : t->ToNs(f.decode_time));
       st->t0 = t0 == G_MAXUINT64 ? 0 : t0;
       st->t0_known = true;
     }
@@ -93,12 +131,13 @@ static GstFlowReturn HandleMoof(GstIsmDemux* self, const uint8_t* data, size_t s
   }
 
   for (size_t i = 0; i < frags.size(); i++) {
-    const piff::TrackFragmentSamples& f = frags[i];
+    piff::TrackFragmentSamples& f = frags[i];
     Track* t = FindTrack(st, f.track_id);
     if (!t) continue;
     t->have_end = true;
     t->end = f.decode_time + f.duration;
     if (!t->pad || t->eos) continue;
+    if (!st->pull && !ApplyTrackStartOffset(self, t, &f)) return GST_FLOW_ERROR;
     if (!t->shift_known) {
       t->shift = ComputeShift(f);
       t->shift_known = true;

@@ -47,6 +47,17 @@ TrackSummary SummaryOf(const IndexedTrack& t) {
   return s;
 }
 
+// The files of one presentation share a timeline: a negative start in one
+// of them (FFmpeg's AAC priming) moves all of them by the largest start
+// offset (start_offset.h).
+template <class Media>
+void ShareStartOffset(std::vector<Media>* media) {
+  StartOffset largest;
+  for (const auto& m : *media)
+    if (largest.LessThan(m.index.start_offset)) largest = m.index.start_offset;
+  for (auto& m : *media) m.index.ShiftTimeline(largest);
+}
+
 }  // namespace
 
 std::string RelativePath(const std::string& target, const std::string& from_dir) {
@@ -121,6 +132,7 @@ Status Asset::Load(const std::string& ism_path, std::unique_ptr<Asset>* out) {
     asset->tracks_.push_back(t);
   }
   if (asset->tracks_.empty()) return Status::Error(ism_path + ": no tracks in the switch");
+  ShareStartOffset(&asset->media_);
 
   std::string ismc_rel = asset->server_.client_manifest_relative_path();
   std::string ismc = ismc_rel.empty() ? "" : Absolute(ismc_rel, dir);
@@ -158,10 +170,11 @@ bool Asset::FindFragment(const AssetTrack& track, uint64_t t, FragmentRange* out
   ptrdiff_t i = track.track->FindFragment(t);
   if (i < 0) return false;
   const IndexedFragment& f = track.track->fragments[i];
-  if (f.end_offset == 0) return false;  // no mdat (truncated file)
+  if (f.end_offset == 0 && !f.truncated) return false;  // no mdat
   out->path = media_[track.media].path;
   out->offset = f.moof_offset;
-  out->size = f.end_offset - f.moof_offset;
+  // A cut fragment has no whole byte range: it is rewritten (NeedsRewrite).
+  out->size = f.end_offset ? f.end_offset - f.moof_offset : 0;
   out->moof_size = f.moof_size;
   out->time = f.time;
   out->duration = f.duration;
@@ -171,15 +184,25 @@ bool Asset::FindFragment(const AssetTrack& track, uint64_t t, FragmentRange* out
 Status BuildManifestsForFiles(const std::vector<std::string>& media_paths, const std::string& ism_path,
                               const std::string& ismc_path, Presentation* out, std::vector<std::string>* problems) {
   std::string ism_dir = DirName(Absolute(ism_path));
-  std::vector<TrackSummary> summaries;
+  struct Indexed {
+    std::string path;
+    MediaIndex index;
+  };
+  std::vector<Indexed> files;
   for (const std::string& path : media_paths) {
     std::unique_ptr<FileByteSource> src;
     Status s = FileByteSource::Open(path, &src);
     if (!s) return s;
-    MediaIndex index;
-    if (!(s = MediaIndex::Build(*src, &index))) return s.WithContext(path);
-    for (auto& p : index.problems) problems->push_back(path + ": " + p);
-    for (const IndexedTrack& t : index.tracks) {
+    Indexed f{path, MediaIndex()};
+    if (!(s = MediaIndex::Build(*src, &f.index))) return s.WithContext(path);
+    for (auto& p : f.index.problems) problems->push_back(path + ": " + p);
+    files.push_back(std::move(f));
+  }
+  ShareStartOffset(&files);
+  std::vector<TrackSummary> summaries;
+  for (const Indexed& file : files) {
+    const std::string& path = file.path;
+    for (const IndexedTrack& t : file.index.tracks) {
       if (!t.supported) {
         problems->push_back(path + ": track " + std::to_string(t.config.track_id) + " (" +
                             FourCCToString(t.sample_entry) + ") skipped: not H.264 or AAC");
@@ -190,7 +213,8 @@ Status BuildManifestsForFiles(const std::vector<std::string>& media_paths, const
         continue;
       }
       for (const auto& f : t.fragments)
-        if (f.shared_moof) {
+        if (f.NeedsRewrite()) {
+          if (!f.shared_moof) break;  // retimed or truncated: any origin that reads the index rewrites it
           problems->push_back(path + ": track " + std::to_string(t.config.track_id) +
                               " shares moofs with other tracks: an origin that serves the file's byte ranges (IIS) cannot "
                               "serve it; gst-smooth serve and export write each fragment with a moof of its own");

@@ -4,6 +4,8 @@
 
 #include <limits>
 
+#include "start_offset.h"
+
 namespace piff {
 
 MovieFragmentBox FragmentWriter::MakeMoof(const FragmentParams& params, const std::vector<FragmentSample>& samples) {
@@ -167,7 +169,10 @@ Status ReadFragment(const MovieFragmentBox& moof, uint64_t moof_offset, const Mo
         r.sync = SampleFlagsAreSync(flags);
         r.composition_offset = trun.flags & TrackRunBox::kSampleCompositionOffset ? s.composition_offset : 0;
         r.decode_time = t;
-        if (data > std::numeric_limits<uint64_t>::max() - r.size || t > std::numeric_limits<uint64_t>::max() - r.duration)
+        // Times are signed (a negative start is FFmpeg's AAC priming; see
+        // start_offset.h): they may wrap through zero but not past 2^63.
+        if (data > std::numeric_limits<uint64_t>::max() - r.size ||
+            SignedTime(t) > std::numeric_limits<int64_t>::max() - int64_t{r.duration})
           return Status::Error(where + ": sample offsets or times overflow");
         data += r.size;
         t += r.duration;

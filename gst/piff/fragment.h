@@ -78,6 +78,8 @@ struct TrackFragmentSamples {
 // tfdt, then `continuation_time(track_id)` (the end of the previous fragment).
 // Defaults missing from tfhd come from the trex of `moov` (may be null).
 // Fails when a sample's data would lie before the moof or when sizes overflow.
+// Times are returned as read: a negative start (top bit set) stays so, and
+// later samples wrap through zero (start_offset.h says how readers shift).
 Status ReadFragment(const MovieFragmentBox& moof, uint64_t moof_offset, const MovieBox* moov,
                     uint64_t (*continuation_time)(uint32_t track_id, void* user), void* user,
                     std::vector<TrackFragmentSamples>* out);

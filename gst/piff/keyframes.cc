@@ -116,7 +116,7 @@ Status BuildTrackFragment(ByteSource& src, const MovieBox* moov, const IndexedFr
 
 Status BuildKeyFramesFragment(ByteSource& src, const MovieBox* moov, const IndexedFragment& frag,
                               uint32_t track_id, FragmentBody* out) {
-  if (!frag.shared_moof && frag.end_offset > frag.moof_offset && frag.sample_count > 0 &&
+  if (!frag.NeedsRewrite() && frag.end_offset > frag.moof_offset && frag.sample_count > 0 &&
       frag.sync_samples == frag.sample_count) {
     *out = FragmentBody();
     out->ranges.push_back({frag.moof_offset, frag.end_offset - frag.moof_offset});

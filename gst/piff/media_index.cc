@@ -68,6 +68,19 @@ ptrdiff_t IndexedTrack::FindFragmentAtOrBefore(uint64_t t) const {
   return static_cast<ptrdiff_t>(it - fragments.begin()) - 1;
 }
 
+void MediaIndex::ShiftTimeline(const StartOffset& to) {
+  if (!start_offset.LessThan(to)) return;
+  for (auto& t : tracks) {
+    uint64_t add = StartOffsetDelta(to, start_offset, t.config.timescale);
+    for (auto& f : t.fragments) {
+      f.time += add;
+      f.sync_time += add;
+      f.retimed = f.retimed || add != 0;
+    }
+  }
+  start_offset = to;
+}
+
 const IndexedTrack* MediaIndex::FindTrack(uint32_t track_id) const {
   for (auto& t : tracks)
     if (t.config.track_id == track_id) return &t;
@@ -142,6 +155,22 @@ uint64_t ContinuationTime(uint32_t track_id, void* user) {
   return it == st->track_end.end() ? 0 : it->second;
 }
 
+// The fragment a tfra entry time names. PIFF writers give the fragment's
+// decode time (the tfxd time); ISO 14496-12 defines the entry as the
+// presentation time of the sync sample (FFmpeg's fMP4 writes that). Both are
+// right.
+ptrdiff_t FindTfraFragment(const IndexedTrack& t, uint64_t time) {
+  ptrdiff_t i = t.FindFragment(time);
+  if (i >= 0) return i;
+  // The sync sample is in the fragment at or before its time, or (negative
+  // composition offsets) the one after.
+  ptrdiff_t k = t.FindFragmentAtOrBefore(time);
+  ptrdiff_t n = static_cast<ptrdiff_t>(t.fragments.size());
+  for (ptrdiff_t j = std::max<ptrdiff_t>(k, 0); j <= k + 1 && j < n; j++)
+    if (t.fragments[j].sync_time == time) return j;
+  return -1;
+}
+
 template <class T>
 Status ReadAndParse(ByteSource& src, uint64_t offset, uint64_t size, uint64_t limit, T* box) {
   if (size > limit)
@@ -174,6 +203,17 @@ Status ReadIndexedFragment(ByteSource& src, const MovieBox* moov, const IndexedF
   for (size_t i = 0; i < trafs.size(); i++) {
     if (trafs[i].track_id != track_id) continue;
     *out = std::move(trafs[i]);
+    // Onto the index's timeline: its time has the start offset applied.
+    uint64_t delta = frag.time - out->decode_time;  // modulo 2^64, like the times
+    if (delta) {
+      out->decode_time = frag.time;
+      for (ReadSample& r : out->samples) r.decode_time += delta;
+    }
+    if (frag.truncated && out->samples.size() > frag.sample_count) {
+      out->samples.resize(frag.sample_count);
+      out->duration = 0;
+      for (const ReadSample& r : out->samples) out->duration += r.duration;
+    }
     if (traf_index) *traf_index = i;
     if (moof_out) *moof_out = std::move(moof);
     return Status::Ok();
@@ -250,17 +290,30 @@ Status MediaIndex::Build(ByteSource& base, MediaIndex* out) {
       std::vector<TrackFragmentSamples> frags;
       if (!(s = ReadFragment(moof, off, &*out->moov, ContinuationTime, &scan, &frags))) return s;
       awaiting_mdat.clear();
+      // A moof whose mdat the end of the file cuts: its samples that are
+      // wholly present are indexed (what is in the file plays), the rest is
+      // reported, and the scan ends there.
       bool data_truncated = false;
-      for (const auto& f : frags)
-        for (const auto& smp : f.samples)
-          if (smp.offset + smp.size > size) data_truncated = true;
-      if (data_truncated) {
-        out->problems.push_back("moof at " + std::to_string(off) +
-                                ": its sample data is cut off by the end of the file (index stops here)");
-        break;
+      size_t lost = 0;
+      for (auto& f : frags) {
+        size_t keep = 0;
+        while (keep < f.samples.size() && f.samples[keep].offset <= size &&
+               f.samples[keep].size <= size - f.samples[keep].offset)
+          keep++;
+        if (keep < f.samples.size()) {
+          data_truncated = true;
+          lost += f.samples.size() - keep;
+          f.samples.resize(keep);
+          f.duration = 0;
+          for (const auto& smp : f.samples) f.duration += smp.duration;
+        }
       }
+      if (data_truncated)
+        out->problems.push_back("moof at " + std::to_string(off) + ": its sample data is cut off by the end of the file; " +
+                                std::to_string(lost) + " sample(s) missing (index stops here)");
       for (size_t i = 0; i < frags.size(); i++) {
         const TrackFragmentSamples& f = frags[i];
+        if (f.samples.empty() && data_truncated) continue;
         IndexedTrack* track = nullptr;
         size_t track_index = 0;
         for (size_t k = 0; k < out->tracks.size(); k++)
@@ -282,20 +335,33 @@ Status MediaIndex::Build(ByteSource& base, MediaIndex* out) {
         x.starts_with_sync = !f.samples.empty() && f.samples[0].sync;
         x.shared_moof = frags.size() > 1;
         x.traf_index = static_cast<uint32_t>(i);
+        x.truncated = data_truncated;
+        x.sync_time = x.time;
+        bool have_sync = false;
+        for (const auto& smp : f.samples) {
+          uint64_t mag = smp.composition_offset < 0 ? uint64_t{0} - static_cast<uint64_t>(smp.composition_offset)
+                                                    : static_cast<uint64_t>(smp.composition_offset);
+          x.max_abs_composition_offset = std::max(x.max_abs_composition_offset, mag);
+          if (smp.sync && !have_sync) {
+            x.sync_time = smp.decode_time + static_cast<uint64_t>(smp.composition_offset);
+            have_sync = true;
+          }
+        }
         if (!track->fragments.empty()) {
           const IndexedFragment& prev = track->fragments.back();
-          // FindFragment* binary-search the times, so they must not go back:
-          // a fragment that does (hostile or corrupt tfxd/tfdt) stays out.
-          if (x.time < prev.time) {
+          // FindFragment* binary-search the times, so they must not go back
+          // (on the signed timeline: a negative start wraps through zero): a
+          // fragment that does (hostile or corrupt tfxd/tfdt) stays out.
+          if (TimeBefore(x.time, prev.time)) {
             out->problems.push_back("track " + std::to_string(f.track_id) + ": fragment at " +
-                                    std::to_string(x.time) + " goes back before the previous one at " +
-                                    std::to_string(prev.time) + " (left out of the index)");
+                                    FormatSignedTime(x.time) + " goes back before the previous one at " +
+                                    FormatSignedTime(prev.time) + " (left out of the index)");
             continue;
           }
           if (prev.time + prev.duration != x.time)
             out->problems.push_back("track " + std::to_string(f.track_id) + ": fragment at " +
-                                    std::to_string(x.time) + " does not follow the previous one (ends at " +
-                                    std::to_string(prev.time + prev.duration) + ")");
+                                    FormatSignedTime(x.time) + " does not follow the previous one (ends at " +
+                                    FormatSignedTime(prev.time + prev.duration) + ")");
         }
         scan.track_end[f.track_id] = f.decode_time + f.duration;
         track->payload_bytes += x.payload_bytes;
@@ -311,8 +377,29 @@ Status MediaIndex::Build(ByteSource& base, MediaIndex* out) {
     }
     if (h.type != MakeFourCC("moof")) awaiting_mdat.clear();
     off += h.size;
+    if (h.type == MakeFourCC("moof") && !out->problems.empty() &&
+        out->problems.back().find("(index stops here)") != std::string::npos)
+      break;
   }
   if (!out->moov) return Status::Error("no moov box: not an ISO BMFF movie");
+
+  // A negative start (FFmpeg's AAC priming): every track moves by one start
+  // offset so that the timeline is unsigned again (start_offset.h).
+  std::vector<TrackStart> starts;
+  for (const auto& t : out->tracks)
+    if (!t.fragments.empty()) starts.push_back({t.config.track_id, t.fragments[0].time, t.config.timescale});
+  Status st = ComputeStartOffset(starts, &out->start_offset);
+  if (!st) return st;
+  if (!out->start_offset.zero()) {
+    for (auto& t : out->tracks) {
+      uint64_t add = out->start_offset.In(t.config.timescale);
+      for (auto& f : t.fragments) {
+        f.time += add;  // cannot stay negative: times do not go back
+        f.sync_time += add;
+        f.retimed = add != 0;
+      }
+    }
+  }
 
   // Cross-check the random-access index against what the scan found.
   if (out->mfra) {
@@ -326,8 +413,16 @@ Status MediaIndex::Build(ByteSource& base, MediaIndex* out) {
       if (tfra.entries.size() != t->fragments.size())
         out->problems.push_back(where + ": " + std::to_string(tfra.entries.size()) + " entries for " +
                                 std::to_string(t->fragments.size()) + " fragments");
+      uint64_t add = out->start_offset.In(t->config.timescale);
+      // FFmpeg gives the entries of a track that starts negative on that
+      // track's own shifted timeline (its first entry 0, not the tfxd time).
+      uint64_t own = 0;
+      if (!t->fragments.empty() && IsNegativeTime(t->fragments[0].time - add))
+        own = uint64_t{0} - (t->fragments[0].time - add);
       for (const auto& e : tfra.entries) {
-        ptrdiff_t i = t->FindFragment(e.time);
+        uint64_t time = e.time;
+        ptrdiff_t i = ApplyStartOffset(e.time, add, &time) ? FindTfraFragment(*t, time) : -1;
+        if (i < 0 && own && own <= add && ApplyStartOffset(e.time, add - own, &time)) i = FindTfraFragment(*t, time);
         if (i < 0) {
           out->problems.push_back(where + ": entry time " + std::to_string(e.time) + " matches no fragment");
         } else if (t->fragments[i].moof_offset != e.moof_offset) {

@@ -14,6 +14,7 @@
 #include "boxes.h"
 #include "fragment.h"
 #include "movie.h"
+#include "start_offset.h"
 #include "status.h"
 
 namespace piff {
@@ -64,7 +65,9 @@ class ReadAheadByteSource : public ByteSource {
 };
 
 struct IndexedFragment {
-  uint64_t time = 0;          // fragment time (tfxd, else tfdt, else continuation)
+  // Fragment time (tfxd, else tfdt, else continuation) plus the index's
+  // start offset: never negative (start_offset.h).
+  uint64_t time = 0;
   uint64_t duration = 0;      // sum of sample durations
   uint64_t moof_offset = 0;
   uint32_t moof_size = 0;
@@ -75,6 +78,19 @@ struct IndexedFragment {
   uint32_t sync_samples = 0;
   bool shared_moof = false;   // the moof carries trafs of other tracks too
   uint32_t traf_index = 0;    // position of this track's traf in the moof
+  // The time differs from the one in the moof (a start offset applies):
+  // served and exported copies need their tfxd rewritten.
+  bool retimed = false;
+  // The end of the file cuts this fragment's mdat: only the first
+  // sample_count samples (those wholly present) are indexed.
+  bool truncated = false;
+  // Presentation time of the first sync sample (ISO tfra entries give this
+  // rather than the fragment's decode time); == time when there is none.
+  uint64_t sync_time = 0;
+  // Largest |composition offset| of the fragment's samples, in ticks.
+  uint64_t max_abs_composition_offset = 0;
+  // Served as a byte range of the file only when nothing needs rewriting.
+  bool NeedsRewrite() const { return shared_moof || retimed || truncated; }
 };
 
 struct IndexedTrack {
@@ -102,6 +118,13 @@ struct MediaIndex {
   // Consistency problems found while indexing (tfra vs moofs, gaps in the
   // tfxd timeline, a truncated tail, sequence numbers); not fatal.
   std::vector<std::string> problems;
+  // Added to every fragment time so that none is negative (start_offset.h);
+  // zero for files without a negative start.
+  StartOffset start_offset;
+
+  // Moves the whole timeline to a larger start offset (a presentation whose
+  // files must share one: the largest of theirs).
+  void ShiftTimeline(const StartOffset& to);
 
   // Scans the whole source. Fails only when there is no usable moov or a box
   // that must be parsed is corrupt; a truncated last box is a problem, and the
@@ -112,9 +135,9 @@ struct MediaIndex {
 };
 
 // Re-reads the moof of an indexed fragment (the index keeps only totals per
-// fragment) and resolves the samples of `track_id`. The index's time is the
-// continuation for a traf without tfxd/tfdt, so sample times agree with the
-// index. Optionally returns the parsed moof and the position of the track's
+// fragment) and resolves the samples of `track_id`, on the index's timeline:
+// sample times start at frag.time (the start offset applied), and a
+// truncated fragment gives only its indexed samples. Optionally returns the parsed moof and the position of the track's
 // traf in it (for boxes beside the trun, e.g. PIFF senc).
 Status ReadIndexedFragment(ByteSource& src, const MovieBox* moov, const IndexedFragment& frag, uint32_t track_id,
                            TrackFragmentSamples* out, MovieFragmentBox* moof_out = nullptr,

@@ -264,6 +264,40 @@ def ensure_media(case: str) -> str:
     return path
 
 
+# FFmpeg-encoded A/V (its AAC encoder, so the audio starts at minus its
+# priming: tfxd 2^64 - 213333), as -f ismv and as the live ingest layout.
+FFMPEG_ENCODED = {
+    "ismv": ["-f", "ismv"],
+    "isml": ["-movflags", "isml+frag_keyframe", "-f", "ismv"],
+    "mp4": ["-movflags", "+faststart", "-f", "mp4"],
+}
+
+
+def ensure_ffmpeg_encoded(layout: str) -> str:
+    """10 s 320x180@24 libx264 (B-frames, 2 s GOP) + FFmpeg AAC 48 kHz mono,
+    written by FFmpeg in `layout` (FFMPEG_ENCODED)."""
+    require_tools("ffmpeg")
+    args = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=24:d=10",
+            "-f", "lavfi", "-i", "sine=d=10:r=48000", "-c:v", "libx264", "-g", "48", "-preset", "veryfast",
+            "-c:a", "aac", "-b:a", "64k"] + FFMPEG_ENCODED[layout]
+    h = hashlib.sha1(" ".join(args).encode()).hexdigest()[:10]
+    ext = "mp4" if layout == "mp4" else "ismv"
+    path = os.path.join(media_dir(), "ffenc-%s-%s.%s" % (layout, h, ext))
+    if os.path.exists(path):
+        return path
+    with open(os.path.join(media_dir(), ".lock"), "w") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        try:
+            if not os.path.exists(path):
+                tmp = path + ".tmp"
+                run(args + [tmp], what="ffmpeg encode")
+                os.replace(tmp, path)
+                print("generated %s (FFmpeg-encoded, %s)" % (path, layout))
+        finally:
+            fcntl.flock(lk, fcntl.LOCK_UN)
+    return path
+
+
 # ---------------------------------------------------------------- ffprobe
 
 def ffprobe_streams(path: str, count_packets: bool = False) -> List[dict]:
@@ -358,8 +392,9 @@ def mux_ffmpeg(mp4: str, odir: str, name: str) -> dict:
 
 # ---------------------------------------------------------------- qtdemux read-back
 
-def qtdemux_buffers(path: str, timeout: float = 120) -> Dict[str, dict]:
-    """Read every track of `path` with qtdemux and return, per pad name,
+def qtdemux_buffers(path: str, timeout: float = 120, demuxer: str = "qtdemux", push: bool = False) -> Dict[str, dict]:
+    """Read every track of `path` with qtdemux (or `demuxer`, in push mode
+    through a queue when `push`) and return, per pad name,
     {'segment': dict, 'buffers': [{'pts','dts','dur' (ns or None), 'size', 'delta'}]}.
 
     Buffers are observed with the `log` tracer (pad push hooks, logged
@@ -370,10 +405,14 @@ def qtdemux_buffers(path: str, timeout: float = 120) -> Dict[str, dict]:
     import re
     streams = ffprobe_streams(path)
     pads = track_pads(streams)
-    args = ["gst-launch-1.0", "-q", "filesrc", "location=" + path, "!", "qtdemux", "name=d"]
+    args = ["gst-launch-1.0", "-q", "filesrc", "location=" + path, "!"]
+    args += ["queue", "!"] if push else []
+    args += [demuxer, "name=d"]
     for t in pads:
-        args += ["d." + t["pad"], "!", "queue", "name=q_" + t["pad"], "max-size-buffers=0",
-                 "max-size-bytes=0", "max-size-time=0", "!", "fakesink", "sync=false", "async=false"]
+        # identity splits buffer lists (ismdemux pushes them) into buffers
+        # the log tracer shows one by one.
+        args += ["d." + t["pad"], "!", "queue", "max-size-buffers=0", "max-size-bytes=0", "max-size-time=0",
+                 "!", "identity", "name=q_" + t["pad"], "!", "fakesink", "sync=false", "async=false"]
     env = dict(os.environ)
     env["GST_TRACERS"] = "log"
     env["GST_DEBUG"] = "GST_BUFFER:7,GST_EVENT:7"
@@ -383,12 +422,12 @@ def qtdemux_buffers(path: str, timeout: float = 120) -> Dict[str, dict]:
         try:
             p = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=log, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
-            raise Failure("qtdemux read-back timed out: " + " ".join(args))
+            raise Failure("%s read-back timed out: %s" % (demuxer, " ".join(args)))
         log.seek(0)
         text = log.read()
     if p.returncode != 0:
         errs = [l for l in text.splitlines() if " ERROR " in l or "WARN " in l][:20]
-        raise Failure("qtdemux pipeline failed (exit %d): %s\n%s" % (p.returncode, " ".join(args), "\n".join(errs)))
+        raise Failure("%s pipeline failed (exit %d): %s\n%s" % (demuxer, p.returncode, " ".join(args), "\n".join(errs)))
     def ts(s):
         if s in ("99:99:99.999999999", "none"):
             return None

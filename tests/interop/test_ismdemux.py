@@ -244,6 +244,85 @@ def check_playbin(rep):
                    "exit %d, demuxers created: %s" % (p.returncode, sorted(x for x in made if "demux" in x)))
 
 
+def check_ffmpeg_encoded(rep, layout):
+    """FFmpeg's own AAC starts at minus its priming (a negative tfxd). Every
+    sample comes out, as from qtdemux; video running times equal qtdemux's;
+    audio keeps the file's timeline: its running times are qtdemux's minus
+    the priming (qtdemux and ffprobe start the track at zero instead), so the
+    priming frame lies before the segment start and is clipped; playbin plays
+    the file (it failed with "sample offsets or times overflow")."""
+    rep.section("FFmpeg-encoded %s (negative AAC start): ismdemux reads it like qtdemux" % layout)
+    path = media.ensure_ffmpeg_encoded(layout)
+    f = boxcheck.File(path)
+    rep.ok(typefind(path) == "video/x-ms-ismv", "ffenc-%s: our typefinder claims it" % layout, typefind(path))
+    ref = media.qtdemux_buffers(path)
+    priming_ns = None
+    for push in (False, True):
+        mode = "push" if push else "pull"
+        got = media.qtdemux_buffers(path, demuxer="ismdemux", push=push)
+        for pad in sorted(ref):
+            r, g = ref[pad], got.get(pad)
+            if not rep.ok(g is not None and len(g["buffers"]) == len(r["buffers"]) > 0,
+                          "ffenc-%s %s %s: %d buffers, as qtdemux" % (layout, mode, pad, len(r["buffers"])),
+                          "got %s" % (len(g["buffers"]) if g else None)):
+                continue
+            rep.ok([b["size"] for b in g["buffers"]] == [b["size"] for b in r["buffers"]],
+                   "ffenc-%s %s %s: same samples in the same order (sizes)" % (layout, mode, pad))
+            rt_r = [b["pts"] - r["segment"]["start"] for b in r["buffers"]]
+            rt_g = [b["pts"] - g["segment"]["start"] for b in g["buffers"]]
+            diffs = sorted(set(a - b for a, b in zip(rt_r, rt_g)))
+            if pad.startswith("video"):
+                rep.ok(max(abs(d) for d in diffs) <= 1, "ffenc-%s %s %s: running times equal qtdemux's (+-1 ns)"
+                       % (layout, mode, pad), "differences %s" % diffs[:5])
+            else:
+                # The priming: 1024 samples at 48 kHz, as ticks of 100 ns.
+                want = 21333300
+                rep.ok(max(abs(d - want) for d in diffs) <= 100,
+                       "ffenc-%s %s %s: running times are qtdemux's minus the 21.33 ms priming" % (layout, mode, pad),
+                       "differences %s" % diffs[:5])
+                rep.ok(rt_g[0] < 0 <= rt_g[1], "ffenc-%s %s %s: the priming frame (only) lies before the segment"
+                       % (layout, mode, pad), str(rt_g[:2]))
+                priming_ns = rt_g[0]
+    p = media.run(["gst-launch-1.0", "-q", "playbin", "uri=file://" + os.path.abspath(path),
+                   "video-sink=fakesink sync=false", "audio-sink=fakesink sync=false"], check=False, what="playbin")
+    rep.ok(p.returncode == 0 and "ERROR" not in p.stderr, "ffenc-%s: playbin plays it to the end" % layout,
+           p.stderr[-800:])
+    vref = [sha for _, sha in checksums(path, "qtdemux", "video_0")]
+    vgot = [sha for _, sha in checksums(path, "ismdemux", "video_0")]
+    rep.ok(vref == vgot and len(vref) == 240, "ffenc-%s: 240 decoded video frames equal qtdemux's" % layout,
+           first_difference(vref, vgot))
+    return priming_ns, f
+
+
+def check_truncated(rep):
+    """A file cut inside its last video mdat: pull mode plays every sample
+    that is wholly in the file, as push mode does (it used to drop the whole
+    partly present fragment)."""
+    rep.section("truncated file: what is in the file plays (pull and push)")
+    mp4 = media.ensure_media("av")
+    odir = media.out_dir("ismdemux", "truncated")
+    ismv = media.mux_ismvmux(mp4, odir, "av")["ismv"]
+    movie = boxcheck.Movie(ismv)
+    vid = [t for t in movie.track_order if movie.tracks[t].kind == "video"][0]
+    last = movie.track_fragments(vid)[-1]
+    cut = last.samples[len(last.samples) // 2]["offset"] + 10  # inside a sample
+    path = os.path.join(odir, "cut.ismv")
+    with open(ismv, "rb") as src, open(path, "wb") as dst:
+        dst.write(src.read(cut))
+    want = sum(len(f.samples) for f in movie.track_fragments(vid)[:-1]) + \
+        sum(1 for smp in last.samples if smp["offset"] + smp["size"] <= cut)
+    got = {}
+    for push in (False, True):
+        res = media.qtdemux_buffers(path, demuxer="ismdemux", push=push)
+        got["push" if push else "pull"] = len(res["video_0"]["buffers"])
+    ff = media.run(["ffprobe", "-v", "error", "-count_packets", "-select_streams", "v", "-show_entries",
+                    "stream=nb_read_packets", "-of", "csv=p=0", path], what="ffprobe", check=False).stdout.strip()
+    # ffprobe also hands out the cut sample, partly; we do not.
+    rep.ok(got["pull"] == got["push"] == want and ff in (str(want), str(want + 1)),
+           "cut file: %d whole video samples in pull and push mode (ffprobe: %s with the cut one)" % (want, ff),
+           "pull %d, push %d, ffprobe %s" % (got["pull"], got["push"], ff))
+
+
 def check_transmux(rep, case):
     rep.section("transmux %s: ismdemux ! mp4mux gives a plain MP4" % case)
     mp4 = media.ensure_media(case)
@@ -290,6 +369,15 @@ def main(argv):
     rep = media.Report("test_ismdemux")
     cases = [a for a in argv[1:] if a in PLAN] or list(PLAN)
     media.run_cases(rep, cases, check_case)
+    for layout in ("ismv", "isml"):
+        try:
+            check_ffmpeg_encoded(rep, layout)
+        except media.Failure as e:
+            rep.fail("ffmpeg-encoded %s: %s" % (layout, e))
+    try:
+        check_truncated(rep)
+    except media.Failure as e:
+        rep.fail("truncated: %s" % e)
     try:
         check_playbin(rep)
     except media.Failure as e:

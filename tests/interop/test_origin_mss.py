@@ -12,16 +12,22 @@ ismvmux and served by the origin on a free port. Then:
     pipeline, once per QualityLevel, decodes all 240 frames and the origin's
     request log shows that only that QualityLevel's video fragments (all 5)
     were fetched.
+  - an FFmpeg-encoded file whose AAC starts at a negative tfxd (priming):
+    every manifest URL answers 200 with tfxd == t, and both clients play
+    every frame.
 Frame counts are compared with the sample counts of the .ismv tracks, read
 with boxcheck.py.
 """
 
 import os
 import re
+import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 
 sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
 
@@ -134,6 +140,48 @@ def make_shared_moof_asset(root, src_mp4):
     return count(kind["video"]), count(kind["audio"]), len(movie.track_fragments(kind["video"]))
 
 
+def make_ffenc_asset(root):
+    """FFmpeg-encoded -f ismv (AAC starting at minus its priming) with a
+    .ism/.ismc from `gst-smooth manifest`. Returns the .ismc path."""
+    src = media.ensure_ffmpeg_encoded("ismv")
+    dst = os.path.join(root, "ffenc.ismv")
+    shutil.copyfile(src, dst)
+    media.run([os.path.join(media.build_dir(), "tools", "gst-smooth"), "manifest", "-o",
+               os.path.join(root, "ffenc.ism"), dst], what="gst-smooth manifest")
+    return os.path.join(root, "ffenc.ismc")
+
+
+def check_negative_start(rep, origin, ismc):
+    """Every fragment URL of the manifest resolves, and the tfxd of each
+    served fragment equals its manifest time: the timeline the origin
+    answers is the file's plus the start offset (audio first at 0, video at
+    the priming, 213333)."""
+    root = ET.parse(ismc).getroot()
+    firsts = {}
+    bad = []
+    n = 0
+    for si in root.findall("StreamIndex"):
+        name, url = si.get("Name"), si.get("Url")
+        t = None
+        for c in si.findall("c"):
+            t = int(c.get("t")) if c.get("t") is not None else (t or 0)
+            firsts.setdefault(name, t)
+            for q in si.findall("QualityLevel"):
+                path = "/ffenc.ism/" + url.replace("{bitrate}", q.get("Bitrate")).replace("{start time}", str(t))
+                status, _, body = test_origin.request(origin, "GET", path)
+                n += 1
+                tfxd = None
+                i = body.find(bytes.fromhex("6d1d9b0542d544e680e2141daff757b2"))
+                if i >= 8 and body[i + 16] == 1:
+                    tfxd = struct.unpack(">Q", body[i + 20:i + 28])[0]
+                if status != 200 or tfxd != t:
+                    bad.append("%s -> %d, tfxd %s" % (path, status, tfxd))
+            t += int(c.get("d"))
+    rep.ok(firsts.get("audio") == 0 and firsts.get("video") == 213333,
+           "manifest: audio starts at 0, video at 213333 (the file's times + the 21.33 ms start offset)", str(firsts))
+    rep.ok(n >= 10 and not bad, "all %d fragment URLs of the manifest answer 200 with tfxd == t" % n, "; ".join(bad[:5]))
+
+
 def main(argv):
     rep = media.Report("test_origin_mss")
     media.require_elements("playbin", "playbin3", "mssdemux", "mssdemux2", "souphttpsrc", "avdec_h264", "avdec_aac")
@@ -152,6 +200,7 @@ def main(argv):
     bitrates = exp.manifest["streams"][0]["bitrates"]
 
     shared = make_shared_moof_asset(root, media.ensure_media("ladder"))
+    ffenc_ismc = make_ffenc_asset(root)
 
     origin = test_origin.Origin(root)
     print("origin: %s -> %s" % (" ".join(origin.cmd), origin.url))
@@ -164,6 +213,10 @@ def main(argv):
         check_forced_bitrate(rep, origin, bitrates, video[0])
         rep.section("playbin (mssdemux): an ffmpeg fMP4 whose moofs carry both tracks")
         check_playbin(rep, origin, "playbin", "mssdemux0", shared[0], shared[1], "shared.ism", shared[2])
+        rep.section("FFmpeg-encoded -f ismv: AAC starting at minus its priming (negative tfxd)")
+        check_negative_start(rep, origin, ffenc_ismc)
+        check_playbin(rep, origin, "playbin", "mssdemux0", 240, 470, "ffenc.ism", 5)
+        check_playbin(rep, origin, "playbin3", "mssdemux2-0", 240, 470, "ffenc.ism", 5)
     except media.Failure as e:
         rep.fail(str(e))
     finally:

@@ -47,8 +47,10 @@ TrackConfig Video(uint32_t id) {
   return c;
 }
 
-// A 2-track (video ids 1, 2) file with `n` 2 s fragments each, and an mfra.
-std::vector<uint8_t> MakeFile(int n, bool with_mfra = true) {
+// A 2-track (video ids 1, 2) file with `n` 2 s fragments each, and an mfra;
+// track 2's times move by `start2` ticks (negative: two's complement, as
+// FFmpeg writes AAC priming).
+std::vector<uint8_t> MakeFile(int n, bool with_mfra = true, int64_t start2 = 0) {
   InitSegment init = BuildInitSegment({Video(1), Video(2)}, 10000000, 0);
   std::vector<uint8_t> out = init.bytes;
   MovieFragmentRandomAccessBox mfra;
@@ -65,7 +67,7 @@ std::vector<uint8_t> MakeFile(int n, bool with_mfra = true) {
       FragmentParams p;
       p.sequence_number = ++seq;
       p.track_id = id;
-      p.decode_time = k * 20000000ull;
+      p.decode_time = k * 20000000ull + (id == 2 ? static_cast<uint64_t>(start2) : 0);
       mfra.tfras[id - 1].track_id = id;
       mfra.tfras[id - 1].entries.push_back({p.decode_time, out.size(), 1, 1, 1});
       FragmentHeader h = FragmentWriter::Build(p, s);
@@ -189,7 +191,23 @@ static void test_index_problems() {
   g_assert_cmpuint(partial.problems.size(), >=, 1);
   g_assert_true(partial.problems[0].find("index stops here") != std::string::npos);
   g_assert_cmpuint(partial.FindTrack(1)->fragments.size(), ==, 2);
-  g_assert_cmpuint(partial.FindTrack(2)->fragments.size(), ==, 1);
+  // The cut fragment keeps the samples wholly in the file (what is there
+  // plays): 100 bytes of 200-byte samples cut means one sample is lost.
+  const IndexedTrack* t2 = partial.FindTrack(2);
+  g_assert_cmpuint(t2->fragments.size(), ==, 2);
+  g_assert_true(t2->fragments[1].truncated);
+  g_assert_true(t2->fragments[1].NeedsRewrite());
+  g_assert_cmpuint(t2->fragments[1].sample_count, ==, 49);
+  g_assert_cmpuint(t2->fragments[1].duration, ==, 49 * 400000ull);
+  g_assert_true(partial.problems[0].find("1 sample(s) missing") != std::string::npos);
+  {
+    std::unique_ptr<FileByteSource> src;
+    g_assert_true(FileByteSource::Open(dir.path + "/c.ismv", &src).ok());
+    TrackFragmentSamples f;
+    g_assert_true(ReadIndexedFragment(*src, &*partial.moov, t2->fragments[1], 2, &f).ok());
+    g_assert_cmpuint(f.samples.size(), ==, 49);
+    g_assert_cmpuint(f.duration, ==, 49 * 400000ull);
+  }
 
   // No moov at all.
   std::string junk = dir.Write("d.ismv", {0, 0, 0, 16, 'f', 'r', 'e', 'e', 0, 0, 0, 0, 0, 0, 0, 0});
@@ -231,10 +249,57 @@ static void test_asset_lookup_and_generated_manifest() {
   g_assert_null(asset->FindTrack(12345, "video"));
 }
 
+// FFmpeg's AAC priming: a first fragment time of -213333 (2^64 - 213333).
+// One start offset moves every track; the tfra entries (raw) still match;
+// re-read samples come on the shifted timeline; a start a minute before zero
+// is refused.
+void test_negative_start() {
+  TempDir dir;
+  MediaIndex index = Index(dir.Write("neg.ismv", MakeFile(3, true, -213333)));
+  for (auto& p : index.problems) g_printerr("problem: %s\n", p.c_str());
+  g_assert_cmpuint(index.problems.size(), ==, 0);
+  g_assert_cmpuint(index.start_offset.In(10000000), ==, 213333);
+  const IndexedTrack* t1 = index.FindTrack(1);
+  const IndexedTrack* t2 = index.FindTrack(2);
+  g_assert_cmpuint(t1->fragments[0].time, ==, 213333);
+  g_assert_cmpuint(t2->fragments[0].time, ==, 0);
+  g_assert_cmpuint(t2->fragments[1].time, ==, 20000000);
+  g_assert_true(t1->fragments[0].retimed && t2->fragments[2].retimed);
+  g_assert_cmpint(t2->FindFragment(20000000), ==, 1);
+  std::unique_ptr<FileByteSource> src;
+  g_assert_true(FileByteSource::Open(dir.path + "/neg.ismv", &src).ok());
+  TrackFragmentSamples f;
+  g_assert_true(ReadIndexedFragment(*src, &*index.moov, t2->fragments[0], 2, &f).ok());
+  g_assert_cmpuint(f.decode_time, ==, 0);
+  g_assert_cmpuint(f.samples[0].decode_time, ==, 0);
+  g_assert_cmpuint(f.samples[1].decode_time, ==, 400000);
+
+  // Presentation-wide: a second file without a negative start moves too.
+  MediaIndex plain = Index(dir.Write("plain.ismv", MakeFile(1)));
+  plain.ShiftTimeline(index.start_offset);
+  g_assert_cmpuint(plain.FindTrack(1)->fragments[0].time, ==, 213333);
+  g_assert_true(plain.FindTrack(1)->fragments[0].retimed);
+
+  // Offsets in other timescales round up, so shifted times are never < 0.
+  StartOffset o{1024, 48000};
+  g_assert_cmpuint(o.In(90000), ==, 1920);
+  g_assert_cmpuint(o.In(10000000), ==, 213334);
+  g_assert_cmpuint(o.Nanoseconds(), ==, 21333334);
+
+  std::vector<uint8_t> deep = MakeFile(1, false, -61ll * 10000000);
+  std::unique_ptr<FileByteSource> dsrc;
+  g_assert_true(FileByteSource::Open(dir.Write("deep.ismv", deep), &dsrc).ok());
+  MediaIndex bad;
+  Status s = MediaIndex::Build(*dsrc, &bad);
+  g_assert_false(s.ok());
+  g_assert_true(s.message().find("before zero") != std::string::npos);
+}
+
 int main(int argc, char** argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/media-index/ranges", test_index_ranges);
   g_test_add_func("/media-index/problems", test_index_problems);
+  g_test_add_func("/media-index/negative-start", test_negative_start);
   g_test_add_func("/media-index/read-ahead", test_read_ahead);
   g_test_add_func("/media-index/read-count", test_index_read_count);
   g_test_add_func("/asset/lookup", test_asset_lookup_and_generated_manifest);

@@ -112,7 +112,7 @@ void ResolvePresentationFragments(const Asset& asset, std::vector<PresentationFr
             warnings->push_back(where + ": the manifest says duration " + std::to_string(d) + ", the media fragment lasts " +
                               std::to_string(f.range.duration));
           ptrdiff_t i = track->track->FindFragment(t);
-          f.shared_moof = i >= 0 && track->track->fragments[static_cast<size_t>(i)].shared_moof;
+          f.rewrite = i >= 0 && track->track->fragments[static_cast<size_t>(i)].NeedsRewrite();
           out->push_back(std::move(f));
         }
         return !full();

@@ -20,7 +20,7 @@ struct PresentationFragment {
   std::string info_url;      // the FragmentInfo (moof only) URL
   const piff::AssetTrack* track = nullptr;
   piff::FragmentRange range;
-  bool shared_moof = false;  // the moof also carries other tracks' trafs
+  bool rewrite = false;  // written anew, not copied (IndexedFragment::NeedsRewrite)
 };
 
 // Resolves every fragment of every QualityLevel. Problems (a level without

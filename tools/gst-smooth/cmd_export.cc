@@ -117,10 +117,11 @@ int CmdExport(int argc, char** argv) {
     const AssetMedia& media = asset->media()[f.track->media];
     ByteSource& src = *media.source;
     // A fragment is the file's own moof+mdat bytes, unless its moof carries
-    // other tracks too: then a single-track moof is written for it (the same
-    // rebuild the origin serves), followed by its samples' bytes.
+    // other tracks too, its time moves (a negative start) or the file cuts
+    // it: then a single-track moof with the index's time is written for it
+    // (the same rebuild the origin serves), followed by its samples' bytes.
     FragmentBody body;
-    if (f.shared_moof) {
+    if (f.rewrite) {
       ptrdiff_t i = f.track->track->FindFragment(f.range.time);
       s = i < 0 ? Status::Error(f.url + ": fragment not in the index")
                 : BuildTrackFragment(src, media.index.moov ? &*media.index.moov : nullptr,
@@ -145,7 +146,7 @@ int CmdExport(int argc, char** argv) {
       std::string info_path = out_dir + "/" + f.info_url;
       std::string info_dir = DirectoryOf(info_path);
       if (made_dirs.insert(info_dir).second && !(s = MakeDirectories(info_dir))) break;
-      if (f.shared_moof) {
+      if (f.rewrite) {
         std::vector<uint8_t> moof(body.header.begin(), body.header.begin() + static_cast<ptrdiff_t>(body.moof_size));
         s = CopyBodyToFile(src, moof, {}, info_path);
       } else {

@@ -894,6 +894,8 @@ int InspectMedia(const Options& o) {
           j.Field("sync_samples", f.sync_samples);
           j.Field("payload_bytes", f.payload_bytes);
           j.Field("shared_moof", f.shared_moof);
+          j.Field("retimed", f.retimed);
+          j.Field("truncated", f.truncated);
           if (prot && fi < prot->fragments.size()) {
             j.Key("senc");
             SencJson(j, prot->fragments[fi]);
@@ -1204,7 +1206,10 @@ int InspectServerManifest(const Options& o) {
   problems.insert(problems.end(), errors.begin(), errors.end());
   problems.insert(problems.end(), warnings.begin(), warnings.end());
   size_t shared = 0;
-  for (auto& f : fragments) shared += f.shared_moof;
+  for (auto& f : fragments) {
+    ptrdiff_t i = f.track->track->FindFragment(f.t);
+    shared += i >= 0 && f.track->track->fragments[static_cast<size_t>(i)].shared_moof;
+  }
   if (shared)
     problems.push_back(std::to_string(shared) +
                        " fragment(s) share their moof with other tracks: an origin serves other tracks' data with them");

@@ -245,13 +245,13 @@ bool Origin::Impl::Resolve(const RequestInfo& info, bool may_block, Response* ou
     return SetError(out, 404, "the QualityLevels(" + std::to_string(req.bitrate) + ",...) attributes are not " +
                                   "CustomAttributes of the " + req.track_name + " track at that bitrate");
   ptrdiff_t fi = track->track->FindFragment(req.time);
-  if (fi < 0 || track->track->fragments[fi].end_offset == 0)
+  if (fi < 0 || (track->track->fragments[fi].end_offset == 0 && !track->track->fragments[fi].truncated))
     return SetError(out, 404, "no " + req.track_name + " fragment at time " + std::to_string(req.time));
   const piff::IndexedFragment& frag = track->track->fragments[fi];
   using Noun = OriginRequest::Noun;
   // Anything but a plain byte range of the file needs the moof read and
   // rewritten: pool work.
-  bool plain = !frag.shared_moof && (req.noun == Noun::kFragments || req.noun == Noun::kFragmentInfo);
+  bool plain = !frag.NeedsRewrite() && (req.noun == Noun::kFragments || req.noun == Noun::kFragmentInfo);
   if (!may_block && !plain) return false;
   const piff::AssetMedia& media = asset.media()[track->media];
   piff::FileByteSource& src = *media.source;
