@@ -108,9 +108,11 @@ std::string CodecName(piff::FourCC f) {
 
 // Largest amount by which a composition offset pulls a sample's
 // presentation time before its decode time, in ticks.
-int64_t ComputeShift(const piff::TrackFragmentSamples& f) {
+int64_t ComputeShift(const Track& t, const piff::TrackFragmentSamples& f) {
   int64_t shift = 0;
-  for (auto& s : f.samples) shift = std::max<int64_t>(shift, -s.composition_offset);
+  for (auto& s : f.samples)
+    if (piff::IsPlausibleCompositionOffset(s.composition_offset, t.timescale))
+      shift = std::max<int64_t>(shift, -s.composition_offset);
   return shift;
 }
 
@@ -393,7 +395,19 @@ GstBuffer* PrepareSample(GstIsmDemux* self, const PendingSample& p, GstBuffer* b
     return nullptr;
   }
   GstClockTime dts = t->ToNs(s.decode_time);
-  int64_t pts_ticks = static_cast<int64_t>(s.decode_time) + s.composition_offset + t->shift;
+  int64_t cto = s.composition_offset;
+  if (!piff::IsPlausibleCompositionOffset(cto, t->timescale)) {
+    // Damage (a corrupt trun entry): presented at its decode time, so that
+    // one entry cannot hold this pad minutes away from the others.
+    if (t->implausible_offsets++ % 100 == 0)
+      GST_ELEMENT_WARNING(self, STREAM, DEMUX, ("Damaged composition offset in %s", TrackLabel(*t).c_str()),
+                          ("a sample at decode time %" GST_TIME_FORMAT " claims a composition offset of %" G_GINT64_FORMAT
+                           " ticks (beyond %" G_GINT64_FORMAT " s); presented at its decode time (%" G_GUINT64_FORMAT
+                           " such sample(s) so far)",
+                           GST_TIME_ARGS(dts), cto, piff::kMaxCompositionOffsetSeconds, t->implausible_offsets));
+    cto = 0;
+  }
+  int64_t pts_ticks = static_cast<int64_t>(s.decode_time) + cto + t->shift;
   GstClockTime pts = t->ToNs(static_cast<uint64_t>(std::max<int64_t>(pts_ticks, 0)));
   GstClockTime end_dts = t->ToNs(s.decode_time + s.duration);
   GstClockTime duration = end_dts - dts;

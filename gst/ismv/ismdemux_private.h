@@ -86,6 +86,7 @@ struct Track {
   bool start_offset_known = false;
   uint64_t start_offset = 0;
   uint64_t dropped_before_start = 0;  // push: samples still negative after it
+  uint64_t implausible_offsets = 0;   // samples with damaged composition offsets
   // End of the last fragment read: the time of a following fragment that
   // has neither tfxd nor tfdt.
   bool have_end = false;
@@ -262,7 +263,7 @@ GstFlowReturn HandleMoov(GstIsmDemux* self, const uint8_t* data, size_t size);
 void ExposePads(GstIsmDemux* self);
 // Sends `event` (taken) to every source pad.
 void PushToAll(GstIsmDemux* self, GstEvent* event);
-int64_t ComputeShift(const piff::TrackFragmentSamples& f);
+int64_t ComputeShift(const Track& t, const piff::TrackFragmentSamples& f);
 void GuessFramerate(const Track& t, const piff::TrackFragmentSamples& f, gint* n, gint* d);
 GstBuffer* PrepareSample(GstIsmDemux* self, const PendingSample& p, GstBuffer* buf);
 GstFlowReturn CombineFlow(IsmDemuxState* st, Track* t, GstFlowReturn ret);

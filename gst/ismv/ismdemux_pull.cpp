@@ -93,8 +93,12 @@ static piff::Status ReadTrackFragment(GstIsmDemux* self, Track* t, size_t i, pif
 static bool BuildIndex(GstIsmDemux* self) {
   IsmDemuxState* st = State(self);
   gint64 size = 0;
-  if (!gst_pad_peer_query_duration(self->sinkpad, GST_FORMAT_BYTES, &size) || size <= 0) {
+  if (!gst_pad_peer_query_duration(self->sinkpad, GST_FORMAT_BYTES, &size) || size < 0) {
     POST_ERROR(self, DEMUX, ("Cannot read this stream"), ("upstream does not report a size in bytes"));
+    return false;
+  }
+  if (size == 0) {
+    POST_ERROR(self, DEMUX, ("The file is empty"), ("upstream reports a size of 0 bytes"));
     return false;
   }
   st->upstream_size = static_cast<uint64_t>(size);
@@ -144,7 +148,7 @@ static bool BuildIndex(GstIsmDemux* self) {
       return false;
     }
     if (t->video) GuessFramerate(*t, f, &t->fps_n, &t->fps_d);
-    t->shift = ComputeShift(f);
+    t->shift = ComputeShift(*t, f);
     t->shift_known = true;
   }
   if (first_moof == G_MAXUINT64) {

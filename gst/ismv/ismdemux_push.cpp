@@ -139,7 +139,7 @@ static GstFlowReturn HandleMoof(GstIsmDemux* self, const uint8_t* data, size_t s
     if (!t->pad || t->eos) continue;
     if (!st->pull && !ApplyTrackStartOffset(self, t, &f)) return GST_FLOW_ERROR;
     if (!t->shift_known) {
-      t->shift = ComputeShift(f);
+      t->shift = ComputeShift(*t, f);
       t->shift_known = true;
       if (t->shift)
         GST_INFO_OBJECT(self, "%s: composition offsets down to -%" G_GINT64_FORMAT
@@ -344,6 +344,10 @@ GstFlowReturn Process(GstIsmDemux* self) {
 GstFlowReturn Finish(GstIsmDemux* self) {
   IsmDemuxState* st = State(self);
   if (st->error_posted) return GST_FLOW_ERROR;
+  if (!st->moov && st->offset + gst_adapter_available(st->adapter) == 0) {
+    POST_ERROR(self, DEMUX, ("The stream is empty"), ("it ended before its first byte"));
+    return GST_FLOW_ERROR;
+  }
   if (!st->moov) {
     POST_ERROR(self, DEMUX, ("This is not a usable Smooth Streaming file: no moov box"),
                ("the stream ended at offset %" G_GUINT64_FORMAT, st->offset + gst_adapter_available(st->adapter)));

@@ -73,6 +73,16 @@ struct TrackFragmentSamples {
   std::vector<ReadSample> samples;
 };
 
+// A composition offset (presentation - decode time) beyond this is not a
+// B-frame reorder delay (a few frames) but damage, e.g. a corrupted trun
+// entry: readers report it and use 0 for that sample, so one bad entry cannot
+// move a whole track's presentation by minutes.
+inline constexpr int64_t kMaxCompositionOffsetSeconds = 10;
+constexpr bool IsPlausibleCompositionOffset(int64_t offset, uint32_t timescale) {
+  return offset <= kMaxCompositionOffsetSeconds * int64_t{timescale} &&
+         offset >= -kMaxCompositionOffsetSeconds * int64_t{timescale};
+}
+
 // Resolves the samples of every traf in `moof`, which starts at byte
 // `moof_offset` of the stream. Precedence of the fragment time: tfxd, then
 // tfdt, then `continuation_time(track_id)` (the end of the previous fragment).

@@ -338,7 +338,13 @@ Status MediaIndex::Build(ByteSource& base, MediaIndex* out) {
         x.truncated = data_truncated;
         x.sync_time = x.time;
         bool have_sync = false;
+        size_t implausible = 0;
+        int64_t worst = 0;
         for (const auto& smp : f.samples) {
+          if (!IsPlausibleCompositionOffset(smp.composition_offset, track->config.timescale)) {
+            if (!implausible++) worst = smp.composition_offset;
+            continue;  // readers use 0 for it
+          }
           uint64_t mag = smp.composition_offset < 0 ? uint64_t{0} - static_cast<uint64_t>(smp.composition_offset)
                                                     : static_cast<uint64_t>(smp.composition_offset);
           x.max_abs_composition_offset = std::max(x.max_abs_composition_offset, mag);
@@ -347,6 +353,13 @@ Status MediaIndex::Build(ByteSource& base, MediaIndex* out) {
             have_sync = true;
           }
         }
+        if (implausible)
+          out->problems.push_back("track " + std::to_string(f.track_id) + ": fragment at " + FormatSignedTime(x.time) +
+                                  ": " + std::to_string(implausible) + " sample(s) with a composition offset beyond " +
+                                  std::to_string(kMaxCompositionOffsetSeconds) + " s (first: " +
+                                  std::to_string(worst) + " ticks = " +
+                                  std::to_string(worst / static_cast<int64_t>(track->config.timescale)) +
+                                  " s): damaged; ismdemux presents them at their decode time");
         if (!track->fragments.empty()) {
           const IndexedFragment& prev = track->fragments.back();
           // FindFragment* binary-search the times, so they must not go back

@@ -413,6 +413,8 @@ GST_START_TEST(test_truncated) {
   std::vector<uint8_t> full = MakeAvFile(false, false);
   // Inside the moov: nothing can be shown.
   ExpectError(std::vector<uint8_t>(full.begin(), full.begin() + 200), "no moov");
+  // Nothing at all: say so (not "upstream does not report a size").
+  ExpectError({}, "empty");
   // Inside the last mdat: what precedes plays, a warning says it is cut.
   std::vector<uint8_t> cut(full.begin(), full.end() - 120);
   for (bool push : {false, true}) {

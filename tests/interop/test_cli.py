@@ -45,6 +45,8 @@ manifest -o x.ism FILE...:
 
 import json
 import os
+import re
+import shutil
 import struct
 import sys
 import xml.etree.ElementTree as ET
@@ -933,6 +935,62 @@ def case_manifest_misaligned(rep, case):
            "misaligned with --strict: exit 1, nothing written", "exit %d %s" % (p.returncode, p.stderr[-300:]))
 
 
+TFXD_UUID = bytes.fromhex("6d1d9b0542d544e680e2141daff757b2")
+
+
+def case_ffmpeg_encoded(rep, case):
+    """FFmpeg-encoded media (its AAC starts at a negative tfxd; its ISO fMP4
+    tfra entries give the sync sample's presentation time): inspect reports
+    no problem, manifest and export put both tracks on one shifted timeline
+    and every exported fragment's tfxd equals the time in its file name."""
+    rep.section("FFmpeg-encoded files: inspect, manifest, export")
+    odir = media.out_dir(NAME, "ffenc")
+    for layout in ("ismv", "isml"):
+        path = media.ensure_ffmpeg_encoded(layout)
+        d = inspect_json(path)
+        firsts = {t["kind"]: t["fragments"][0]["time"] for t in d["tracks"]}
+        rep.ok(d["problems"] == [], "inspect ffenc-%s: no problems" % layout, str(d["problems"][:3]))
+        rep.ok(firsts == {"video": 213333, "audio": 0} and all(t["fragments"][0]["retimed"] for t in d["tracks"]),
+               "inspect ffenc-%s: audio at 0, video at 213333 (start offset of the -213333 AAC start)" % layout,
+               str(firsts))
+    # ISO fMP4 with B-frames: FFmpeg's tfra times are sync-sample PTS, not the
+    # fragment decode times (a false "matches no fragment" before).
+    iso = os.path.join(odir, "iso.mp4")
+    media.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", media.ensure_ffmpeg_encoded("ismv"), "-c", "copy",
+               "-movflags", "frag_keyframe+empty_moov", "-f", "mp4", iso], what="ffmpeg fMP4")
+    f = boxcheck.File(iso)
+    tfra_times = [e["time"] for b in f.top("mfra") for c in b.children if c.type == "tfra"
+                  for e in boxcheck.parse_tfra(c)["entries"]]
+    d = inspect_json(iso)
+    frag_times = set(fr["time"] for t in d["tracks"] for fr in t["fragments"])
+    rep.ok(any(t not in frag_times for t in tfra_times) and not any("tfra" in p for p in d["problems"]),
+           "inspect FFmpeg ISO fMP4: tfra entries at sync-sample presentation times are not problems",
+           str(d["problems"][:3]))
+    # manifest + export
+    src = os.path.join(odir, "ffenc.ismv")
+    shutil.copyfile(media.ensure_ffmpeg_encoded("ismv"), src)
+    ism = os.path.join(odir, "ffenc.ism")
+    p = gst_smooth("manifest", "-o", ism, src)
+    rep.ok(p.returncode == 0, "manifest ffenc.ismv: exit 0", p.stderr[-300:])
+    www = os.path.join(odir, "www")
+    p = gst_smooth("export", "--out", www, ism)
+    rep.ok(p.returncode == 0, "export ffenc.ism: exit 0", p.stderr[-300:])
+    bad, n = [], 0
+    for dirpath, _, names in os.walk(www):
+        for name in names:
+            m = re.match(r"Fragments\((\w+)=(\d+)\)$", name)
+            if not m:
+                continue
+            n += 1
+            with open(os.path.join(dirpath, name), "rb") as fh:
+                body = fh.read()
+            i = body.find(TFXD_UUID)
+            t = struct.unpack(">Q", body[i + 20:i + 28])[0] if i >= 8 and body[i + 16] == 1 else None
+            if t != int(m.group(2)):
+                bad.append("%s: tfxd %s" % (name, t))
+    rep.ok(n == 10 and not bad, "export: %d fragment files, each tfxd equal to its name's time" % n, str(bad[:4]))
+
+
 def main(argv):
     media.require_tools("ffprobe", "gst-launch-1.0")
     media.require_muxer("ismvmux")
@@ -946,6 +1004,7 @@ def main(argv):
     media.run_cases(rep, ["per-bitrate"], case_manifest_per_bitrate)
     media.run_cases(rep, ["multitrack"], case_manifest_multitrack)
     media.run_cases(rep, ["misaligned"], case_manifest_misaligned)
+    media.run_cases(rep, ["ffenc"], case_ffmpeg_encoded)
     rep.done()
 
 

@@ -31,6 +31,7 @@ Options: CASE... (av bframes ladder audio44k)
 import http.server
 import os
 import re
+import struct
 import subprocess
 import sys
 import threading
@@ -323,6 +324,58 @@ def check_truncated(rep):
            "pull %d, push %d, ffprobe %s" % (got["pull"], got["push"], ff))
 
 
+def check_absurd_offset(rep, plugin_path=None):
+    """One trun entry corrupted to a composition offset of -95 s (two bytes):
+    plain queues used to deadlock in preroll and inspect said nothing. Now
+    inspect reports it, and playback reaches EOS with a warning."""
+    rep.section("a damaged composition offset (-95 s in one trun entry)")
+    mp4 = media.ensure_media("bframes")
+    odir = media.out_dir("ismdemux", "absurd-cto")
+    ismv = media.mux_ismvmux(mp4, odir, "bframes")["ismv"]
+    f = boxcheck.File(ismv)
+    data = bytearray(f.data)
+    trun = None
+
+    def find(bs):
+        nonlocal trun
+        for b in bs:
+            if b.type == "trun" and trun is None and boxcheck.parse_trun(b)["flags"] & boxcheck.TRUN_CTO:
+                trun = b
+            find(b.children)
+    find(f.boxes)
+    r = boxcheck.parse_trun(trun)
+    flags = r["flags"]
+    hdr = trun.offset + 12 + 4 + (4 if flags & boxcheck.TRUN_DATA_OFFSET else 0) + \
+        (4 if flags & boxcheck.TRUN_FIRST_SAMPLE_FLAGS else 0)
+    fields = [fl for fl in (boxcheck.TRUN_DURATION, boxcheck.TRUN_SIZE, boxcheck.TRUN_FLAGS, boxcheck.TRUN_CTO)
+              if flags & fl]
+    k = 5
+    pos = hdr + 4 * len(fields) * k + 4 * fields.index(boxcheck.TRUN_CTO)
+    struct.pack_into(">i", data, pos, -950000000)
+    path = os.path.join(odir, "absurd.ismv")
+    with open(path, "wb") as fh:
+        fh.write(data)
+    tool = os.path.join(media.build_dir(), "tools", "gst-smooth")
+    p = media.run([tool, "inspect", path], what="inspect", check=False)
+    rep.ok("composition offset beyond" in p.stdout, "inspect reports the damaged composition offset",
+           p.stdout[-600:])
+    env = dict(os.environ)
+    if plugin_path:
+        env["GST_PLUGIN_PATH_1_0"] = plugin_path
+    # Clock-synced sinks behind plain queues: the damaged offset moved the
+    # whole video track (its shift) by 95 s, so preroll never completed.
+    args = ["gst-launch-1.0", "filesrc", "location=" + path, "!", "ismdemux", "name=d",
+            "d.video_0", "!", "queue", "!", "fakesink", "sync=true",
+            "d.audio_0", "!", "queue", "!", "fakesink", "sync=true"]
+    try:
+        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30, env=env)
+        rc, out = p.returncode, p.stdout
+    except subprocess.TimeoutExpired:
+        rc, out = None, "timed out after 30 s (preroll deadlock)"
+    rep.ok(rc == 0 and "Damaged composition offset" in out,
+           "plain queues: EOS with a warning about the damaged offset", "exit %s: %s" % (rc, out[-800:]))
+
+
 def check_transmux(rep, case):
     rep.section("transmux %s: ismdemux ! mp4mux gives a plain MP4" % case)
     mp4 = media.ensure_media(case)
@@ -374,6 +427,10 @@ def main(argv):
             check_ffmpeg_encoded(rep, layout)
         except media.Failure as e:
             rep.fail("ffmpeg-encoded %s: %s" % (layout, e))
+    try:
+        check_absurd_offset(rep)
+    except media.Failure as e:
+        rep.fail("absurd offset: %s" % e)
     try:
         check_truncated(rep)
     except media.Failure as e:

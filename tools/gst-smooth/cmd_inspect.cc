@@ -841,6 +841,7 @@ int InspectMedia(const Options& o) {
       j.BeginArray();
       for (auto& b : boxes) BoxJson(j, b);
       j.EndArray();
+      j.Field("start_offset_ns", index.start_offset.Nanoseconds());
       j.Key("tracks");
       j.BeginArray();
       for (const IndexedTrack& t : index.tracks) {
@@ -976,6 +977,10 @@ int InspectMedia(const Options& o) {
   }
   if (hidden) std::printf("  ... %zu more moof/mdat boxes (--all-boxes lists them)\n", hidden);
 
+  if (!index.start_offset.zero())
+    std::printf("\nstart offset: %.3f ms (a track starts before zero: a negative fragment time, e.g. encoder\n"
+                "  priming); fragment times below are the file's plus this offset, as manifest/serve/export use them\n",
+                index.start_offset.Nanoseconds() / 1e6);
   std::printf("\ntracks:\n");
   for (const IndexedTrack& t : index.tracks) {
     const TrackConfig& c = t.config;
