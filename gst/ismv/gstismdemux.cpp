@@ -142,6 +142,7 @@ static bool PrepareTracks(GstIsmDemux* self) {
   IsmDemuxState* st = State(self);
   st->tracks.clear();
   st->pssh = piff::FindProtectionSystemHeaders(st->moov->other);
+  MatchKeysToTracks(self);
   for (const piff::TrackBox& trak : st->moov->tracks) {
     auto t = std::make_unique<Track>();
     t->id = trak.tkhd.track_id;

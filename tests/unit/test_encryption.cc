@@ -13,18 +13,6 @@
 
 using namespace piff;
 
-static std::vector<uint8_t> Hex(const char* s) {
-  std::vector<uint8_t> v;
-  if (!ParseHex(s, &v)) g_error("bad hex in test: %s", s);
-  return v;
-}
-
-static Uuid MakeUuid(const char* s) {
-  Uuid u;
-  if (!UuidFromString(s, &u)) g_error("bad uuid in test: %s", s);
-  return u;
-}
-
 // NIST SP 800-38A, F.5.1 CTR-AES128.Encrypt and F.2.1 CBC-AES128.Encrypt.
 static const char* kNistKey = "2b7e151628aed2a6abf7158809cf4f3c";
 static const char* kNistPlain =
