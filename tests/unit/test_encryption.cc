@@ -342,6 +342,11 @@ static void TestPlayReadyObject() {
   bad[9] = 0xff;
   g_assert_false(ParsePlayReadyObject(bad, &info).ok());
   g_assert_false(ParsePlayReadyObject(std::vector<uint8_t>{1, 2}, &info).ok());
+  // An empty header record (found by fuzz_protection): no header, no GLib
+  // critical from converting zero UTF-16 units.
+  PlayReadyObjectInfo empty;
+  g_assert_true(ParsePlayReadyObject(std::vector<uint8_t>{10, 0, 0, 0, 1, 0, 1, 0, 0, 0}, &empty).ok());
+  g_assert_true(empty.wrmheader_xml.empty() && empty.kids.empty());
 }
 
 static void TestBoxes() {
