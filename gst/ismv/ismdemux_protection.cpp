@@ -127,7 +127,8 @@ void MatchKeysToTracks(GstIsmDemux* self) {
     const std::vector<uint8_t> key = *st->decryptor.Key(kid);
     piff::KidMatch m = piff::MatchKid(kid, kids);
     if (m == piff::KidMatch::kTrack) continue;
-    if (m == piff::KidMatch::kSwappedTrack) {
+    // (With the swapped KID given as well, this item is just one that matches nothing.)
+    if (m == piff::KidMatch::kSwappedTrack && !st->decryptor.HasKey(piff::SwapGuidByteOrder(kid))) {
       // Taken in the other order too: a GUID-order KID is a common slip
       // (PlayReady headers and Windows tools show that form) and cannot
       // match another track by chance; a wrong key is still caught.
@@ -140,7 +141,7 @@ void MatchKeysToTracks(GstIsmDemux* self) {
                           ("give KIDs in UUID (big-endian) order, as in the tenc box, not in the little-endian "
                            "GUID order of a PlayReady header; this file's KIDs: %s",
                            known.c_str()));
-      if (!st->decryptor.HasKey(swapped)) st->decryptor.AddKey(swapped, key);
+      st->decryptor.AddKey(swapped, key);
     } else if (piff::KeyLooksLikeKid(key, kids)) {
       // The "KID" is then in fact the key: not shown.
       GST_ELEMENT_WARNING(self, STREAM, DECRYPT,
