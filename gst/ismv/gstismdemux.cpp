@@ -144,6 +144,7 @@ static bool PrepareTracks(GstIsmDemux* self) {
   IsmDemuxState* st = State(self);
   st->tracks.clear();
   st->pssh = piff::FindProtectionSystemHeaders(st->moov->other);
+  MatchKeysToTracks(self);
   for (const piff::TrackBox& trak : st->moov->tracks) {
     auto t = std::make_unique<Track>();
     t->id = trak.tkhd.track_id;
@@ -747,7 +748,9 @@ static void gst_ism_demux_class_init(GstIsmDemuxClass* klass) {
       g_param_spec_string("decryption-key", "Decryption key",
                           "Content keys as \"KID:KEY[,KID:KEY...]\": KID as a UUID in big-endian order (as in the "
                           "tenc box), KEY as 32 hex digits. Encrypted tracks whose KID has a key are decrypted and "
-                          "output with their clear caps; the others stay application/x-cenc. Default: none",
+                          "output with their clear caps; the others stay application/x-cenc. A wrong key is an error "
+                          "naming the KID (PlayReady CHECKSUM, else the first decrypted samples); a KID that is no "
+                          "track's a warning (in GUID byte order it is recognised and used). Default: none",
                           nullptr,
                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                                    GST_PARAM_MUTABLE_READY)));

@@ -50,6 +50,7 @@
 #include "movie.h"
 #include "asset.h"
 #include "ismvmux_encryption.h"
+#include "ismvmux_pads.h"
 #include "presentation.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_ismv_mux_debug);
@@ -114,6 +115,7 @@ struct Track {
   bool has_caps = false;
   std::string fourcc;
   std::string language = "und";
+  std::string unmapped_tag;  // the last language-code tag warned about
   ismvmux::TrackCrypto crypto;
 
   std::deque<PendingSample> pending;
@@ -207,7 +209,8 @@ struct _GstIsmvMux {
   IsmvMuxState* state;
 };
 
-G_DEFINE_TYPE(GstIsmvMux, gst_ismv_mux, GST_TYPE_AGGREGATOR)
+G_DEFINE_TYPE_WITH_CODE(GstIsmvMux, gst_ismv_mux, GST_TYPE_AGGREGATOR,
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_CHILD_PROXY, IsmvMuxChildProxyInit))
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(ismvmux, "ismvmux", GST_RANK_PRIMARY, GST_TYPE_ISMV_MUX,
                                       GST_DEBUG_CATEGORY_INIT(gst_ismv_mux_debug, "ismvmux", 0,
                                                               "Smooth Streaming PIFF muxer"));
@@ -988,9 +991,16 @@ static gboolean gst_ismv_mux_sink_event(GstAggregator* agg, GstAggregatorPad* pa
     GstTagList* tags;
     gst_event_parse_tag(event, &tags);
     gchar* lang = nullptr;
-    if (t && gst_tag_list_get_string(tags, GST_TAG_LANGUAGE_CODE, &lang) && lang) {
-      const gchar* iso = gst_tag_get_language_code_iso_639_2T(lang);
-      if (iso && !GST_ISMV_MUX_PAD(pad)->language) t->language = t->config.language = iso;
+    if (t && !GST_ISMV_MUX_PAD(pad)->language && gst_tag_list_get_string(tags, GST_TAG_LANGUAGE_CODE, &lang) &&
+        lang) {
+      // An unmappable value is warned about once (tags come again and again).
+      std::string iso;
+      if (t->unmapped_tag != lang) {
+        if (MapPadLanguage(GST_ELEMENT(self), GST_PAD(pad), lang, "language-code tag", &iso))
+          t->language = t->config.language = iso;
+        else
+          t->unmapped_tag = lang;
+      }
       g_free(lang);
     }
   } else if (GST_EVENT_TYPE(event) == GST_EVENT_PROTECTION) {
@@ -1068,7 +1078,13 @@ static void gst_ismv_mux_release_pad(GstElement* element, GstPad* pad) {
     }
   }
   lock.unlock();
+  IsmvMuxChildRemoved(element, pad);
   GST_ELEMENT_CLASS(gst_ismv_mux_parent_class)->release_pad(element, pad);
+}
+
+static GstPad* gst_ismv_mux_request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* name,
+                                            const GstCaps* caps) {
+  return IsmvMuxRequestNewPad(GST_ELEMENT_CLASS(gst_ismv_mux_parent_class), element, templ, name, caps);
 }
 
 static GstFlowReturn gst_ismv_mux_update_src_caps(GstAggregator* agg, GstCaps* caps, GstCaps** ret) {
@@ -1244,6 +1260,7 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
       "gst-smooth developers <gst-smooth@example.org>");
 
   element_class->release_pad = gst_ismv_mux_release_pad;
+  element_class->request_new_pad = gst_ismv_mux_request_new_pad;
   agg_class->aggregate = gst_ismv_mux_aggregate;
   agg_class->sink_event = gst_ismv_mux_sink_event;
   agg_class->create_new_pad = gst_ismv_mux_create_new_pad;
@@ -1269,12 +1286,13 @@ static void gst_ismv_mux_pad_set_property(GObject* object, guint prop_id, const 
       GST_OBJECT_UNLOCK(pad);
       GstElement* parent = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(pad)));
       if (parent) {
+        // Mapped (and warned about) before the tracks are locked.
+        std::string iso = "und";
+        const gchar* tag = g_value_get_string(value);
+        if (tag) MapPadLanguage(parent, GST_PAD(pad), tag, "language property", &iso);
         std::lock_guard<std::mutex> lock(GST_ISMV_MUX(parent)->state->tracks_lock);
         Track* t = FindTrack(GST_ISMV_MUX(parent)->state, GST_AGGREGATOR_PAD(pad));
-        if (t && pad->language) {
-          const gchar* iso = gst_tag_get_language_code_iso_639_2T(pad->language);
-          t->language = t->config.language = iso ? iso : "und";
-        }
+        if (t && tag) t->language = t->config.language = iso;
         gst_object_unref(parent);
       }
       break;
@@ -1308,8 +1326,11 @@ static void gst_ismv_mux_pad_class_init(GstIsmvMuxPadClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_PAD_LANGUAGE,
       g_param_spec_string("language", "Language",
-                          "Language of the track (ISO 639 code, e.g. \"en\" or \"eng\"); overrides the "
-                          "language-code tag (default: from tags, else \"und\")",
+                          "Language of the track: an ISO 639-1/639-2 code or a BCP 47 tag (\"fr\", \"fre\", "
+                          "\"fra\", \"pt-BR\", \"zh-Hans\"), written as its ISO 639-2/T code (mdhd, .ismc "
+                          "Language); a tag that maps to none is a warning and \"und\". Overrides the "
+                          "language-code tag (default: from tags, else \"und\"). From gst-launch-1.0: "
+                          "mux.audio_0::language=fra",
                           nullptr,
                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 }

@@ -28,6 +28,7 @@
 #include "boxes.h"
 #include "encryption.h"
 #include "fragment.h"
+#include "key_check.h"
 #include "media_index.h"
 #include "protection.h"
 
@@ -64,6 +65,13 @@ struct Track {
   // gets the clear caps, no protection meta and no protection events.
   bool decrypt = false;
   bool Signalled() const { return encrypted && !decrypt; }
+  // A decrypted track whose key no PlayReady CHECKSUM vouched for: its
+  // first decrypted samples are checked against its codec (piff::
+  // CheckAvcSample / CheckAacFrame) until this many were decided.
+  size_t samples_to_check = 0;
+  size_t samples_tried = 0;
+  piff::AvcSampleRules avc_rules;
+  uint8_t aac_channel_configuration = 0;
 
   GstPad* pad = nullptr;  // owned by the element once added
   GstCaps* caps = nullptr;
@@ -288,6 +296,10 @@ enum class ProtectionSetup {
   kFail,   // a key was given for a scheme that cannot be decrypted (error posted)
 };
 ProtectionSetup SetUpTrackProtection(GstIsmDemux* self, const piff::RawBoxes* entry_children, Track* t);
+// Holds the KIDs of decryption-key against the tracks' KIDs before the
+// tracks are set up: a warning for each that matches none (and the key is
+// also taken for the byte-swapped KID when that one matches).
+void MatchKeysToTracks(GstIsmDemux* self);
 void SetProtectedCaps(IsmDemuxState* st, const Track& t, GstCaps* caps);
 void PushProtectionEvents(IsmDemuxState* st, Track* t);
 void AddProtectionMeta(const Track& t, const PendingSample& p, GstBuffer* buf);

@@ -9,11 +9,14 @@
 
 #include "ismdemux_private.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "codec_config.h"
+#include "key_check.h"
 #include "playready.h"
 
 namespace ismdemux {
@@ -68,6 +71,92 @@ static void ClassifyProtection(const piff::RawBoxes& entry_children, Track* t) {
   }
 }
 
+// The key given for a decrypted track held against the PlayReady headers'
+// CHECKSUM: false (error posted) when it differs. Without a CHECKSUM the
+// first decrypted samples will be checked instead (CheckDecryptedSample).
+static bool CheckKey(GstIsmDemux* self, Track* t) {
+  IsmDemuxState* st = State(self);
+  const piff::Uuid& kid = t->protection.default_kid;
+  piff::ChecksumVerdict v = piff::CheckKeyWithPlayReadyHeaders(st->pssh, kid, *st->decryptor.Key(kid));
+  if (v == piff::ChecksumVerdict::kDiffers) {
+    GST_ELEMENT_ERROR(self, STREAM, DECRYPT,
+                      ("Wrong decryption key for KID %s (%s): the PlayReady header's CHECKSUM does not match it",
+                       piff::UuidToString(kid).c_str(), TrackLabel(*t).c_str()),
+                      ("the key given in decryption-key for this KID does not decrypt the track; the CHECKSUM is "
+                       "AES-ECB(key, KID)[0..8], see `gst-smooth inspect --key`"));
+    st->error_posted = true;
+    return false;
+  }
+  t->samples_to_check = v == piff::ChecksumVerdict::kMatches ? 0 : piff::kSamplesToCheck;
+  t->samples_tried = 0;
+  if (t->video) {
+    t->avc_rules = piff::AvcSampleRulesFor(t->info.config.avcc);
+  } else {
+    piff::AudioSpecificConfig asc;
+    const auto& raw = t->info.config.audio_specific_config;
+    t->aac_channel_configuration =
+        piff::AudioSpecificConfig::Parse(raw.data(), raw.size(), &asc) ? asc.channel_configuration : 0;
+  }
+  GST_INFO_OBJECT(self, "%s: PlayReady CHECKSUM of the key given: %s", TrackLabel(*t).c_str(),
+                  piff::ChecksumVerdictName(v));
+  return true;
+}
+
+void MatchKeysToTracks(GstIsmDemux* self) {
+  IsmDemuxState* st = State(self);
+  if (st->decryptor.empty()) return;
+  std::vector<piff::Uuid> kids;
+  std::vector<uint32_t> ids;
+  for (const piff::TrackBox& trak : st->moov->tracks) {
+    const auto& stsd = trak.mdia.minf.stbl.stsd;
+    const piff::RawBoxes* children = !stsd.video.empty()   ? &stsd.video[0].other
+                                     : !stsd.audio.empty() ? &stsd.audio[0].other
+                                                           : nullptr;
+    piff::TrackProtection p;
+    bool found = false;
+    if (children && piff::FindTrackProtection(*children, &p, &found) && found && p.has_default_kid) {
+      kids.push_back(p.default_kid);
+      ids.push_back(trak.tkhd.track_id);
+    }
+  }
+  std::string known;
+  for (size_t i = 0; i < kids.size(); i++)
+    known += (i ? ", " : "") + piff::UuidToString(kids[i]) + " (track " + std::to_string(ids[i]) + ")";
+  if (known.empty()) known = "none: no track is encrypted";
+  for (const piff::Uuid& kid : st->decryptor.Kids()) {
+    const std::vector<uint8_t> key = *st->decryptor.Key(kid);
+    piff::KidMatch m = piff::MatchKid(kid, kids);
+    if (m == piff::KidMatch::kTrack) continue;
+    // (With the swapped KID given as well, this item is just one that matches nothing.)
+    if (m == piff::KidMatch::kSwappedTrack && !st->decryptor.HasKey(piff::SwapGuidByteOrder(kid))) {
+      // Taken in the other order too: a GUID-order KID is a common slip
+      // (PlayReady headers and Windows tools show that form) and cannot
+      // match another track by chance; a wrong key is still caught.
+      piff::Uuid swapped = piff::SwapGuidByteOrder(kid);
+      size_t i = std::find(kids.begin(), kids.end(), swapped) - kids.begin();
+      GST_ELEMENT_WARNING(self, STREAM, DECRYPT,
+                          ("decryption-key KID %s matches no track; byte-swapped (GUID order to UUID order) it is "
+                           "%s, the KID of track %u: its key is used for that track",
+                           piff::UuidToString(kid).c_str(), piff::UuidToString(swapped).c_str(), ids[i]),
+                          ("give KIDs in UUID (big-endian) order, as in the tenc box, not in the little-endian "
+                           "GUID order of a PlayReady header; this file's KIDs: %s",
+                           known.c_str()));
+      st->decryptor.AddKey(swapped, key);
+    } else if (piff::KeyLooksLikeKid(key, kids)) {
+      // The "KID" is then in fact the key: not shown.
+      GST_ELEMENT_WARNING(self, STREAM, DECRYPT,
+                          ("A decryption-key item seems to have KID and KEY swapped (its KEY is a track's KID); "
+                           "it is not used"),
+                          ("expected KID:KEY; this file's KIDs: %s", known.c_str()));
+    } else {
+      GST_ELEMENT_WARNING(self, STREAM, DECRYPT,
+                          ("decryption-key KID %s matches no track; its key is not used",
+                           piff::UuidToString(kid).c_str()),
+                          ("this file's KIDs: %s", known.c_str()));
+    }
+  }
+}
+
 // The protection of an encrypted sample entry: its scheme, KID and cipher,
 // and whether decryption-key can decrypt it.
 ProtectionSetup SetUpTrackProtection(GstIsmDemux* self, const piff::RawBoxes* entry_children, Track* t) {
@@ -84,6 +173,7 @@ ProtectionSetup SetUpTrackProtection(GstIsmDemux* self, const piff::RawBoxes* en
   t->encrypted = true;
   ClassifyProtection(*entry_children, t);
   t->decrypt = t->protection.has_default_kid && st->decryptor.HasKey(t->protection.default_kid);
+  if (t->decrypt && !CheckKey(self, t)) return ProtectionSetup::kFail;
   if (t->decrypt && t->scheme == piff::EncryptionScheme::kNone) {
     GST_ELEMENT_ERROR(self, STREAM, DECRYPT,
                       ("Cannot decrypt track %u: its protection scheme '%s' is not supported", t->id,
@@ -159,6 +249,31 @@ void AddProtectionMeta(const Track& t, const PendingSample& p, GstBuffer* buf) {
   gst_buffer_add_protection_meta(buf, info);
 }
 
+// The first decrypted samples of a track whose key no CHECKSUM vouched for:
+// false (error posted) when one is not what its codec allows, the sign of a
+// wrong key (decoders would drop such samples without a word). Samples that
+// say nothing (no slice, ...) are not counted, up to 8 times kSamplesToCheck.
+static bool CheckDecryptedSample(GstIsmDemux* self, Track* t, const piff::Uuid& kid, const uint8_t* data,
+                                 size_t size, uint64_t offset) {
+  if (t->samples_to_check == 0) return true;
+  piff::SampleVerdict v = t->video ? piff::CheckAvcSample(data, size, t->avc_rules)
+                                   : piff::CheckAacFrame(data, size, t->aac_channel_configuration);
+  if (v == piff::SampleVerdict::kImplausible) {
+    POST_ERROR(self, DECRYPT,
+               ("Wrong decryption key for KID %s (%s): the decrypted samples are not valid %s",
+                piff::UuidToString(kid).c_str(), TrackLabel(*t).c_str(), t->video ? "H.264" : "AAC"),
+               ("the sample at offset %" G_GUINT64_FORMAT " (%zu bytes), decrypted with the key given in "
+                "decryption-key, does not start as its codec requires (%s); the file has no PlayReady CHECKSUM "
+                "to check the key against",
+                offset, size, t->video ? "slice header" : "first syntax element"));
+    return false;
+  }
+  if (v == piff::SampleVerdict::kPlausible) t->samples_to_check--;
+  if (++t->samples_tried >= 8 * piff::kSamplesToCheck) t->samples_to_check = 0;
+  if (t->samples_to_check == 0) GST_INFO_OBJECT(self, "%s: decrypted samples look right", TrackLabel(*t).c_str());
+  return true;
+}
+
 // Decrypts sample `index` of a fragment of a decrypted track in place, with
 // that sample's IV and subsamples. False (error posted) when the fragment
 // has no entry for it or the entry does not fit the sample.
@@ -178,7 +293,7 @@ static bool DecryptSample(GstIsmDemux* self, Track* t, const piff::SampleEncrypt
                 s.message().c_str()));
     return false;
   }
-  return true;
+  return CheckDecryptedSample(self, t, kid, data, size, offset);
 }
 
 // Push mode: decrypts a sample buffer cut from the adapter. Made writable

@@ -172,7 +172,17 @@ class SampleDecryptor {
  public:
   void AddKey(const Uuid& kid, const std::vector<uint8_t>& key) { keys_[kid] = key; }
   bool HasKey(const Uuid& kid) const { return keys_.count(kid) != 0; }
+  // The key for `kid`, or null.
+  const std::vector<uint8_t>* Key(const Uuid& kid) const {
+    auto it = keys_.find(kid);
+    return it == keys_.end() ? nullptr : &it->second;
+  }
   bool empty() const { return keys_.empty(); }
+  std::vector<Uuid> Kids() const {
+    std::vector<Uuid> v;
+    for (auto& k : keys_) v.push_back(k.first);
+    return v;
+  }
   // Decrypts one sample in place.
   Status Decrypt(EncryptionScheme scheme, const Uuid& kid, uint8_t* data, size_t size, const uint8_t* iv,
                  size_t iv_size, const Subsamples& subsamples);

@@ -197,7 +197,9 @@ Status ParsePlayReadyObject(const uint8_t* d, size_t size, PlayReadyObjectInfo* 
     if (len > size - pos)
       return Status::Error("PlayReady Object: record " + std::to_string(r) + " of " + std::to_string(len) +
                            " bytes runs past the end");
-    if (type == 1 && out->wrmheader_xml.empty()) {
+    // An empty type-1 record holds no header (and zero UTF-16 units are no
+    // string for GLib).
+    if (type == 1 && len > 0 && out->wrmheader_xml.empty()) {
       if (len % 2) return Status::Error("PlayReady Object: odd-sized UTF-16 header record");
       std::vector<gunichar2> w(len / 2);
       for (size_t i = 0; i < w.size(); i++) w[i] = static_cast<gunichar2>(d[pos + 2 * i] | d[pos + 2 * i + 1] << 8);

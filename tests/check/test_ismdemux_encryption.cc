@@ -69,14 +69,19 @@ void Fill(std::vector<uint8_t>* out, size_t n, uint32_t seed) {
 
 // An H.264 access unit in avcC form (4-byte lengths): keyframes carry an SEI
 // and an IDR slice, others one slice. Sizes vary so that encrypted ranges
-// end in partial blocks.
+// end in partial blocks. Slices start with a valid header (first_mb_in_slice
+// 0, an I or P slice_type, PPS 0), as ismdemux checks that of the first
+// decrypted samples; the rest is filler.
 std::vector<uint8_t> VideoPayload(uint32_t i, bool sync) {
   std::vector<uint8_t> s;
   auto nal = [&](uint8_t header, size_t body) {
     uint32_t n = static_cast<uint32_t>(body + 1);
     for (int k = 3; k >= 0; k--) s.push_back(static_cast<uint8_t>(n >> (8 * k)));
     s.push_back(header);
+    size_t at = s.size();
     Fill(&s, body, i * 31 + header);
+    if (header == 0x65) s[at] = 0xb8;  // ue 0, ue 2 (I), ue 0
+    if (header == 0x41) s[at] = 0xe0;  // ue 0, ue 0 (P), ue 0
   };
   if (sync) {
     nal(0x06, 7 + i % 5);
@@ -87,9 +92,13 @@ std::vector<uint8_t> VideoPayload(uint32_t i, bool sync) {
   return s;
 }
 
+// An AAC frame that starts as a stereo one does: a CPE with a common
+// window whose ics_info has its reserved bit clear.
 std::vector<uint8_t> AudioPayload(uint32_t i) {
   std::vector<uint8_t> s;
   Fill(&s, 40 + (i * 29) % 120, 7000 + i);
+  s[0] = 0x21;
+  s[1] = 0x00;
   return s;
 }
 
@@ -97,6 +106,7 @@ struct EncOptions {
   piff::EncryptionScheme scheme = piff::EncryptionScheme::kPiffCtr;
   bool drop_senc = false;            // no senc in the video traf of fragment 3
   bool standard_pssh = false;        // also an ISO 'pssh' box (another system)
+  bool no_checksum = false;          // a PlayReady header without CHECKSUM
   // Instead of the PIFF sinf: CENC tenc under this schm type (e.g. "cbcs").
   std::string cenc_scheme;
 };
@@ -153,7 +163,7 @@ EncAv MakeEncryptedAv(const EncOptions& o) {
   piff::PlayReadyHeaderParams hp;
   hp.scheme = o.scheme;
   hp.kid = kVideoKid;
-  hp.key = Hex(kVideoKeyHex);
+  if (!o.no_checksum) hp.key = Hex(kVideoKeyHex);
   hp.la_url = "https://pr.example.com/rightsmanager.asmx";
   std::string xml;
   fail_unless(piff::BuildWrmHeader(hp, &xml));
@@ -658,6 +668,99 @@ GST_START_TEST(test_ismvmux_encryption_read_back) {
 }
 GST_END_TEST;
 
+// A right KID with a wrong key: an error naming the KID, at once, instead of
+// noise pushed as clear media (which decoders drop silently: the pipeline
+// then never prerolls). With the PlayReady header's CHECKSUM for the KID it
+// is caught before any sample; without one, by the first decrypted samples
+// (AAC here, whose KID the header does not list, and H.264 in a file whose
+// header has no CHECKSUM).
+GST_START_TEST(test_wrong_key) {
+  EncAv av = MakeEncryptedAv(EncOptions());
+  EncOptions no_cs;
+  no_cs.no_checksum = true;
+  EncAv bare = MakeEncryptedAv(no_cs);
+  TempFile f(av.enc_file), g(bare.enc_file, "bare.ismv");
+  const char* wrong = "0f0e0d0c0b0a09080706050403020100";
+  struct Case {
+    const TempFile* file;
+    std::string keys;
+    const char* kid;
+    const char* says;
+  } cases[] = {
+      {&f, KeyPair(kVideoKidText, wrong), kVideoKidText, "CHECKSUM"},
+      {&f, KeyPair(kVideoKidText, kVideoKeyHex) + "," + KeyPair(kAudioKidText, wrong), kAudioKidText, "AAC"},
+      {&g, KeyPair(kVideoKidText, wrong), kVideoKidText, "H.264"},
+  };
+  for (const Case& c : cases)
+    for (bool push : {false, true}) {
+      gint64 t0 = g_get_monotonic_time();
+      Run* r = PlayEncrypted(*c.file, push, c.keys, false);
+      gint64 ms = (g_get_monotonic_time() - t0) / 1000;
+      fail_unless(r->error.find("Wrong decryption key for KID") != std::string::npos &&
+                      r->error.find(c.kid) != std::string::npos && r->error.find(c.says) != std::string::npos,
+                  "%s (%s): error \"%s\"", c.keys.c_str(), push ? "push" : "pull", r->error.c_str());
+      fail_unless(r->error.find(wrong) == std::string::npos, "the key is in the error");
+      fail_unless(ms < 5000, "the error took %d ms", static_cast<int>(ms));
+      delete r;
+    }
+  // Right keys with no CHECKSUM anywhere: the sample checks pass.
+  for (bool push : {false, true}) {
+    Run* r = PlayEncrypted(g, push, KeyPair(kVideoKidText, kVideoKeyHex) + "," + KeyPair(kAudioKidText, kAudioKeyHex));
+    CheckDecryptedPad(r->Pad("video_0"), "video/x-h264", bare.clear[1]);
+    CheckDecryptedPad(r->Pad("audio_0"), "audio/mpeg", bare.clear[2]);
+    delete r;
+  }
+}
+GST_END_TEST;
+
+static bool AnyWarning(const Run& r, const std::vector<std::string>& all_of) {
+  for (const std::string& w : r.warnings) {
+    bool ok = true;
+    for (const std::string& part : all_of) ok &= w.find(part) != std::string::npos;
+    if (ok) return true;
+  }
+  return false;
+}
+
+static std::string Joined(const Run& r) {
+  std::string s;
+  for (auto& w : r.warnings) s += w + "\n";
+  return s;
+}
+
+// A KID that matches no track: a warning naming it. Given in GUID byte
+// order, the warning says so and names the track's KID, and the key is used.
+GST_START_TEST(test_kid_matches_no_track) {
+  EncAv av = MakeEncryptedAv(EncOptions());
+  TempFile f(av.enc_file);
+  const char* guid_order = "40302010-6050-8070-90a0-b0c0d0e0f001";  // kVideoKid byte-swapped
+  const char* stranger = "99999999-8888-7777-6666-555555555555";
+  for (bool push : {false, true}) {
+    Run* r = PlayEncrypted(f, push, KeyPair(guid_order, kVideoKeyHex));
+    fail_unless(AnyWarning(*r, {"decryption-key KID", guid_order, "byte-swapped", kVideoKidText}), "%s",
+                Joined(*r).c_str());
+    CheckDecryptedPad(r->Pad("video_0"), "video/x-h264", av.clear[1]);
+    delete r;
+    r = PlayEncrypted(f, push, KeyPair(stranger, kVideoKeyHex));
+    fail_unless(AnyWarning(*r, {"decryption-key KID", stranger, "matches no track", kVideoKidText, kAudioKidText}),
+                "%s", Joined(*r).c_str());
+    fail_unless(gst_structure_has_name(gst_caps_get_structure(r->Pad("video_0").caps, 0), "application/x-cenc"));
+    delete r;
+    // KID and KEY typed the wrong way round: said, without showing the key.
+    std::string kid_hex = std::string(kVideoKidText);
+    kid_hex.erase(std::remove(kid_hex.begin(), kid_hex.end(), '-'), kid_hex.end());
+    r = PlayEncrypted(f, push, std::string(kVideoKeyHex) + ":" + kid_hex);
+    fail_unless(AnyWarning(*r, {"swapped"}), "%s", Joined(*r).c_str());
+    fail_if(Joined(*r).find("2b7e1516") != std::string::npos, "the key is shown: %s", Joined(*r).c_str());
+    delete r;
+    // The right KID: no warning about it.
+    r = PlayEncrypted(f, push, KeyPair(kVideoKidText, kVideoKeyHex));
+    fail_if(AnyWarning(*r, {"decryption-key"}), "%s", Joined(*r).c_str());
+    delete r;
+  }
+}
+GST_END_TEST;
+
 static Suite* ismdemux_encryption_suite(void) {
   Suite* s = suite_create("ismdemux-encryption");
   TCase* tc = tcase_create("general");
@@ -672,6 +775,8 @@ static Suite* ismdemux_encryption_suite(void) {
   tcase_add_test(tc, test_cbcs_signalled_not_decrypted);
   tcase_add_test(tc, test_protection_events);
   tcase_add_test(tc, test_ismvmux_encryption_read_back);
+  tcase_add_test(tc, test_wrong_key);
+  tcase_add_test(tc, test_kid_matches_no_track);
   return s;
 }
 

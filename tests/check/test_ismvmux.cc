@@ -629,6 +629,39 @@ GST_START_TEST(test_no_pads_after_start) {
 }
 GST_END_TEST;
 
+// Pad languages through GstChildProxy, as gst-launch-1.0 sets them
+// (`ismvmux name=mux audio_0::language=pt-BR`): BCP 47 and ISO 639-2/B tags
+// are written as ISO 639-2/T in mdhd; a tag that maps to no language is a
+// warning naming the pad and the tag, and the track stays "und".
+GST_START_TEST(test_pad_language) {
+  Rig r({"audio_%u", "audio_%u", "audio_%u"});
+  fail_unless(GST_IS_CHILD_PROXY(r.mux), "ismvmux is no GstChildProxy");
+  GstChildProxy* proxy = GST_CHILD_PROXY(r.mux);
+  fail_unless_equals_int(gst_child_proxy_get_children_count(proxy), 3);
+  gst_child_proxy_set(proxy, "audio_0::language", "pt-BR", "audio_1::language", "fre", "audio_2::language", "klingon",
+                      nullptr);
+  gchar* v = nullptr;
+  gst_child_proxy_get(proxy, "audio_0::language", &v, nullptr);
+  fail_unless_equals_string(v, "pt-BR");  // the property keeps what was set
+  g_free(v);
+  for (size_t i = 0; i < 3; i++) r.SetCaps(i, AudioCaps());
+  r.Start();
+  for (size_t i = 0; i < 3; i++) PushAudio(r, i, 50);
+  r.EndAll();
+  std::vector<std::string> warnings;
+  GstMessage* m = r.Wait(&warnings);
+  fail_unless_equals_int(GST_MESSAGE_TYPE(m), GST_MESSAGE_EOS);
+  gst_message_unref(m);
+  piff::PiffFile f = ParseFile(r.ReadOutput());
+  fail_unless_equals_int(f.moov->tracks.size(), 3);
+  const char* want[] = {"por", "fra", "und"};
+  for (size_t i = 0; i < 3; i++) fail_unless_equals_string(f.moov->tracks[i].mdia.mdhd.language.c_str(), want[i]);
+  fail_unless_equals_int(warnings.size(), 1);
+  fail_unless(warnings[0].find("Pad audio_2") != std::string::npos && warnings[0].find("\"klingon\"") != std::string::npos,
+              "%s", warnings[0].c_str());
+}
+GST_END_TEST;
+
 static Suite* ismvmux_suite(void) {
   Suite* s = suite_create("ismvmux");
   TCase* tc = tcase_create("general");
@@ -657,6 +690,7 @@ static Suite* ismvmux_suite(void) {
   tcase_add_test(tc, test_reference_pad_released);
   tcase_add_test(tc, test_memory_flat);
   tcase_add_test(tc, test_custom_timescale);
+  tcase_add_test(tc, test_pad_language);
   return s;
 }
 

@@ -2,7 +2,9 @@
 // Object, as a sample encryption box (PIFF uuid-senc or CENC senc, 8- and
 // 16-byte default IVs), as the children of a sample entry (sinf/tenc), as
 // moov children (pssh), as a length-prefixed H.264 sample (NAL subsample
-// mapping), as decryption-key text, and as base64. A sample encryption box
+// mapping, and the wrong-key checks of decrypted H.264 and AAC samples and
+// of an avcC), as a language tag, as decryption-key text, and as base64. A
+// sample encryption box
 // that parses is decrypted over a buffer of the size its subsamples describe
 // and re-serialised (PIFF) to the same bytes.
 #include <cstddef>
@@ -12,6 +14,8 @@
 
 #include "encryption.h"
 #include "fuzz_common.h"
+#include "key_check.h"
+#include "language.h"
 #include "playready.h"
 #include "protection.h"
 
@@ -60,7 +64,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(total == size, "subsamples cover %llu of %zu bytes", static_cast<unsigned long long>(total), size);
       }
 
+  piff::AvcSampleRules rules = piff::AvcSampleRulesFor(in);
+  for (int len : {1, 2, 4}) {
+    rules.nal_length_size = len;
+    (void)piff::CheckAvcSample(data, size, rules);
+  }
+  for (uint8_t channels : {1, 2}) (void)piff::CheckAacFrame(data, size, channels);
+
   std::string text(reinterpret_cast<const char*>(data), size);
+  std::string language;
+  if (piff::LanguageToIso639_2T(text, &language)) FUZZ_CHECK(language.size() == 3, "language code not 3 letters");
   std::vector<std::pair<piff::Uuid, std::vector<uint8_t>>> pairs;
   (void)piff::ParseKeyPairs(text, &pairs);
   std::vector<uint8_t> decoded;

@@ -224,9 +224,14 @@ def parse_mdhd(b: Box) -> dict:
     v, _, p = b.full_header()
     if v == 1:
         _, _, ts, dur = struct.unpack_from(">QQIQ", p, 0)
+        at = 28
     else:
         _, _, ts, dur = struct.unpack_from(">IIII", p, 0)
-    return {"version": v, "timescale": ts, "duration": dur}
+        at = 16
+    # ISO 639-2/T code: a pad bit, then three letters of 5 bits each (+ 0x60).
+    packed = struct.unpack_from(">H", p, at)[0] if len(p) >= at + 2 else 0
+    lang = "".join(chr(((packed >> s) & 31) + 0x60) for s in (10, 5, 0))
+    return {"version": v, "timescale": ts, "duration": dur, "language": lang}
 
 
 def parse_hdlr(b: Box) -> str:

@@ -29,6 +29,10 @@ encrypted with a fixed KID/key, for piff-ctr and piff-cbc. Then:
     (MD5 of every buffer) and carry no protection meta;
   - `ismdemux ! ismvmux` without any key re-muxes the encrypted file and
     the result passes all the structure and decryption checks above;
+  - a right KID with a wrong key ends gst-launch-1.0 (ismdemux ! h264parse !
+    avdec_h264, and the AAC chain) with an ERROR naming the KID within
+    seconds (CHECKSUM for piff-ctr, the decrypted samples for piff-cbc); a
+    KID in GUID byte order warns and still decodes;
   - two runs with the default IV start with different IVs; key-id-guid (the
     little-endian GUID form) gives the same tenc KID as key-id.
 """
@@ -39,6 +43,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+import uuid
 import xml.etree.ElementTree as ET
 
 sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
@@ -316,6 +322,43 @@ def check_ismdemux(rep, scheme, clear, enc, movie, pro, iv_size):
                "  %s: clear caps (%s), no protection meta" % (sink, caps[0].split(",")[0] if caps else "?"))
 
 
+def check_wrong_key(rep, scheme, enc):
+    """A right KID with a wrong key into a real decoder (h264parse !
+    avdec_h264, aacparse ! avdec_aac): gst-launch-1.0 must end with an
+    ERROR naming the KID within seconds, never sit in PREROLLING. piff-ctr
+    headers carry a CHECKSUM (caught before any sample); piff-cbc ones
+    (WRMHEADER 4.3, AESCBC) do not, so the decrypted samples give it away.
+    The key never appears in the output. Also: the KID in GUID byte order
+    warns and still decrypts."""
+    wrong = "0f0e0d0c0b0a09080706050403020100"
+    how = "CHECKSUM" if scheme == "piff-ctr" else "not valid"
+    for pad, chain in (("video_0", "h264parse ! avdec_h264"), ("audio_0", "aacparse ! avdec_aac")):
+        args = ["gst-launch-1.0", "filesrc", "location=" + enc["ismv"], "!", "ismdemux", "name=d",
+                "decryption-key=%s:%s" % (KID, wrong), "d." + pad, "!", "queue"]
+        for e in chain.split(" ! "):
+            args += ["!", e]
+        args += ["!", "fakesink"]
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(args, capture_output=True, text=True, timeout=30)
+            out, rc = p.stdout + p.stderr, p.returncode
+        except subprocess.TimeoutExpired as e:
+            out, rc = ((e.stdout or b"") + (e.stderr or b"")).decode(errors="replace"), None
+        took = time.monotonic() - t0
+        rep.ok(rc not in (0, None) and "Wrong decryption key for KID " + KID in out and how in out and took < 10,
+               "%s: wrong key into %s: ERROR naming the KID (%s) after %.1f s" % (scheme, chain, how, took),
+               "rc %s after %.1f s: %s" % (rc, took, out[-1500:]))
+        rep.ok(wrong not in out, "  the wrong key is not in the output")
+    guid = str(uuid.UUID(bytes=piffcrypt.guid_swap(KID_BYTES)))
+    args = ["gst-launch-1.0", "filesrc", "location=" + enc["ismv"], "!", "ismdemux", "name=d",
+            "decryption-key=%s:%s" % (guid, KEY_HEX), "d.video_0", "!", "queue", "!", "h264parse", "!",
+            "avdec_h264", "!", "fakesink"]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    out = p.stdout + p.stderr
+    rep.ok(p.returncode == 0 and "WARNING" in out and guid in out and "byte-swapped" in out,
+           "%s: KID in GUID byte order (%s): warning naming it, decodes to EOS" % (scheme, guid), out[-1500:])
+
+
 def check_remux(rep, scheme, clear, enc, odir):
     """ismdemux ! ismvmux of the encrypted file keeps its encryption: the new
     file passes the same independent checks (same KID/PRO, senc, every sample
@@ -352,6 +395,7 @@ def check_scheme(rep, mp4, scheme):
     movie = boxcheck.Movie(enc["ismv"])
     check_qtdemux_refuses(rep, enc)
     check_ismdemux(rep, scheme, clear, enc, movie, pro, iv_size)
+    check_wrong_key(rep, scheme, enc)
     check_remux(rep, scheme, clear, enc, odir)
     # Serve only the encrypted asset (the clear one stays out of the root).
     root = os.path.join(odir, "root")

@@ -13,18 +13,6 @@
 
 using namespace piff;
 
-static std::vector<uint8_t> Hex(const char* s) {
-  std::vector<uint8_t> v;
-  if (!ParseHex(s, &v)) g_error("bad hex in test: %s", s);
-  return v;
-}
-
-static Uuid MakeUuid(const char* s) {
-  Uuid u;
-  if (!UuidFromString(s, &u)) g_error("bad uuid in test: %s", s);
-  return u;
-}
-
 // NIST SP 800-38A, F.5.1 CTR-AES128.Encrypt and F.2.1 CBC-AES128.Encrypt.
 static const char* kNistKey = "2b7e151628aed2a6abf7158809cf4f3c";
 static const char* kNistPlain =
@@ -354,6 +342,11 @@ static void TestPlayReadyObject() {
   bad[9] = 0xff;
   g_assert_false(ParsePlayReadyObject(bad, &info).ok());
   g_assert_false(ParsePlayReadyObject(std::vector<uint8_t>{1, 2}, &info).ok());
+  // An empty header record (found by fuzz_protection): no header, no GLib
+  // critical from converting zero UTF-16 units.
+  PlayReadyObjectInfo empty;
+  g_assert_true(ParsePlayReadyObject(std::vector<uint8_t>{10, 0, 0, 0, 1, 0, 1, 0, 0, 0}, &empty).ok());
+  g_assert_true(empty.wrmheader_xml.empty() && empty.kids.empty());
 }
 
 static void TestBoxes() {

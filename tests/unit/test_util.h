@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "encryption.h"
 #include "media_index.h"
 #include "status.h"
 
@@ -18,6 +19,19 @@
     std::string expect_a_ = (a), expect_b_ = (b);                \
     g_assert_cmpstr(expect_a_.c_str(), ==, expect_b_.c_str());   \
   } while (0)
+
+// Hex digits and UUID text written in a test; aborts on a typo.
+inline std::vector<uint8_t> Hex(const char* s) {
+  std::vector<uint8_t> v;
+  if (!piff::ParseHex(s, &v)) g_error("bad hex in test: %s", s);
+  return v;
+}
+
+inline piff::Uuid MakeUuid(const char* s) {
+  piff::Uuid u;
+  if (!piff::UuidFromString(s, &u)) g_error("bad uuid in test: %s", s);
+  return u;
+}
 
 // Contents of tests/unit/data/<name>; aborts the test when missing.
 inline std::string ReadFixture(const char* name) {

@@ -28,6 +28,7 @@
 #include "file_io.h"
 #include "fragment.h"
 #include "json_writer.h"
+#include "key_check.h"
 #include "media_index.h"
 #include "playready.h"
 #include "presentation.h"
@@ -267,10 +268,9 @@ std::vector<PsshReport> AnalyzePssh(const RawBoxes& children, const KeyList& key
         if (!keys.empty() && cs && !cs->empty()) {
           verdict = "no key";
           for (auto& k : keys)
-            if (k.first == r.pro.kids[i]) {
-              std::vector<uint8_t> want;
-              verdict = PlayReadyChecksum(k.first, k.second, &want) && want == *cs ? "matches" : "differs";
-            }
+            if (k.first == r.pro.kids[i])
+              verdict = VerifyPlayReadyChecksum(*cs, k.first, k.second) == ChecksumVerdict::kMatches ? "matches"
+                                                                                                      : "differs";
         }
         r.checksum_check.push_back(verdict);
       }
