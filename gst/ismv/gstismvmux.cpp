@@ -50,10 +50,13 @@
 #include "movie.h"
 #include "asset.h"
 #include "ismvmux_encryption.h"
+#include "ismvmux_queue.h"
 #include "presentation.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_ismv_mux_debug);
 #define GST_CAT_DEFAULT gst_ismv_mux_debug
+
+static gboolean gst_ismv_mux_sink_event_queued(GstAggregator* agg, GstAggregatorPad* pad, GstEvent* event);
 
 #define DEFAULT_FRAGMENT_DURATION (2 * GST_SECOND)
 #define DEFAULT_TIMESCALE 10000000
@@ -135,6 +138,7 @@ struct Track {
 struct _GstIsmvMuxPad {
   GstAggregatorPad parent;
   gchar* language;
+  ismvmux::PadQueue* queue;  // direct input (ismvmux_queue.h)
 };
 
 G_DEFINE_TYPE(GstIsmvMuxPad, gst_ismv_mux_pad, GST_TYPE_AGGREGATOR_PAD)
@@ -158,6 +162,7 @@ struct IsmvMuxState {
   ismvmux::MuxEncryption encryption;
   ismvmux::ProtectionHeaderSet input_protection;
   ismvmux::ProtectionHeaderSet protection;
+  ismvmux::DirectInput direct;  // guarded by tracks_lock
 
   // Guards `tracks` against pads requested or released from the application
   // thread while the streaming thread iterates it.
@@ -189,7 +194,10 @@ struct IsmvMuxState {
       t->payload_bytes = 0;
       t->fragments.clear();
       t->crypto.ResetStreaming();
+      ismvmux::ResetPadQueue(GST_PAD(t->pad));
     }
+    direct.Reset();
+    direct.cond.notify_all();
     protection.Clear();
     header_written = false;
     finished = false;
@@ -363,7 +371,7 @@ static bool SetUpTrackProtection(GstIsmvMux* self, std::vector<piff::TrackConfig
     } else if (t->crypto.input_encrypted) {
       any_input_encrypted = true;
       ismvmux::SampleProtection first;
-      GstBuffer* head = gst_aggregator_pad_peek_buffer(GST_AGGREGATOR_PAD(t->pad));
+      GstBuffer* head = ismvmux::PeekBuffer(GST_AGGREGATOR_PAD(t->pad));
       piff::Status s = head ? ismvmux::ReadProtectionMeta(head, &first) : piff::Status::Ok();
       if (head) gst_buffer_unref(head);
       if (!s) {
@@ -550,7 +558,7 @@ static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
 static bool TrackEnded(const Track& t) {
   if (t.released) return true;
   GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t.pad);
-  return gst_aggregator_pad_is_eos(pad) && !gst_aggregator_pad_has_buffer(pad);
+  return gst_aggregator_pad_is_eos(pad) && !ismvmux::HasBuffer(pad);
 }
 
 // Closes every fragment whose boundary is known and whose cut sample arrived.
@@ -855,6 +863,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
   IsmvMuxState* st = self->state;
   std::lock_guard<std::mutex> lock(st->tracks_lock);
   if (st->finished) return GST_FLOW_EOS;
+  if (st->direct.flow != GST_FLOW_OK) return st->direct.flow;
   if (st->tracks.empty()) {
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No input pads"), ("request video_%%u or audio_%%u pads"));
     return GST_FLOW_ERROR;
@@ -867,7 +876,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
   for (auto& t : st->tracks) {
     if (t->released) continue;
     GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
-    GstBuffer* head = gst_aggregator_pad_peek_buffer(pad);
+    GstBuffer* head = ismvmux::PeekBuffer(pad);
     if (!head) {
       if (!gst_aggregator_pad_is_eos(pad)) {
         all_eos = false;
@@ -896,7 +905,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
     // The tenc of already-encrypted input comes from its first buffer.
     for (auto& t : st->tracks) {
       GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
-      if (!t->crypto.input_encrypted || t->released || gst_aggregator_pad_has_buffer(pad) ||
+      if (!t->crypto.input_encrypted || t->released || ismvmux::HasBuffer(pad) ||
           gst_aggregator_pad_is_eos(pad))
         continue;
       GST_DEBUG_OBJECT(self, "waiting for the first sample of encrypted %s (its KID goes into the header)",
@@ -907,7 +916,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
     int64_t origin = G_MAXINT64;
     for (auto& t : st->tracks) {
       GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
-      GstBuffer* head = gst_aggregator_pad_peek_buffer(pad);
+      GstBuffer* head = ismvmux::PeekBuffer(pad);
       if (!head) continue;
       if (GST_BUFFER_PTS_IS_VALID(head)) origin = std::min(origin, RunningTime(pad, GST_BUFFER_PTS(head)));
       gst_buffer_unref(head);
@@ -928,7 +937,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
   }
 
   if (!best) return all_eos ? Finish(self) : GST_FLOW_OK;
-  GstBuffer* buf = gst_aggregator_pad_pop_buffer(GST_AGGREGATOR_PAD(best->pad));
+  GstBuffer* buf = ismvmux::PopBuffer(GST_AGGREGATOR_PAD(best->pad));
   if (!buf) return GST_FLOW_OK;
   return AddSample(self, best, buf);
 }
@@ -1042,6 +1051,7 @@ static GstAggregatorPad* gst_ismv_mux_create_new_pad(GstAggregator* agg, GstPadT
     if (name == GST_PAD_NAME(t->pad)) return nullptr;
   auto* pad = static_cast<GstIsmvMuxPad*>(g_object_new(GST_TYPE_ISMV_MUX_PAD, "name", name.c_str(), "direction",
                                                        GST_PAD_SINK, "template", templ, nullptr));
+  ismvmux::InstallPadFunctions(GST_PAD(pad));
   auto track = std::make_unique<Track>();
   track->pad = GST_ISMV_MUX_PAD(gst_object_ref(pad));
   track->config.kind = video ? piff::TrackConfig::Kind::kVideo : piff::TrackConfig::Kind::kAudio;
@@ -1245,7 +1255,7 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
 
   element_class->release_pad = gst_ismv_mux_release_pad;
   agg_class->aggregate = gst_ismv_mux_aggregate;
-  agg_class->sink_event = gst_ismv_mux_sink_event;
+  agg_class->sink_event = gst_ismv_mux_sink_event_queued;
   agg_class->create_new_pad = gst_ismv_mux_create_new_pad;
   agg_class->start = gst_ismv_mux_start;
   agg_class->stop = gst_ismv_mux_stop;
@@ -1297,6 +1307,7 @@ static void gst_ismv_mux_pad_get_property(GObject* object, guint prop_id, GValue
 
 static void gst_ismv_mux_pad_finalize(GObject* object) {
   g_free(GST_ISMV_MUX_PAD(object)->language);
+  delete GST_ISMV_MUX_PAD(object)->queue;
   G_OBJECT_CLASS(gst_ismv_mux_pad_parent_class)->finalize(object);
 }
 
@@ -1314,4 +1325,33 @@ static void gst_ismv_mux_pad_class_init(GstIsmvMuxPadClass* klass) {
                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 }
 
-static void gst_ismv_mux_pad_init(GstIsmvMuxPad* pad) { pad->language = nullptr; }
+static void gst_ismv_mux_pad_init(GstIsmvMuxPad* pad) {
+  pad->language = nullptr;
+  pad->queue = new ismvmux::PadQueue();
+}
+
+// ---------------------------------------------------------------- direct input (ismvmux_queue.h)
+
+// Every serialized event the aggregator queued comes through here, in its
+// thread: the direct input counts them (a buffer behind one waits for it).
+// The src caps are set at the first caps, from this thread, which holds the
+// src pad's stream lock: with direct input the first output is pushed from an
+// upstream thread, before the aggregator's own negotiation would run.
+static gboolean gst_ismv_mux_sink_event_queued(GstAggregator* agg, GstAggregatorPad* pad, GstEvent* event) {
+  GstEventType type = GST_EVENT_TYPE(event);
+  bool queued = GST_EVENT_IS_SERIALIZED(event) && type != GST_EVENT_FLUSH_STOP;
+  gboolean ret = gst_ismv_mux_sink_event(agg, pad, event);
+  if (type == GST_EVENT_CAPS && ret && !gst_pad_has_current_caps(GST_AGGREGATOR_SRC_PAD(agg))) {
+    GstCaps* caps = nullptr;
+    gst_ismv_mux_update_src_caps(agg, nullptr, &caps);
+    gst_aggregator_set_src_caps(agg, caps);
+    gst_caps_unref(caps);
+  }
+  if (queued) ismvmux::SerializedEventHandled(agg, pad, type);
+  return ret;
+}
+
+std::mutex& ismvmux::MuxLock(GstAggregator* mux) { return GST_ISMV_MUX(mux)->state->tracks_lock; }
+ismvmux::DirectInput& ismvmux::MuxDirectInput(GstAggregator* mux) { return GST_ISMV_MUX(mux)->state->direct; }
+ismvmux::PadQueue& ismvmux::MuxPadQueue(GstPad* pad) { return *GST_ISMV_MUX_PAD(pad)->queue; }
+GstFlowReturn ismvmux::MuxStep(GstAggregator* mux) { return gst_ismv_mux_aggregate(mux, FALSE); }
