@@ -125,6 +125,13 @@ struct Track {
   int64_t last_dts = G_MININT64;
   uint64_t dropped_leading = 0;  // non-keyframes dropped before the first keyframe
   size_t next_boundary = 0;    // index into the boundary list of the next cut
+  // Boundary searches resume where the last one stopped (pending only grows
+  // between fragments): the cut time searched for and the first index not
+  // yet looked at, for FindCut and for the reference track's next boundary.
+  int64_t scan_time = G_MININT64;
+  size_t scan_from = 0;
+  int64_t ref_scan_time = G_MININT64;
+  size_t ref_scan_from = 0;
   uint64_t last_duration = 0;  // ticks, for the final sample when unknown
 
   uint64_t payload_bytes = 0;
@@ -190,6 +197,7 @@ struct IsmvMuxState {
       t->last_dts = G_MININT64;
       t->dropped_leading = 0;
       t->next_boundary = 0;
+      t->scan_time = t->ref_scan_time = G_MININT64;
       t->last_duration = 0;
       t->payload_bytes = 0;
       t->fragments.clear();
@@ -510,22 +518,24 @@ static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, boo
   st->offset += hn;
   gst_buffer_list_add(list, hb);
   for (size_t i = 0; i < count; i++) {
-    GstBuffer* src = t->pending.front().buffer.get();
-    GstBuffer* out = encrypted.empty() ? gst_buffer_copy_region(src, GST_BUFFER_COPY_MEMORY, 0, -1)
-                                       : encrypted[i].release();
+    GstBuffer* out = encrypted.empty() ? ismvmux::OutputBuffer(t->pending.front().buffer.release()) : encrypted[i].release();
     GST_BUFFER_OFFSET(out) = st->offset;
     st->offset += gst_buffer_get_size(out);
     gst_buffer_list_add(list, out);
     t->pending.pop_front();
   }
+  t->scan_time = t->ref_scan_time = G_MININT64;  // the indexes moved
   return gst_aggregator_finish_buffer_list(GST_AGGREGATOR(self), list);
 }
 
 // Index of the sample that starts the next fragment of `t` for the cut time
 // `b`, or -1 when the samples that decide it have not arrived yet.
 static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
+  size_t from = t->scan_time == b ? t->scan_from : 0;
+  t->scan_time = b;
+  t->scan_from = from;
   if (t->is_video()) {
-    for (size_t i = 1; i < t->pending.size(); i++) {
+    for (size_t i = std::max<size_t>(from, 1); i < t->pending.size(); i++) {
       const PendingSample& s = t->pending[i];
       if (s.sync && s.pts >= b) {
         if (s.pts != b) {
@@ -541,15 +551,17 @@ static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
         return static_cast<ssize_t>(i);
       }
     }
+    t->scan_from = t->pending.size();
     return -1;
   }
   // Audio (and any all-sync track): the sample boundary nearest to b.
-  for (size_t i = 0; i < t->pending.size(); i++) {
+  for (size_t i = from; i < t->pending.size(); i++) {
     if (t->pending[i].pts >= b) {
       if (i >= 2 && b - t->pending[i - 1].pts < t->pending[i].pts - b) return static_cast<ssize_t>(i - 1);
       return i == 0 ? -1 : static_cast<ssize_t>(i);
     }
   }
+  t->scan_from = t->pending.size();
   return -1;
 }
 
@@ -609,11 +621,14 @@ static GstFlowReturn CloseReadyFragments(GstIsmvMux* self) {
       break;
     ssize_t cut = -1;
     if (ref->is_video()) {
-      for (size_t i = 1; i < ref->pending.size(); i++)
+      size_t from = ref->ref_scan_time == st->next_target ? ref->ref_scan_from : 1;
+      for (size_t i = std::max<size_t>(from, 1); i < ref->pending.size(); i++)
         if (ref->pending[i].sync && ref->pending[i].pts >= st->next_target) {
           cut = static_cast<ssize_t>(i);
           break;
         }
+      ref->ref_scan_time = st->next_target;
+      ref->ref_scan_from = cut < 0 ? ref->pending.size() : 1;
     } else {
       cut = FindCut(self, ref, st->next_target);
     }
