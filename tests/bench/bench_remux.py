@@ -172,6 +172,18 @@ def commands(src: str, outdir: str, with_parsers: bool) -> List[Command]:
             "d.video_0", "!", "h264parse", "!", "mux.video_0",
             "d.audio_0", "!", "aacparse", "!", "mux.audio_0",
             "ismvmux", "name=mux", "!", "filesink", "location=" + ours], ours),
+        # Like-for-like with the base (which writes nothing): ours into a
+        # fakesink, and what writing a file of that size costs by itself.
+        Command("ours>fakesink", "ismvmux ! fakesink, no queues", gst + [
+            "d.video_0", "!", "h264parse", "!", "mux.video_0",
+            "d.audio_0", "!", "aacparse", "!", "mux.audio_0",
+            "ismvmux", "name=mux", "!", "fakesink", "sync=false"], None),
+        Command("write", "filesrc ! filesink (a copy)", [
+            "gst-launch-1.0", "-q", "filesrc", "location=" + src, "blocksize=1048576", "!",
+            "filesink", "location=" + os.path.join(outdir, "copy.bin")], None),
+        Command("read", "filesrc ! fakesink", [
+            "gst-launch-1.0", "-q", "filesrc", "location=" + src, "blocksize=1048576", "!",
+            "fakesink"], None),
         Command("demux+parse", "qtdemux ! parsers ! fakesink", gst + [
             "d.video_0", "!", "h264parse", "!", "fakesink", "sync=false", "async=false",
             "d.audio_0", "!", "aacparse", "!", "fakesink", "sync=false", "async=false"], None),
@@ -392,7 +404,7 @@ def main() -> int:
     print("  (CPU s: wait4 rusage, 1 us; time(1) s: /usr/bin/time %U+%S, 10 ms steps)")
 
     ours = by["ours"]
-    print("\nRatios of medians (< 1 means ours uses less):")
+    print("\nRatios of medians (< 1 means ours uses less; ours = no queues):")
     print("  %-22s %8s %8s" % ("", "CPU", "RSS"))
     for key in ("ismlmux", "ffmpeg", "demux", "ismlmux+parse", "demux+parse"):
         if key not in by:
@@ -418,7 +430,9 @@ def main() -> int:
     long_rss = {}
     if args.rss_seconds:
         src2 = ensure_input(args.workdir, args.rss_seconds, env)
-        long_cmds = [c for c in commands(src2, outdir, False) if c.key in ("ours", "ours+queue")]
+        long_out = os.path.join(outdir, "long")
+        os.makedirs(long_out, exist_ok=True)
+        long_cmds = [c for c in commands(src2, long_out, False) if c.key in ("ours", "ours+queue")]
         print("peak RSS on the %d s input (%d runs each):" % (args.rss_seconds, args.runs))
         with tempfile.TemporaryDirectory(prefix="bench-", dir=args.workdir) as scratch:
             for c in long_cmds:
@@ -437,6 +451,11 @@ def main() -> int:
     target("CPU ours (no queues) / demux+parse (no queues)",
            med(ours.cpu) / med(by["demux+parse"].cpu), 1.15)
     target("CPU ours (no queues) / ffmpeg", med(ours.cpu) / med(by["ffmpeg"].cpu), 1.0)
+    w = med(by["write"].cpu) - med(by["read"].cpu)
+    print("       (writing the %.0f MB file costs %.3f s of CPU by itself (write minus read rows); "
+          "ours ! fakesink / demux+parse = %.2f, ours minus that write cost / demux+parse = %.2f)" % (
+              os.path.getsize(src) / 1e6, w, med(by["ours>fakesink"].cpu) / med(by["demux+parse"].cpu),
+              (med(ours.cpu) - w) / med(by["demux+parse"].cpu)))
     target("CPU ours+queue / demux+parse+queue",
            med(by["ours+queue"].cpu) / med(by["demux+parse+queue"].cpu), 1.5)
     for key in ("ours", "ours+queue"):
