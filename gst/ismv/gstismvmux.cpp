@@ -186,7 +186,9 @@ struct IsmvMuxState {
   int64_t next_target = 0;
   uint32_t next_track_id = 1;
 
-  void ResetStreaming() {
+  // `clear_input`: also empty the pads' own queues (not on a flush: each pad
+  // empties its queue at its own flush-start, and may have new data by now).
+  void ResetStreaming(bool clear_input = true) {
     std::lock_guard<std::mutex> lock(tracks_lock);
     tracks.erase(std::remove_if(tracks.begin(), tracks.end(), [](const std::unique_ptr<Track>& t) { return t->released; }),
                  tracks.end());
@@ -202,7 +204,7 @@ struct IsmvMuxState {
       t->payload_bytes = 0;
       t->fragments.clear();
       t->crypto.ResetStreaming();
-      ismvmux::ResetPadQueue(GST_PAD(t->pad));
+      if (clear_input) ismvmux::ResetPadQueue(GST_PAD(t->pad));
     }
     direct.Reset();
     direct.cond.notify_all();
@@ -1136,7 +1138,7 @@ static gboolean gst_ismv_mux_stop(GstAggregator* agg) {
 
 static GstFlowReturn gst_ismv_mux_flush(GstAggregator* agg) {
   // A flushing seek restarts the file; this muxer writes one file per run.
-  GST_ISMV_MUX(agg)->state->ResetStreaming();
+  GST_ISMV_MUX(agg)->state->ResetStreaming(false);
   return GST_FLOW_OK;
 }
 

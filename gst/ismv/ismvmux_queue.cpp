@@ -139,6 +139,7 @@ GstFlowReturn Event(GstPad* pad, GstObject* parent, GstEvent* event) {
   if (type == GST_EVENT_FLUSH_START) {
     GstAggregator* mux = GST_AGGREGATOR(parent);
     std::lock_guard<std::mutex> lock(MuxLock(mux));
+    q.Clear();  // what was queued before the flush is dropped, as the aggregator drops its own
     MuxDirectInput(mux).cond.notify_all();
   }
   return ret;
