@@ -51,10 +51,13 @@
 #include "asset.h"
 #include "ismvmux_encryption.h"
 #include "ismvmux_pads.h"
+#include "ismvmux_queue.h"
 #include "presentation.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_ismv_mux_debug);
 #define GST_CAT_DEFAULT gst_ismv_mux_debug
+
+static gboolean gst_ismv_mux_sink_event_queued(GstAggregator* agg, GstAggregatorPad* pad, GstEvent* event);
 
 #define DEFAULT_FRAGMENT_DURATION (2 * GST_SECOND)
 #define DEFAULT_TIMESCALE 10000000
@@ -124,6 +127,13 @@ struct Track {
   int64_t last_dts = G_MININT64;
   uint64_t dropped_leading = 0;  // non-keyframes dropped before the first keyframe
   size_t next_boundary = 0;    // index into the boundary list of the next cut
+  // Boundary searches resume where the last one stopped (pending only grows
+  // between fragments): the cut time searched for and the first index not
+  // yet looked at, for FindCut and for the reference track's next boundary.
+  int64_t scan_time = G_MININT64;
+  size_t scan_from = 0;
+  int64_t ref_scan_time = G_MININT64;
+  size_t ref_scan_from = 0;
   uint64_t last_duration = 0;  // ticks, for the final sample when unknown
 
   uint64_t payload_bytes = 0;
@@ -137,6 +147,7 @@ struct Track {
 struct _GstIsmvMuxPad {
   GstAggregatorPad parent;
   gchar* language;
+  ismvmux::PadQueue* queue;  // direct input (ismvmux_queue.h)
 };
 
 G_DEFINE_TYPE(GstIsmvMuxPad, gst_ismv_mux_pad, GST_TYPE_AGGREGATOR_PAD)
@@ -160,6 +171,7 @@ struct IsmvMuxState {
   ismvmux::MuxEncryption encryption;
   ismvmux::ProtectionHeaderSet input_protection;
   ismvmux::ProtectionHeaderSet protection;
+  ismvmux::DirectInput direct;  // guarded by tracks_lock
 
   // Guards `tracks` against pads requested or released from the application
   // thread while the streaming thread iterates it.
@@ -176,7 +188,9 @@ struct IsmvMuxState {
   int64_t next_target = 0;
   uint32_t next_track_id = 1;
 
-  void ResetStreaming() {
+  // `clear_input`: also empty the pads' own queues (not on a flush: each pad
+  // empties its queue at its own flush-start, and may have new data by now).
+  void ResetStreaming(bool clear_input = true) {
     std::lock_guard<std::mutex> lock(tracks_lock);
     tracks.erase(std::remove_if(tracks.begin(), tracks.end(), [](const std::unique_ptr<Track>& t) { return t->released; }),
                  tracks.end());
@@ -187,11 +201,15 @@ struct IsmvMuxState {
       t->last_dts = G_MININT64;
       t->dropped_leading = 0;
       t->next_boundary = 0;
+      t->scan_time = t->ref_scan_time = G_MININT64;
       t->last_duration = 0;
       t->payload_bytes = 0;
       t->fragments.clear();
       t->crypto.ResetStreaming();
+      if (clear_input) ismvmux::ResetPadQueue(GST_PAD(t->pad));
     }
+    direct.Reset();
+    direct.cond.notify_all();
     protection.Clear();
     header_written = false;
     finished = false;
@@ -366,7 +384,7 @@ static bool SetUpTrackProtection(GstIsmvMux* self, std::vector<piff::TrackConfig
     } else if (t->crypto.input_encrypted) {
       any_input_encrypted = true;
       ismvmux::SampleProtection first;
-      GstBuffer* head = gst_aggregator_pad_peek_buffer(GST_AGGREGATOR_PAD(t->pad));
+      GstBuffer* head = ismvmux::PeekBuffer(GST_AGGREGATOR_PAD(t->pad));
       piff::Status s = head ? ismvmux::ReadProtectionMeta(head, &first) : piff::Status::Ok();
       if (head) gst_buffer_unref(head);
       if (!s) {
@@ -505,22 +523,24 @@ static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, boo
   st->offset += hn;
   gst_buffer_list_add(list, hb);
   for (size_t i = 0; i < count; i++) {
-    GstBuffer* src = t->pending.front().buffer.get();
-    GstBuffer* out = encrypted.empty() ? gst_buffer_copy_region(src, GST_BUFFER_COPY_MEMORY, 0, -1)
-                                       : encrypted[i].release();
+    GstBuffer* out = encrypted.empty() ? ismvmux::OutputBuffer(t->pending.front().buffer.release()) : encrypted[i].release();
     GST_BUFFER_OFFSET(out) = st->offset;
     st->offset += gst_buffer_get_size(out);
     gst_buffer_list_add(list, out);
     t->pending.pop_front();
   }
+  t->scan_time = t->ref_scan_time = G_MININT64;  // the indexes moved
   return gst_aggregator_finish_buffer_list(GST_AGGREGATOR(self), list);
 }
 
 // Index of the sample that starts the next fragment of `t` for the cut time
 // `b`, or -1 when the samples that decide it have not arrived yet.
 static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
+  size_t from = t->scan_time == b ? t->scan_from : 0;
+  t->scan_time = b;
+  t->scan_from = from;
   if (t->is_video()) {
-    for (size_t i = 1; i < t->pending.size(); i++) {
+    for (size_t i = std::max<size_t>(from, 1); i < t->pending.size(); i++) {
       const PendingSample& s = t->pending[i];
       if (s.sync && s.pts >= b) {
         if (s.pts != b) {
@@ -536,15 +556,17 @@ static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
         return static_cast<ssize_t>(i);
       }
     }
+    t->scan_from = t->pending.size();
     return -1;
   }
   // Audio (and any all-sync track): the sample boundary nearest to b.
-  for (size_t i = 0; i < t->pending.size(); i++) {
+  for (size_t i = from; i < t->pending.size(); i++) {
     if (t->pending[i].pts >= b) {
       if (i >= 2 && b - t->pending[i - 1].pts < t->pending[i].pts - b) return static_cast<ssize_t>(i - 1);
       return i == 0 ? -1 : static_cast<ssize_t>(i);
     }
   }
+  t->scan_from = t->pending.size();
   return -1;
 }
 
@@ -553,7 +575,7 @@ static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
 static bool TrackEnded(const Track& t) {
   if (t.released) return true;
   GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t.pad);
-  return gst_aggregator_pad_is_eos(pad) && !gst_aggregator_pad_has_buffer(pad);
+  return gst_aggregator_pad_is_eos(pad) && !ismvmux::HasBuffer(pad);
 }
 
 // Closes every fragment whose boundary is known and whose cut sample arrived.
@@ -604,11 +626,14 @@ static GstFlowReturn CloseReadyFragments(GstIsmvMux* self) {
       break;
     ssize_t cut = -1;
     if (ref->is_video()) {
-      for (size_t i = 1; i < ref->pending.size(); i++)
+      size_t from = ref->ref_scan_time == st->next_target ? ref->ref_scan_from : 1;
+      for (size_t i = std::max<size_t>(from, 1); i < ref->pending.size(); i++)
         if (ref->pending[i].sync && ref->pending[i].pts >= st->next_target) {
           cut = static_cast<ssize_t>(i);
           break;
         }
+      ref->ref_scan_time = st->next_target;
+      ref->ref_scan_from = cut < 0 ? ref->pending.size() : 1;
     } else {
       cut = FindCut(self, ref, st->next_target);
     }
@@ -858,6 +883,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
   IsmvMuxState* st = self->state;
   std::lock_guard<std::mutex> lock(st->tracks_lock);
   if (st->finished) return GST_FLOW_EOS;
+  if (st->direct.flow != GST_FLOW_OK) return st->direct.flow;
   if (st->tracks.empty()) {
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No input pads"), ("request video_%%u or audio_%%u pads"));
     return GST_FLOW_ERROR;
@@ -870,7 +896,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
   for (auto& t : st->tracks) {
     if (t->released) continue;
     GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
-    GstBuffer* head = gst_aggregator_pad_peek_buffer(pad);
+    GstBuffer* head = ismvmux::PeekBuffer(pad);
     if (!head) {
       if (!gst_aggregator_pad_is_eos(pad)) {
         all_eos = false;
@@ -899,7 +925,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
     // The tenc of already-encrypted input comes from its first buffer.
     for (auto& t : st->tracks) {
       GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
-      if (!t->crypto.input_encrypted || t->released || gst_aggregator_pad_has_buffer(pad) ||
+      if (!t->crypto.input_encrypted || t->released || ismvmux::HasBuffer(pad) ||
           gst_aggregator_pad_is_eos(pad))
         continue;
       GST_DEBUG_OBJECT(self, "waiting for the first sample of encrypted %s (its KID goes into the header)",
@@ -910,7 +936,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
     int64_t origin = G_MAXINT64;
     for (auto& t : st->tracks) {
       GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
-      GstBuffer* head = gst_aggregator_pad_peek_buffer(pad);
+      GstBuffer* head = ismvmux::PeekBuffer(pad);
       if (!head) continue;
       if (GST_BUFFER_PTS_IS_VALID(head)) origin = std::min(origin, RunningTime(pad, GST_BUFFER_PTS(head)));
       gst_buffer_unref(head);
@@ -931,7 +957,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
   }
 
   if (!best) return all_eos ? Finish(self) : GST_FLOW_OK;
-  GstBuffer* buf = gst_aggregator_pad_pop_buffer(GST_AGGREGATOR_PAD(best->pad));
+  GstBuffer* buf = ismvmux::PopBuffer(GST_AGGREGATOR_PAD(best->pad));
   if (!buf) return GST_FLOW_OK;
   return AddSample(self, best, buf);
 }
@@ -1052,6 +1078,7 @@ static GstAggregatorPad* gst_ismv_mux_create_new_pad(GstAggregator* agg, GstPadT
     if (name == GST_PAD_NAME(t->pad)) return nullptr;
   auto* pad = static_cast<GstIsmvMuxPad*>(g_object_new(GST_TYPE_ISMV_MUX_PAD, "name", name.c_str(), "direction",
                                                        GST_PAD_SINK, "template", templ, nullptr));
+  ismvmux::InstallPadFunctions(GST_PAD(pad));
   auto track = std::make_unique<Track>();
   track->pad = GST_ISMV_MUX_PAD(gst_object_ref(pad));
   track->config.kind = video ? piff::TrackConfig::Kind::kVideo : piff::TrackConfig::Kind::kAudio;
@@ -1127,7 +1154,7 @@ static gboolean gst_ismv_mux_stop(GstAggregator* agg) {
 
 static GstFlowReturn gst_ismv_mux_flush(GstAggregator* agg) {
   // A flushing seek restarts the file; this muxer writes one file per run.
-  GST_ISMV_MUX(agg)->state->ResetStreaming();
+  GST_ISMV_MUX(agg)->state->ResetStreaming(false);
   return GST_FLOW_OK;
 }
 
@@ -1262,7 +1289,7 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
   element_class->release_pad = gst_ismv_mux_release_pad;
   element_class->request_new_pad = gst_ismv_mux_request_new_pad;
   agg_class->aggregate = gst_ismv_mux_aggregate;
-  agg_class->sink_event = gst_ismv_mux_sink_event;
+  agg_class->sink_event = gst_ismv_mux_sink_event_queued;
   agg_class->create_new_pad = gst_ismv_mux_create_new_pad;
   agg_class->start = gst_ismv_mux_start;
   agg_class->stop = gst_ismv_mux_stop;
@@ -1315,6 +1342,7 @@ static void gst_ismv_mux_pad_get_property(GObject* object, guint prop_id, GValue
 
 static void gst_ismv_mux_pad_finalize(GObject* object) {
   g_free(GST_ISMV_MUX_PAD(object)->language);
+  delete GST_ISMV_MUX_PAD(object)->queue;
   G_OBJECT_CLASS(gst_ismv_mux_pad_parent_class)->finalize(object);
 }
 
@@ -1335,4 +1363,33 @@ static void gst_ismv_mux_pad_class_init(GstIsmvMuxPadClass* klass) {
                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 }
 
-static void gst_ismv_mux_pad_init(GstIsmvMuxPad* pad) { pad->language = nullptr; }
+static void gst_ismv_mux_pad_init(GstIsmvMuxPad* pad) {
+  pad->language = nullptr;
+  pad->queue = new ismvmux::PadQueue();
+}
+
+// ---------------------------------------------------------------- direct input (ismvmux_queue.h)
+
+// Every serialized event the aggregator queued comes through here, in its
+// thread: the direct input counts them (a buffer behind one waits for it).
+// The src caps are set at the first caps, from this thread, which holds the
+// src pad's stream lock: with direct input the first output is pushed from an
+// upstream thread, before the aggregator's own negotiation would run.
+static gboolean gst_ismv_mux_sink_event_queued(GstAggregator* agg, GstAggregatorPad* pad, GstEvent* event) {
+  GstEventType type = GST_EVENT_TYPE(event);
+  bool queued = GST_EVENT_IS_SERIALIZED(event) && type != GST_EVENT_FLUSH_STOP;
+  gboolean ret = gst_ismv_mux_sink_event(agg, pad, event);
+  if (type == GST_EVENT_CAPS && ret && !gst_pad_has_current_caps(GST_AGGREGATOR_SRC_PAD(agg))) {
+    GstCaps* caps = nullptr;
+    gst_ismv_mux_update_src_caps(agg, nullptr, &caps);
+    gst_aggregator_set_src_caps(agg, caps);
+    gst_caps_unref(caps);
+  }
+  if (queued) ismvmux::SerializedEventHandled(agg, pad, type);
+  return ret;
+}
+
+std::mutex& ismvmux::MuxLock(GstAggregator* mux) { return GST_ISMV_MUX(mux)->state->tracks_lock; }
+ismvmux::DirectInput& ismvmux::MuxDirectInput(GstAggregator* mux) { return GST_ISMV_MUX(mux)->state->direct; }
+ismvmux::PadQueue& ismvmux::MuxPadQueue(GstPad* pad) { return *GST_ISMV_MUX_PAD(pad)->queue; }
+GstFlowReturn ismvmux::MuxStep(GstAggregator* mux) { return gst_ismv_mux_aggregate(mux, FALSE); }

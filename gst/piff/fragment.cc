@@ -67,6 +67,31 @@ MovieFragmentBox FragmentWriter::MakeMoof(const FragmentParams& params, const st
   return moof;
 }
 
+// Where the data_offset field of the first traf's first trun lies in a
+// serialised moof (boxes with 32-bit sizes, as MakeMoof writes them), or 0.
+static size_t TrunDataOffsetPosition(const std::vector<uint8_t>& moof) {
+  auto u32 = [&](size_t p) {
+    return static_cast<uint32_t>(moof[p]) << 24 | static_cast<uint32_t>(moof[p + 1]) << 16 |
+           static_cast<uint32_t>(moof[p + 2]) << 8 | moof[p + 3];
+  };
+  for (size_t p = 8; p + 8 <= moof.size();) {
+    uint32_t size = u32(p);
+    if (size < 8 || size > moof.size() - p) return 0;
+    if (u32(p + 4) == MakeFourCC("traf")) {
+      for (size_t q = p + 8; q + 8 <= p + size;) {
+        uint32_t child = u32(q);
+        if (child < 8 || child > p + size - q) return 0;
+        // trun: header, version and flags, sample_count, then data_offset.
+        if (u32(q + 4) == MakeFourCC("trun")) return child >= 20 && (u32(q + 8) & TrackRunBox::kDataOffset) ? q + 16 : 0;
+        q += child;
+      }
+      return 0;
+    }
+    p += size;
+  }
+  return 0;
+}
+
 FragmentHeader FragmentWriter::Build(const FragmentParams& params, const std::vector<FragmentSample>& samples) {
   MovieFragmentBox moof = MakeMoof(params, samples);
   FragmentHeader out;
@@ -75,11 +100,17 @@ FragmentHeader FragmentWriter::Build(const FragmentParams& params, const std::ve
   size_t mdat_header = large ? 16 : 8;
 
   // The data offset is relative to the moof start (no base-data-offset, first
-  // traf): moof size + mdat header. The moof size does not depend on the value.
+  // traf): moof size + mdat header. The moof size does not depend on the value,
+  // so it is written into the serialised moof afterwards.
   out.bytes = moof.Serialize();
   out.moof_size = out.bytes.size();
-  moof.trafs[0].truns[0].data_offset = static_cast<int32_t>(out.moof_size + mdat_header);
-  out.bytes = moof.Serialize();
+  int32_t data_offset = static_cast<int32_t>(out.moof_size + mdat_header);
+  if (size_t at = TrunDataOffsetPosition(out.bytes); at != 0) {
+    for (int i = 0; i < 4; i++) out.bytes[at + i] = static_cast<uint8_t>(static_cast<uint32_t>(data_offset) >> (24 - 8 * i));
+  } else {
+    moof.trafs[0].truns[0].data_offset = data_offset;
+    out.bytes = moof.Serialize();
+  }
 
   uint64_t mdat_size = out.payload_size + mdat_header;
   auto put32 = [&](uint32_t v) {

@@ -163,11 +163,38 @@ def commands(src: str, outdir: str, with_parsers: bool) -> List[Command]:
     isml = os.path.join(outdir, "ismlmux.ismv")
     ff = os.path.join(outdir, "ffmpeg.ismv")
     gst = ["gst-launch-1.0", "-q", "-e", "filesrc", "location=" + src, "!", "qtdemux", "name=d"]
+    ours_q = os.path.join(outdir, "ours-queue.ismv")
     cmds = [
-        Command("ours", "ismvmux (ours)", gst + [
+        # The remux as one would write it: no queues (qtdemux's one thread
+        # feeds both parsers and the muxer), and its base without the muxer
+        # (async=false: two sinks on one thread cannot preroll otherwise).
+        Command("ours", "ismvmux (ours), no queues", gst + [
+            "d.video_0", "!", "h264parse", "!", "mux.video_0",
+            "d.audio_0", "!", "aacparse", "!", "mux.audio_0",
+            "ismvmux", "name=mux", "!", "filesink", "location=" + ours], ours),
+        # Like-for-like with the base (which writes nothing): ours into a
+        # fakesink, and what writing a file of that size costs by itself.
+        Command("ours>fakesink", "ismvmux ! fakesink, no queues", gst + [
+            "d.video_0", "!", "h264parse", "!", "mux.video_0",
+            "d.audio_0", "!", "aacparse", "!", "mux.audio_0",
+            "ismvmux", "name=mux", "!", "fakesink", "sync=false"], None),
+        Command("write", "filesrc ! filesink (a copy)", [
+            "gst-launch-1.0", "-q", "filesrc", "location=" + src, "blocksize=1048576", "!",
+            "filesink", "location=" + os.path.join(outdir, "copy.bin")], None),
+        Command("read", "filesrc ! fakesink", [
+            "gst-launch-1.0", "-q", "filesrc", "location=" + src, "blocksize=1048576", "!",
+            "fakesink"], None),
+        Command("demux+parse", "qtdemux ! parsers ! fakesink", gst + [
+            "d.video_0", "!", "h264parse", "!", "fakesink", "sync=false", "async=false",
+            "d.audio_0", "!", "aacparse", "!", "fakesink", "sync=false", "async=false"], None),
+        # The same with a queue on each branch (a thread per branch).
+        Command("ours+queue", "ismvmux (ours), queues", gst + [
             "d.video_0", "!", "queue", "!", "h264parse", "!", "mux.video_0",
             "d.audio_0", "!", "queue", "!", "aacparse", "!", "mux.audio_0",
-            "ismvmux", "name=mux", "!", "filesink", "location=" + ours], ours),
+            "ismvmux", "name=mux", "!", "filesink", "location=" + ours_q], ours_q),
+        Command("demux+parse+queue", "qtdemux ! queue ! parsers ! fakesink", gst + [
+            "d.video_0", "!", "queue", "!", "h264parse", "!", "fakesink", "sync=false",
+            "d.audio_0", "!", "queue", "!", "aacparse", "!", "fakesink", "sync=false"], None),
         Command("demux", "qtdemux ! fakesink (baseline)", gst + [
             "d.video_0", "!", "queue", "!", "fakesink", "sync=false",
             "d.audio_0", "!", "queue", "!", "fakesink", "sync=false"], None),
@@ -181,13 +208,10 @@ def commands(src: str, outdir: str, with_parsers: bool) -> List[Command]:
             "-i", src, "-c", "copy", "-f", "ismv", ff], ff),
     ]
     if with_parsers:
-        # ours has h264parse/aacparse, the ismlmux and demux rows do not:
-        # these two rows carry the parsers too, for a like-for-like view.
+        # ours has h264parse/aacparse, the ismlmux row does not: this one
+        # carries the parsers too, for a like-for-like view.
         isml_p = os.path.join(outdir, "ismlmux-parse.ismv")
         cmds += [
-            Command("demux+parse", "qtdemux ! parsers ! fakesink", gst + [
-                "d.video_0", "!", "queue", "!", "h264parse", "!", "fakesink", "sync=false",
-                "d.audio_0", "!", "queue", "!", "aacparse", "!", "fakesink", "sync=false"], None),
             Command("ismlmux+parse", "parsers ! ismlmux", gst + [
                 "d.video_0", "!", "queue", "!", "h264parse", "!", "mux.video_0",
                 "d.audio_0", "!", "queue", "!", "aacparse", "!", "mux.audio_0",
@@ -239,6 +263,7 @@ def med(xs):
 
 def check_outputs(src: str, cmds: List[Command]) -> bool:
     print("\nOutput checks:")
+    by_key = {c.key: c for c in cmds}
     ok = True
     want = probe_packets(src)
     print("  input packets: %s" % ", ".join("%s=%d" % kv for kv in sorted(want.items())))
@@ -253,7 +278,7 @@ def check_outputs(src: str, cmds: List[Command]) -> bool:
             print("  %s: %s" % (c.key, e))
         same = got == want
         # Only ours must match; a peer's mismatch is reported, not fatal.
-        must = c.key == "ours"
+        must = c.key in ("ours", "ours+queue")
         verdict = "ok" if (size > 0 and same) else ("FAIL" if must else "note")
         if must and verdict == "FAIL":
             ok = False
@@ -262,7 +287,10 @@ def check_outputs(src: str, cmds: List[Command]) -> bool:
         print("  %-4s %-13s %12d bytes  packets: %s%s" % (
             verdict, c.key, size, ", ".join("%s=%d" % kv for kv in sorted(got.items())),
             "" if same else "  (input: %s)" % want))
-    return ok
+    same = os.path.exists(by_key["ours"].output) and os.path.exists(by_key["ours+queue"].output) and \
+        open(by_key["ours"].output, "rb").read() == open(by_key["ours+queue"].output, "rb").read()
+    print("  %-4s ours without queues writes the same bytes as with queues" % ("ok" if same else "FAIL"))
+    return ok and same
 
 
 def tool_versions() -> List[str]:
@@ -285,8 +313,11 @@ def main() -> int:
     ap.add_argument("--plugin-dir", default=os.path.join(SOURCE_ROOT, "build", "gst", "ismv"),
                     help="folder holding libgstismv.so (default <source>/build/gst/ismv)")
     ap.add_argument("--with-parsers", action="store_true",
-                    help="also run qtdemux ! parsers ! fakesink and parsers ! ismlmux, "
-                         "like-for-like with ours, which has h264parse/aacparse")
+                    help="also run parsers ! ismlmux, like-for-like with ours, which has "
+                         "h264parse/aacparse")
+    ap.add_argument("--rss-seconds", type=int, default=120,
+                    help="second input length for the peak-RSS check (ours, with and without "
+                         "queues, --runs times); 0 skips it (default 120)")
     ap.add_argument("--no-time-binary", action="store_true",
                     help="measure with os.wait4() even if /usr/bin/time exists")
     args = ap.parse_args()
@@ -373,7 +404,7 @@ def main() -> int:
     print("  (CPU s: wait4 rusage, 1 us; time(1) s: /usr/bin/time %U+%S, 10 ms steps)")
 
     ours = by["ours"]
-    print("\nRatios of medians (< 1 means ours uses less):")
+    print("\nRatios of medians (< 1 means ours uses less; ours = no queues):")
     print("  %-22s %8s %8s" % ("", "CPU", "RSS"))
     for key in ("ismlmux", "ffmpeg", "demux", "ismlmux+parse", "demux+parse"):
         if key not in by:
@@ -394,6 +425,45 @@ def main() -> int:
         print("  ours minus demux+parse baseline (the muxer and filesink alone): "
               "CPU %+.3f s, RSS %+.1f MiB" % (
                   med(ours.cpu) - med(b.cpu), (med(ours.rss_kb) - med(b.rss_kb)) / 1024))
+
+    # Peak RSS at a second input length: it must not grow with the input.
+    long_rss = {}
+    if args.rss_seconds:
+        src2 = ensure_input(args.workdir, args.rss_seconds, env)
+        long_out = os.path.join(outdir, "long")
+        os.makedirs(long_out, exist_ok=True)
+        long_cmds = [c for c in commands(src2, long_out, False) if c.key in ("ours", "ours+queue")]
+        print("peak RSS on the %d s input (%d runs each):" % (args.rss_seconds, args.runs))
+        with tempfile.TemporaryDirectory(prefix="bench-", dir=args.workdir) as scratch:
+            for c in long_cmds:
+                rss = [run_measured(c.argv, env, use_time_bin, scratch)[2] for _ in range(args.runs)]
+                long_rss[c.key] = med(rss)
+                print("  %-12s %.1f MiB (%d s input: %.1f MiB)" % (
+                    c.key, long_rss[c.key] / 1024, args.seconds, med(by[c.key].rss_kb) / 1024))
+
+    # The targets of issue 9, item 8.
+    print("\nTargets:")
+
+    def target(what: str, value: float, limit: float, unit: str = "") -> None:
+        print("  %-4s %-58s %7.2f%s (target <= %.2f%s)" % (
+            "ok" if value <= limit else "MISS", what, value, unit, limit, unit))
+
+    target("CPU ours (no queues) / demux+parse (no queues)",
+           med(ours.cpu) / med(by["demux+parse"].cpu), 1.15)
+    target("CPU ours (no queues) / ffmpeg", med(ours.cpu) / med(by["ffmpeg"].cpu), 1.0)
+    w = med(by["write"].cpu) - med(by["read"].cpu)
+    print("       (writing the %.0f MB file costs %.3f s of CPU by itself (write minus read rows); "
+          "ours ! fakesink / demux+parse = %.2f, ours minus that write cost / demux+parse = %.2f)" % (
+              os.path.getsize(src) / 1e6, w, med(by["ours>fakesink"].cpu) / med(by["demux+parse"].cpu),
+              (med(ours.cpu) - w) / med(by["demux+parse"].cpu)))
+    target("CPU ours+queue / demux+parse+queue",
+           med(by["ours+queue"].cpu) / med(by["demux+parse+queue"].cpu), 1.5)
+    for key in ("ours", "ours+queue"):
+        target("peak RSS %s, %d s input" % (key, args.seconds), med(by[key].rss_kb) / 1024, 24.0, " MiB")
+        if key in long_rss:
+            target("peak RSS %s, %d s input" % (key, args.rss_seconds), long_rss[key] / 1024, 24.0, " MiB")
+            target("peak RSS growth %s, %d s -> %d s input" % (key, args.seconds, args.rss_seconds),
+                   (long_rss[key] - med(by[key].rss_kb)) / 1024, 1.0, " MiB")
 
     ok = check_outputs(src, cmds)
     print("\nresult: %s" % ("outputs OK" if ok else "OUTPUT CHECK FAILED"))

@@ -615,6 +615,42 @@ GST_START_TEST(test_reference_pad_released) {
 }
 GST_END_TEST;
 
+// Live input keeps the aggregator's input path and latency: by default the
+// muxer reports its upstream's latency unchanged (it adds none), and the
+// `latency` property adds exactly its value. The muxed output is complete.
+static GstClockTime LiveMuxLatency(guint64 extra) {
+  Rig r({"video_%u", "audio_%u"}, Rig::Sink::kFake, true);
+  for (auto* src : r.srcs)
+    g_object_set(src, "min-latency", static_cast<gint64>(100 * GST_MSECOND), "max-latency",
+                 static_cast<gint64>(GST_SECOND), nullptr);
+  g_object_set(r.mux, "latency", extra, nullptr);
+  r.SetCaps(0, VideoCaps());
+  r.SetCaps(1, AudioCaps());
+  r.Start();
+  GstQuery* q = gst_query_new_latency();
+  fail_unless(gst_element_query(r.mux, q), "latency query failed");
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = 0;
+  gst_query_parse_latency(q, &live, &min, &max);
+  gst_query_unref(q);
+  fail_unless(live, "not live");
+  PushVideo(r, 0, 50, 25);
+  for (int i = 0; i < 94; i++) {
+    GstClockTime ts = gst_util_uint64_scale(i, 1024 * GST_SECOND, 48000);
+    GstClockTime next = gst_util_uint64_scale(i + 1, 1024 * GST_SECOND, 48000);
+    r.Push(1, Sample(300, ts, ts, next - ts, true));
+  }
+  r.EndAll();
+  r.ExpectEos();
+  return min;
+}
+
+GST_START_TEST(test_live_latency_unchanged) {
+  fail_unless_equals_uint64(LiveMuxLatency(0), 100 * GST_MSECOND);
+  fail_unless_equals_uint64(LiveMuxLatency(300 * GST_MSECOND), 400 * GST_MSECOND);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_no_pads_after_start) {
   GstElement* mux = gst_element_factory_make("ismvmux", nullptr);
   GstPad* a = gst_element_request_pad_simple(mux, "video_%u");
@@ -688,6 +724,7 @@ static Suite* ismvmux_suite(void) {
   tcase_add_test(tc, test_zero_mode_offsets);
   tcase_add_test(tc, test_no_pads_after_start);
   tcase_add_test(tc, test_reference_pad_released);
+  tcase_add_test(tc, test_live_latency_unchanged);
   tcase_add_test(tc, test_memory_flat);
   tcase_add_test(tc, test_custom_timescale);
   tcase_add_test(tc, test_pad_language);
