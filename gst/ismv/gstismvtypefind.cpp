@@ -4,17 +4,22 @@
 // "video/quicktime" typefinder (rank PRIMARY) returns MAXIMUM probability for
 // major brand isml too; typefinding stops at the first MAXIMUM in rank order,
 // so this one is registered one rank above it (PRIMARY + 1) and is tried first.
-// Anything else (plain MP4, DASH, QuickTime) is left to the quicktime one.
+// Anything else (plain MP4, DASH, QuickTime) is left to the quicktime one, and
+// so is a Smooth file with a track ismdemux cannot play (piff::SniffTracks).
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include "gstismdemux.h"
 
+#include <string>
+
 #include "sniff.h"
 
 // Enough for the ftyp (rarely more than 40 bytes) and the next box header.
 static constexpr guint kPeekSize = 256;
+// Enough for the moov of a Smooth Streaming file (a few KB; no sample tables).
+static constexpr guint kMoovPeekSize = 65536;
 
 static void gst_ismv_type_find(GstTypeFind* tf, gpointer user_data) {
   const guint8* data = gst_type_find_peek(tf, 0, kPeekSize);
@@ -31,7 +36,23 @@ static void gst_ismv_type_find(GstTypeFind* tf, gpointer user_data) {
     }
     if (!data) return;
   }
-  switch (piff::SniffSmoothStreaming(data, size)) {
+  piff::SniffResult sniffed = piff::SniffSmoothStreaming(data, size);
+  if (sniffed != piff::SniffResult::kNotSmooth) {
+    // Claim only what ismdemux plays whole; qtdemux gets the rest (HEVC,
+    // E-AC-3, ...). The moov of a Smooth file is small and right after the
+    // ftyp; when it cannot be peeked (a stream, not enough data yet), the
+    // brand decides as before.
+    guint64 len = gst_type_find_get_length(tf);
+    guint want = len > 0 && len < kMoovPeekSize ? static_cast<guint>(len) : kMoovPeekSize;
+    const guint8* head = gst_type_find_peek(tf, 0, want);
+    if (!head && want > 4096) head = gst_type_find_peek(tf, 0, want = 4096);
+    std::string why;
+    if (head && piff::SniffTracks(head, want, &why) == piff::TrackSniff::kNotAllSupported) {
+      GST_INFO("Smooth Streaming brand, but not for ismdemux (%s): left to other typefinders", why.c_str());
+      return;
+    }
+  }
+  switch (sniffed) {
     case piff::SniffResult::kSmoothBrand:
       gst_type_find_suggest_empty_simple(tf, GST_TYPE_FIND_MAXIMUM, GST_ISM_DEMUX_SINK_CAPS);
       break;

@@ -110,7 +110,11 @@ Status DescribeTrack(const TrackBox& trak, IndexedTrack* out) {
     c.sample_entry = e.format;
     c.width = e.width;
     c.height = e.height;
-    if (e.avcc) {
+    // H.264 only under its own sample entry names (encv: encrypted, its
+    // original format is the avcC's); an avcC inside another entry is not.
+    bool avc_entry = e.format == MakeFourCC("avc1") || e.format == MakeFourCC("avc3") ||
+                     e.format == MakeFourCC("encv");
+    if (e.avcc && avc_entry) {
       AvcDecoderConfig avc;
       Status s = AvcDecoderConfig::Parse(e.avcc->data.data(), e.avcc->data.size(), &avc);
       if (!s) return s.WithContext(where);
@@ -125,7 +129,8 @@ Status DescribeTrack(const TrackBox& trak, IndexedTrack* out) {
     out->sample_entry = e.format;
     c.channels = e.channel_count;
     c.sample_rate = e.sample_rate >> 16;
-    if (e.esds && e.esds->object_type_indication == 0x40 && !e.esds->decoder_specific_info.empty()) {
+    bool aac_entry = e.format == MakeFourCC("mp4a") || e.format == MakeFourCC("enca");
+    if (aac_entry && e.esds && e.esds->object_type_indication == 0x40 && !e.esds->decoder_specific_info.empty()) {
       AudioSpecificConfig asc;
       Status s = AudioSpecificConfig::Parse(e.esds->decoder_specific_info.data(),
                                             e.esds->decoder_specific_info.size(), &asc);

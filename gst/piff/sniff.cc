@@ -3,7 +3,9 @@
 #include "sniff.h"
 
 #include "box_buffer.h"
+#include "boxes.h"
 #include "fourcc.h"
+#include "media_index.h"
 
 namespace piff {
 
@@ -32,6 +34,41 @@ SniffResult SniffSmoothStreaming(const uint8_t* data, size_t size) {
       return SniffResult::kLiveIngest;
   }
   return SniffResult::kNotSmooth;
+}
+
+TrackSniff SniffTracks(const uint8_t* data, size_t size, std::string* why) {
+  uint64_t off = 0;
+  // The moov follows ftyp and at most a few small boxes (the Live Server
+  // Manifest, free, pssh-like uuids): look at the first eight.
+  for (int i = 0; i < 8 && off + 8 <= size; i++) {
+    BoxHeader h;
+    if (!ParseBoxHeaderAt(data + off, static_cast<size_t>(size - off), UINT64_MAX, &h).ok() || h.size < 8)
+      return TrackSniff::kUnknown;
+    if (h.type == MakeFourCC("moov")) {
+      if (h.size > size - off) return TrackSniff::kUnknown;
+      MovieBox moov;
+      Status s = moov.Parse(data + off, static_cast<size_t>(h.size));
+      if (!s) {
+        *why = "moov: " + s.message();
+        return TrackSniff::kNotAllSupported;
+      }
+      for (const TrackBox& trak : moov.tracks) {
+        IndexedTrack t;
+        Status d = DescribeTrack(trak, &t);
+        FourCC handler = trak.mdia.hdlr.handler_type;
+        if (handler != MakeFourCC("vide") && handler != MakeFourCC("soun")) continue;
+        if (!d || !t.supported) {
+          *why = "track " + std::to_string(trak.tkhd.track_id) + ": " +
+                 (d ? "'" + FourCCToString(t.sample_entry) + "' is not H.264 or AAC" : d.message());
+          return TrackSniff::kNotAllSupported;
+        }
+      }
+      return TrackSniff::kAllSupported;
+    }
+    if (h.type == MakeFourCC("moof") || h.type == MakeFourCC("mdat")) return TrackSniff::kUnknown;
+    off += h.size;
+  }
+  return TrackSniff::kUnknown;
 }
 
 }  // namespace piff

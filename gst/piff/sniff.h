@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace piff {
 
@@ -20,5 +21,17 @@ enum class SniffResult {
 // 16 bytes, are needed; with the whole ftyp and the next box header (24 bytes
 // after the ftyp) the live ingest form is recognised too).
 SniffResult SniffSmoothStreaming(const uint8_t* data, size_t size);
+
+// Whether ismdemux can play every audio and video track of a stream whose
+// first `size` bytes are `data`: the typefinder claims a Smooth Streaming
+// file only then, and leaves the others (HEVC, E-AC-3, VC-1, a moov our core
+// cannot read) to qtdemux, so installing gst-smooth never makes a file
+// unplayable that plays without it.
+enum class TrackSniff {
+  kUnknown,         // the moov is not within the bytes given
+  kAllSupported,    // every audio/video track is H.264 or AAC
+  kNotAllSupported  // some track is not, or the moov does not parse (*why)
+};
+TrackSniff SniffTracks(const uint8_t* data, size_t size, std::string* why);
 
 }  // namespace piff

@@ -376,6 +376,33 @@ def check_absurd_offset(rep, plugin_path=None):
            "plain queues: EOS with a warning about the damaged offset", "exit %s: %s" % (rc, out[-800:]))
 
 
+def check_leaves_unsupported_to_qtdemux(rep):
+    """An FFmpeg -f ismv file with HEVC video: ismdemux would play only its
+    audio, qtdemux plays both. The typefinder must leave it to qtdemux, in
+    pull and push mode, so that installing gst-smooth breaks nothing."""
+    rep.section("HEVC in a Smooth Streaming file: left to qtdemux")
+    media.require_tools("ffmpeg")
+    odir = media.out_dir("ismdemux", "hevc")
+    path = os.path.join(odir, "hevc.ismv")
+    media.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=24:d=2",
+               "-f", "lavfi", "-i", "sine=d=2:r=48000", "-c:v", "libx265", "-x265-params", "log-level=error",
+               "-g", "24", "-c:a", "aac", "-f", "ismv", path], what="ffmpeg libx265 ismv")
+    rep.ok(typefind(path).startswith("video/quicktime"), "gst-typefind: video/quicktime, not ours", typefind(path))
+    p = subprocess.run(["sh", "-c", "cat '%s' | gst-launch-1.0 -v fdsrc ! typefind ! fakesink" % path],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    m = re.search(r"typefindelement0.GstPad:src: caps = ([a-z/-]+)", p.stdout)
+    rep.ok(m is not None and m.group(1) == "video/quicktime", "push-mode typefind: video/quicktime",
+           m.group(1) if m else p.stdout[-300:])
+    env = dict(os.environ)
+    env["GST_DEBUG"] = "GST_ELEMENT_FACTORY:4"
+    env["GST_DEBUG_NO_COLOR"] = "1"
+    p = media.run(["gst-launch-1.0", "-q", "playbin", "uri=file://" + path, "video-sink=fakesink sync=false",
+                   "audio-sink=fakesink sync=false"], env=env, what="playbin", check=False)
+    made = set(re.findall(r'creating element "([a-z0-9_]+)"', p.stderr))
+    rep.ok(p.returncode == 0 and "qtdemux" in made and "ismdemux" not in made and "avdec_h265" in made,
+           "playbin plays it through qtdemux and decodes the HEVC video", str(sorted(x for x in made if "de" in x)))
+
+
 def check_transmux(rep, case):
     rep.section("transmux %s: ismdemux ! mp4mux gives a plain MP4" % case)
     mp4 = media.ensure_media(case)
@@ -427,6 +454,10 @@ def main(argv):
             check_ffmpeg_encoded(rep, layout)
         except media.Failure as e:
             rep.fail("ffmpeg-encoded %s: %s" % (layout, e))
+    try:
+        check_leaves_unsupported_to_qtdemux(rep)
+    except media.Failure as e:
+        rep.fail("hevc: %s" % e)
     try:
         check_absurd_offset(rep)
     except media.Failure as e:

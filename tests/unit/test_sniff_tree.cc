@@ -140,9 +140,35 @@ static void TestHostileTrees() {
   g_assert_nonnull(Find(tree, "moov"));
 }
 
+// SniffTracks: a moov of H.264 is claimed; a track with another sample
+// entry, a corrupt moov, or a moov cut by the peek size is not / unknown.
+static void TestSniffTracks() {
+  TrackConfig v;
+  v.track_id = 1;
+  v.width = 320;
+  v.height = 180;
+  v.avcc = {0x01, 0x42, 0xc0, 0x1e, 0xff, 0xe1, 0x00, 0x04, 0x67, 0x42, 0xc0, 0x1e, 0x01, 0x00, 0x02, 0x68, 0xce};
+  std::vector<uint8_t> file = BuildInitSegment({v}, 10000000, 0).bytes;
+  std::string why;
+  g_assert_true(SniffTracks(file.data(), file.size(), &why) == TrackSniff::kAllSupported);
+  g_assert_true(SniffTracks(file.data(), file.size() - 10, &why) == TrackSniff::kUnknown);
+  // Rename the sample entry: 'avc1' -> 'hvc1' (a codec ismdemux does not play).
+  std::vector<uint8_t> other = file;
+  for (size_t i = 0; i + 4 <= other.size(); i++)
+    if (std::memcmp(&other[i], "avc1", 4) == 0) std::memcpy(&other[i], "hvc1", 4);
+  g_assert_true(SniffTracks(other.data(), other.size(), &why) == TrackSniff::kNotAllSupported);
+  g_assert_true(why.find("track 1") != std::string::npos);
+  // A moov whose mvhd is garbage.
+  std::vector<uint8_t> bad = file;
+  for (size_t i = 0; i + 4 <= bad.size(); i++)
+    if (std::memcmp(&bad[i], "mvhd", 4) == 0) bad[i - 1] = 0x05;  // mvhd size 5: smaller than its header
+  g_assert_true(SniffTracks(bad.data(), bad.size(), &why) == TrackSniff::kNotAllSupported);
+}
+
 int main(int argc, char** argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/sniff/brands-and-live", TestSniff);
+  g_test_add_func("/sniff/tracks", TestSniffTracks);
   g_test_add_func("/box-tree/encrypted-file", TestTreeOfEncryptedFile);
   g_test_add_func("/box-tree/hostile", TestHostileTrees);
   return g_test_run();
