@@ -105,8 +105,12 @@ def dashjs_dir():
         media.skip("npm not found (tools/setup-debian.sh installs it)")
     os.makedirs(d, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=d) as tmp:
+        # npm's own cache goes into the build tree too (and no HOME is needed).
+        env = dict(os.environ, npm_config_cache=os.path.join(d, "npm-cache"), npm_config_update_notifier="false",
+                   npm_config_fund="false", npm_config_audit="false")
         p = subprocess.run(["npm", "pack", "--silent", "dashjs@" + DASHJS_VERSION, "--pack-destination", tmp],
-                           cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=180)
+                           cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=180)
         tgz = [f for f in os.listdir(tmp) if f.endswith(".tgz")]
         if p.returncode != 0 or len(tgz) != 1:
             media.die("npm pack dashjs@%s failed:\n%s" % (DASHJS_VERSION, p.stdout[-2000:]))
