@@ -84,8 +84,10 @@ class Origin:
         self.lines = []
         self.err_lines = []
         self.cond = threading.Condition()
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines), daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.proc.stderr, self.err_lines), daemon=True).start()
+        self.pumps = [threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines), daemon=True),
+                      threading.Thread(target=self._pump, args=(self.proc.stderr, self.err_lines), daemon=True)]
+        for p in self.pumps:
+            p.start()
         first = self.wait_for(lambda l: "listening on" in l, 15)
         if first is None:
             self.kill()
@@ -137,8 +139,12 @@ class Origin:
         except subprocess.TimeoutExpired:
             self.kill()
             rc = None
-        time.sleep(0.05)  # let the pump threads read the last lines
-        return rc, time.time() - t0
+        # The pipes end with the process: wait until the pump threads have
+        # read the last lines (the counters), however loaded the machine is.
+        dt = time.time() - t0
+        for p in self.pumps:
+            p.join(5)
+        return rc, dt
 
     def kill(self):
         if self.proc.poll() is None:
