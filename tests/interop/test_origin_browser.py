@@ -10,12 +10,15 @@ beyond loopback); the page posts what happened back to its own server (same
 origin). Checked:
   - with the default CORS ('*'): playback advances past 4 s with no player or
     media error, video frames decoded, and the origin's log shows the
-    manifest and both video and audio fragments served;
+    manifest and both video and audio fragments served; a fetch() with Range
+    and If-None-Match (not CORS-safelisted: the browser sends a preflight,
+    answered 204 in the log) gets its 206, and the page can read the
+    Content-Range and ETag headers (Access-Control-Expose-Headers);
   - with --cors-origin naming the page's origin: the same;
   - with --cors-origin none, and with a list that does not name the page:
     the origin answers the manifest (200 in its log) but the browser keeps it
     from the page: dash.js reports a manifest error and nothing plays. So the
-    headers are what makes it work.
+    headers are what makes it work. The preflighted fetch() fails as well.
 
 Peers: /usr/bin/chromium (Debian package chromium, installed by
 tools/setup-debian.sh) and dash.js DASHJS_VERSION from the npm registry,
@@ -27,6 +30,7 @@ import http.client
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -54,15 +58,31 @@ PAGE = """<!doctype html>
 <script src="/dash.all.min.js"></script>
 <script src="/dash.mss.min.js"></script>
 <script>
-const MANIFEST = %(manifest)s, WANT = %(want)s, TIMEOUT_MS = %(timeout_ms)d;
+const MANIFEST = %(manifest)s, FRAG = %(frag)s, WANT = %(want)s, TIMEOUT_MS = %(timeout_ms)d;
 const video = document.getElementById('v');
 const errors = [];
 let sent = false;
-function report(outcome) {
+// A request a player could make that needs a preflight (If-None-Match is
+// not CORS-safelisted), reading headers that only Expose-Headers reveals.
+async function probe() {
+  const out = {};
+  try {
+    const r = await fetch(FRAG, {headers: {'Range': 'bytes=0-99', 'If-None-Match': '"no-such-tag"'}});
+    out.status = r.status;
+    out.contentRange = r.headers.get('Content-Range');
+    out.etag = r.headers.get('ETag');
+    out.bytes = (await r.arrayBuffer()).byteLength;
+  } catch (e) {
+    out.error = String(e);
+  }
+  return out;
+}
+async function report(outcome) {
   if (sent) return;
   sent = true;
   const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : {};
-  fetch('/result', {method: 'POST', body: JSON.stringify({
+  const p = await probe();
+  fetch('/result', {method: 'POST', body: JSON.stringify({probe: p,
     outcome: outcome, currentTime: video.currentTime, errors: errors,
     videoWidth: video.videoWidth, videoHeight: video.videoHeight,
     frames: q.totalVideoFrames || 0, dropped: q.droppedVideoFrames || 0,
@@ -180,9 +200,9 @@ class PageServer:
         self.httpd.server_close()
 
 
-def play(page, manifest_url, out):
+def play(page, manifest_url, frag_url, out):
     """Runs Chromium on the page once: (the page's report or a stand-in, command, its log)."""
-    page.page = (PAGE % {"manifest": json.dumps(manifest_url), "want": PLAY_SECONDS,
+    page.page = (PAGE % {"manifest": json.dumps(manifest_url), "frag": json.dumps(frag_url), "want": PLAY_SECONDS,
                          "timeout_ms": int(PAGE_TIMEOUT * 1000)}).encode()
     page.result = None
     page.got.clear()
@@ -222,18 +242,20 @@ def served(origin):
     return man, vid, aud
 
 
-def check_run(rep, root, page, out, extra, want_play, what):
+def check_run(rep, root, page, out, frag, extra, want_play, what):
     rep.section(what)
     origin = to.Origin(root, extra)
     try:
         url = origin.url + "ladder.ism/Manifest"
         t0 = time.time()
-        result, cmd, log_path = play(page, url, out)
+        result, cmd, log_path = play(page, url, origin.url + frag, out)
         dt = time.time() - t0
         print("page %s/player.html -> %s\n  %s\n  result after %.1f s: %s"
               % (page.origin, url, " ".join(cmd), dt, json.dumps(result)))
         time.sleep(0.2)
         man, vid, aud = served(origin)
+        pre = [g for g in origin.log_lines() if g[1] == "OPTIONS" and g[3] == "204"]
+        pr = result.get("probe") or {}
         if want_play:
             rep.ok(result.get("outcome") == "played" and result.get("currentTime", 0) >= PLAY_SECONDS
                    and not result.get("errors") and result.get("mediaError") is None,
@@ -245,11 +267,18 @@ def check_run(rep, root, page, out, extra, want_play, what):
                                                                     result.get("videoHeight")))
             rep.ok(man >= 1 and vid >= 2 and aud >= 2,
                    "origin log: %d manifest, %d video and %d audio fragment GETs answered 200" % (man, vid, aud))
+            rep.ok(pre and pr.get("status") == 206 and pr.get("bytes") == 100
+                   and re.fullmatch(r"bytes 0-99/\d+", pr.get("contentRange") or "") and pr.get("etag"),
+                   "fetch() with Range and If-None-Match: preflight answered (%d OPTIONS 204 in the log), then 206, "
+                   "the page reads Content-Range %r and ETag %r (Expose-Headers), 100 bytes"
+                   % (len(pre), pr.get("contentRange"), pr.get("etag")), json.dumps(pr))
         else:
             errs = " | ".join(result.get("errors", []))
             rep.ok(result.get("outcome") == "error" and result.get("currentTime", 1) == 0 and vid == 0,
                    "blocked: dash.js reports %r, currentTime %s, no fragment fetched"
                    % (errs[:160], result.get("currentTime")), json.dumps(result))
+            rep.ok(pr.get("error") and "status" not in pr,
+                   "the preflighted fetch() fails too: %s" % pr.get("error"), json.dumps(pr))
             with open(log_path, errors="replace") as f:
                 cors_msg = [l for l in f if "blocked by CORS policy" in l]
             rep.ok(man >= 1 and cors_msg, "the origin did answer the manifest (%d x 200 in its log), the browser "
@@ -267,17 +296,19 @@ def main(argv):
     out = media.out_dir("origin_browser", "runs")
     root = media.out_dir("origin_browser", "root")
     try:
-        to.package_ladder(root)
+        ladder = to.package_ladder(root)
     except media.Failure as e:
         media.die(str(e))
+    # The first video fragment of the lowest QualityLevel, for the fetch() probe.
+    frag = to.fragment_urls(to.parse_manifest(open(ladder["ismc"], "rb").read()), "ladder.ism/")[0][3]
     page = PageServer(js)
     try:
-        check_run(rep, root, page, out, [], True, "CORS '*' (default): the page on another port plays")
-        check_run(rep, root, page, out, ["--cors-origin", page.origin], True,
+        check_run(rep, root, page, out, frag, [], True, "CORS '*' (default): the page on another port plays")
+        check_run(rep, root, page, out, frag, ["--cors-origin", page.origin], True,
                   "--cors-origin %s (the page's origin): plays" % page.origin)
-        check_run(rep, root, page, out, ["--cors-origin", "none"], False,
+        check_run(rep, root, page, out, frag, ["--cors-origin", "none"], False,
                   "--cors-origin none: the browser blocks the manifest")
-        check_run(rep, root, page, out, ["--cors-origin", "http://127.0.0.1:1"], False,
+        check_run(rep, root, page, out, frag, ["--cors-origin", "http://127.0.0.1:1"], False,
                   "--cors-origin naming another origin: blocked too")
     except (media.Failure, OSError, http.client.HTTPException) as e:
         import traceback
