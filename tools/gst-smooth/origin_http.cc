@@ -191,9 +191,7 @@ void OnRequestAborted(SoupServer*, SoupServerMessage* msg, gpointer origin) {
   MessageDone(msg, static_cast<Origin::Impl*>(origin), true);
 }
 
-// Runs once the request headers are in: refuse other methods before any
-// request body is read, and never keep a request body in memory (the origin
-// has no use for one).
+// Appends the CORS headers the core chose.
 void AppendHeaders(SoupMessageHeaders* h, const piff::HeaderList& list) {
   for (const auto& kv : list) soup_message_headers_append(h, kv.first.c_str(), kv.second.c_str());
 }
