@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import peers  # noqa: E402  (tests/bench, beside this script)
 
 SEEK_TOOL_C = r"""
 /* Seek latency probe: prerolls FILE through DEMUXER into fakesinks, then
@@ -294,9 +295,7 @@ def main() -> int:
     args = ap.parse_args()
     args.plugin_dir = os.path.abspath(args.plugin_dir)
     os.makedirs(args.workdir, exist_ok=True)
-    for tool in ("gst-launch-1.0", "ffmpeg", "cc", "pkg-config"):
-        if shutil.which(tool) is None:
-            die("%s not found" % tool)
+    peers.ensure("gst-launch-1.0", "ffmpeg", "cc", "pkg-config")
     if not os.path.exists(os.path.join(args.plugin_dir, "libgstismv.so")):
         die("plugin not built: %s/libgstismv.so (use --plugin-dir)" % args.plugin_dir)
     env = make_env(args)

@@ -29,6 +29,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import peers  # noqa: E402  (tests/bench, beside this script)
 
 
 def ours(tool, scheme, mode, seconds):
@@ -55,6 +57,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=2)
     ap.add_argument("--build-dir", default=os.path.join(SOURCE_ROOT, "build"))
     a = ap.parse_args()
+    peers.ensure("openssl")
     tool = os.path.join(a.build_dir, "tests", "bench", "encrypt_throughput")
     if not os.access(tool, os.X_OK):
         sys.exit("%s not built (ninja -C %s)" % (tool, a.build_dir))

@@ -47,6 +47,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "interop"))
 
+import peers  # noqa: E402  (tests/bench, beside this script)
+
 
 def free_port() -> int:
     s = socket.socket()
@@ -251,9 +253,7 @@ def main():
                     help="comma-separated N: origin --threads N against nginx worker_processes N")
     args = ap.parse_args()
 
-    for tool in ("wrk", "nginx", "gst-launch-1.0"):
-        if shutil.which(tool) is None:
-            sys.exit("%s not found (see /work/shared/toolchain.md for the packages)" % tool)
+    peers.ensure("wrk", "nginx", "gst-launch-1.0")
     build_dir = os.path.abspath(args.build_dir)
     gst_smooth = os.path.join(build_dir, "tools", "gst-smooth")
     if not os.access(gst_smooth, os.X_OK):

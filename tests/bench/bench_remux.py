@@ -39,7 +39,6 @@ import os
 import platform
 import resource
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,8 @@ from typing import Dict, List, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import peers  # noqa: E402  (tests/bench, beside this script)
 TIME_BIN = "/usr/bin/time"
 
 # Input recipe.  The file name carries every parameter, so changing one makes
@@ -326,9 +327,7 @@ def main() -> int:
     if args.seconds < 60:
         die("--seconds must be >= 60")
 
-    for tool in ("gst-launch-1.0", "gst-inspect-1.0", "ffmpeg", "ffprobe"):
-        if shutil.which(tool) is None:
-            die("%s not found (apt-get install gstreamer1.0-tools ffmpeg)" % tool)
+    peers.ensure("gst-launch-1.0", "gst-inspect-1.0", "ffmpeg", "ffprobe")
     plugin = os.path.join(args.plugin_dir, "libgstismv.so")
     if not os.path.exists(plugin):
         die("%s not found: build the project first (meson setup build && ninja -C build)" % plugin)

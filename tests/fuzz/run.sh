@@ -52,6 +52,7 @@ dict_for() {
     fuzz_client_manifest) echo "-dict=$dicts/client_manifest.dict" ;;
     fuzz_server_manifest) echo "-dict=$dicts/server_manifest.dict" ;;
     fuzz_request_path) echo "-dict=$dicts/request_path.dict" ;;
+    fuzz_cross_origin) echo "-dict=$dicts/cross_origin.dict" ;;
   esac
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "commands.h"
+#include "cross_origin.h"
 #include "origin.h"
 
 namespace {
@@ -34,6 +35,12 @@ void Usage(FILE* out) {
                "                           (default 60, 0 = never; it never cuts a response)\n"
                "  --send-timeout S         close a connection whose client takes no byte of a response\n"
                "                           for S seconds (default 60, 0 = never; slow readers are not cut)\n"
+               "  --cors-origin SPEC       who may read responses from other origins (CORS): '*' (default),\n"
+               "                           'none', or a comma-separated list of http[s]://HOST[:PORT]\n"
+               "  --no-policy-files        no generated /clientaccesspolicy.xml and /crossdomain.xml (default:\n"
+               "                           served, granting what --cors-origin grants; none with 'none')\n"
+               "  --client-access-policy FILE  serve FILE as /clientaccesspolicy.xml (Silverlight)\n"
+               "  --cross-domain-policy FILE   serve FILE as /crossdomain.xml (Flash)\n"
                "  --quiet                  no per-request log lines\n"
                "Stops on SIGINT/SIGTERM (exit 0).\n");
 }
@@ -112,6 +119,22 @@ int CmdServe(int argc, char** argv) {
       i++;
     } else if (!std::strcmp(a, "--send-timeout")) {
       if (!ParseUnsigned(a, v, 86400, &opt.send_timeout)) return 2;
+      i++;
+    } else if (!std::strcmp(a, "--cors-origin") && v) {
+      std::string why;
+      if (!piff::CrossOrigin().Parse(v, &why)) {
+        std::fprintf(stderr, "gst-smooth serve: --cors-origin: %s\n", why.c_str());
+        return 2;
+      }
+      opt.cors_origin = v;
+      i++;
+    } else if (!std::strcmp(a, "--no-policy-files")) {
+      opt.policy_files = false;
+    } else if (!std::strcmp(a, "--client-access-policy") && v) {
+      opt.client_access_policy_file = v;
+      i++;
+    } else if (!std::strcmp(a, "--cross-domain-policy") && v) {
+      opt.cross_domain_file = v;
       i++;
     } else if (!std::strcmp(a, "--quiet")) {
       opt.log_requests = false;

@@ -332,6 +332,26 @@ GSocket* ListenSocket(GInetAddress* addr, unsigned port, bool reuse_port, std::s
   return s.release();
 }
 
+// A policy file given on the command line, read once at start (at most
+// 64 KiB: these are a few lines).
+bool ReadPolicyFile(const std::string& path, std::string* out, std::string* why) {
+  gchar* contents = nullptr;
+  gsize len = 0;
+  GError* raw = nullptr;
+  if (!g_file_get_contents(path.c_str(), &contents, &len, &raw)) {
+    ErrorPtr err(raw);
+    *why = err->message;
+    return false;
+  }
+  GCharPtr owned(contents);
+  if (len == 0 || len > 64 * 1024) {
+    *why = "must be 1 byte to 64 KiB, is " + std::to_string(len);
+    return false;
+  }
+  out->assign(contents, len);
+  return true;
+}
+
 }  // namespace
 
 std::unique_ptr<Origin> Origin::Start(const OriginOptions& options, std::string* error) {
@@ -348,6 +368,27 @@ std::unique_ptr<Origin> Origin::Start(const OriginOptions& options, std::string*
   impl->fragment_cache_control = "public, max-age=" + std::to_string(options.fragment_max_age);
   impl->manifest_cache_control = "public, max-age=" + std::to_string(options.manifest_max_age);
   if (impl->root.size() > 1 && impl->root.back() == '/') impl->root.pop_back();
+  std::string why;
+  if (!impl->cors.Parse(options.cors_origin, &why)) {
+    *error = "--cors-origin: " + why;
+    return nullptr;
+  }
+  if (options.policy_files) {
+    impl->client_access_policy = impl->cors.ClientAccessPolicy();
+    impl->cross_domain = impl->cors.CrossDomainPolicy();
+  }
+  {
+    for (auto [file, body, opt] : {std::tuple(&options.client_access_policy_file, &impl->client_access_policy,
+                                              "--client-access-policy"),
+                                   std::tuple(&options.cross_domain_file, &impl->cross_domain,
+                                              "--cross-domain-policy")}) {
+      if (file->empty()) continue;
+      if (!ReadPolicyFile(*file, body, &why)) {
+        *error = std::string(opt) + " " + *file + ": " + why;
+        return nullptr;
+      }
+    }
+  }
   if (options.threads < 1 || options.threads > 64) {
     *error = "--threads must be 1..64";
     return nullptr;

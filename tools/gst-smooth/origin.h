@@ -68,6 +68,14 @@ struct OriginOptions {
   // slow reader that keeps taking bytes is never cut.
   unsigned send_timeout = 60;
   bool log_requests = true;         // one line per request on stdout
+  // Cross-origin access (piff::CrossOrigin::Parse): "*", "none" or a
+  // comma-separated list of origins.
+  std::string cors_origin = "*";
+  // /clientaccesspolicy.xml and /crossdomain.xml: these files' contents
+  // when set, else (with policy_files) generated from cors_origin (none
+  // when it is "none"), else 404.
+  bool policy_files = true;
+  std::string client_access_policy_file, cross_domain_file;
 };
 
 class Origin {

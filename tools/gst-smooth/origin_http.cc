@@ -2,6 +2,8 @@
 // SoupServer callbacks that answer requests (from the hot table, from
 // Resolve, or through a pool job), stream bodies chunk by chunk, and write
 // the request log.
+#include <sys/ioctl.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -10,6 +12,8 @@
 namespace gst_smooth {
 
 namespace {
+
+constexpr const char* kAllow = "GET, HEAD, OPTIONS";
 
 // Object data by quark: g_object_get_data() would look the string up in
 // GLib's global quark table (under a lock) on every call.
@@ -32,7 +36,7 @@ void RespondError(SoupServerMessage* msg, unsigned status, const std::string& wh
   soup_server_message_set_status(msg, status, nullptr);
   SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
   soup_message_headers_replace(h, "Cache-Control", "no-store");
-  if (status == SOUP_STATUS_METHOD_NOT_ALLOWED) soup_message_headers_replace(h, "Allow", "GET, HEAD");
+  if (status == SOUP_STATUS_METHOD_NOT_ALLOWED) soup_message_headers_replace(h, "Allow", kAllow);
   std::string text = std::to_string(status) + " " + soup_status_get_phrase(status) + ": " + why + "\n";
   soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text.data(), text.size());
   if (RequestLog* log = GetLog(msg)) log->status = status;
@@ -137,13 +141,18 @@ void OnRequestStarted(SoupServer*, SoupServerMessage* msg, gpointer data) {
   auto t = std::make_unique<Transfer>();
   t->loop = loop;
   t->msg = msg;
-  t->log.start_us = NowUs();
+  t->log.started_us = NowUs();
   // libsoup starts a connection's first message when it accepts it, the
   // next ones when their first bytes arrive: from here the headers must
-  // come within the idle timeout.
+  // come within the idle timeout. The request line has arrived if bytes
+  // are waiting; if not, the log's clock starts with the headers
+  // (EarlyHandler), not with a connection that may stay silent for long.
   if ((t->conn = loop->ConnOf(msg))) {
     t->conn->busy = false;
-    t->conn->idle_since_us = t->log.start_us;
+    t->conn->idle_since_us = t->log.started_us;
+    int waiting = 0;
+    if (ioctl(g_socket_get_fd(t->conn->socket.get()), FIONREAD, &waiting) == 0 && waiting > 0)
+      t->log.start_us = t->log.started_us;
   }
   if (loop->origin->options.log_requests) {
     // libsoup formats the peer address anew for every message; the
@@ -182,16 +191,43 @@ void OnRequestAborted(SoupServer*, SoupServerMessage* msg, gpointer origin) {
   MessageDone(msg, static_cast<Origin::Impl*>(origin), true);
 }
 
+// Appends the CORS headers the core chose.
+void AppendHeaders(SoupMessageHeaders* h, const piff::HeaderList& list) {
+  for (const auto& kv : list) soup_message_headers_append(h, kv.first.c_str(), kv.second.c_str());
+}
+
 // Runs once the request headers are in: refuse other methods before any
 // request body is read, and never keep a request body in memory (the origin
-// has no use for one).
-void EarlyHandler(SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer) {
+// has no use for one). Every answer gets its CORS headers here (errors too:
+// a page can then see the status); OPTIONS is answered here.
+void EarlyHandler(SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer data) {
+  auto* origin = static_cast<Loop*>(data)->origin;
   // From here to the end of the response the connection is not idle, however
   // long the answer takes (a pool read, a slow reader).
-  if (Transfer* t = GetTransfer(msg))
+  if (Transfer* t = GetTransfer(msg)) {
     if (t->conn) t->conn->busy = true;
+    if (t->log.start_us == 0) t->log.start_us = NowUs();
+  }
   soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
   const char* m = soup_server_message_get_method(msg);
+  SoupMessageHeaders* req = soup_server_message_get_request_headers(msg);
+  SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+  // Only a list of origins depends on the request's Origin.
+  const char* from = origin->cors.mode() == piff::CrossOrigin::Mode::kList
+                         ? soup_message_headers_get_one(req, "Origin")
+                         : nullptr;
+  if (std::strcmp(m, "OPTIONS") == 0) {
+    // A preflight names the method it asks for; a plain OPTIONS asks what
+    // the resource allows. Both get Allow, only a preflight the CORS grant.
+    soup_message_headers_append(h, "Allow", kAllow);
+    if (soup_message_headers_get_one(req, "Access-Control-Request-Method"))
+      AppendHeaders(h, origin->cors.PreflightHeaders(from));
+    soup_message_headers_append(h, "Cache-Control", "no-store");
+    soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);
+    if (RequestLog* log = GetLog(msg)) log->status = SOUP_STATUS_NO_CONTENT;
+    return;
+  }
+  AppendHeaders(h, origin->cors.ResponseHeaders(from));
   if (std::strcmp(m, "GET") != 0 && std::strcmp(m, "HEAD") != 0)
     RespondError(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, std::string("method ") + m + " not allowed");
 }
@@ -203,7 +239,7 @@ void Handler(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*,
 }  // namespace
 
 void ConnectHandlers(Loop* loop) {
-  soup_server_add_early_handler(loop->server, nullptr, EarlyHandler, nullptr, nullptr);
+  soup_server_add_early_handler(loop->server, nullptr, EarlyHandler, loop, nullptr);
   soup_server_add_handler(loop->server, nullptr, Handler, loop, nullptr);
   g_signal_connect(loop->server, "request-started", G_CALLBACK(OnRequestStarted), loop);
   g_signal_connect(loop->server, "request-finished", G_CALLBACK(OnRequestFinished), loop->origin);
@@ -219,6 +255,7 @@ void Loop::Handle(SoupServerMessage* msg, const char* path) {
   std::string raw_path = path ? path : "";
   bool head = std::strcmp(method, "HEAD") == 0;
   if (!head && ServeHot(msg, raw_path)) return;
+  if (ServePolicyFile(msg, raw_path)) return;
   RequestInfo info;
   std::string why;
   if (unsigned status = ParseRequestPath(raw_path, &info.request, &why)) {
@@ -304,6 +341,24 @@ bool Loop::ServeHot(SoupServerMessage* msg, const std::string& path) {
   origin->counters.cache_hits++;
   soup_message_body_append_bytes(body, bytes.get());
   soup_message_body_complete(body);
+  return true;
+}
+
+bool Loop::ServePolicyFile(SoupServerMessage* msg, const std::string& path) {
+  const std::string* body = path == "/clientaccesspolicy.xml" ? &origin->client_access_policy
+                            : path == "/crossdomain.xml"      ? &origin->cross_domain
+                                                              : nullptr;
+  if (!body) return false;
+  if (body->empty()) {
+    RespondError(msg, SOUP_STATUS_NOT_FOUND, "no " + path.substr(1) + " (see --cors-origin, --no-policy-files)");
+    return true;
+  }
+  if (RequestLog* log = GetLog(msg)) log->status = SOUP_STATUS_OK;
+  SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
+  soup_message_headers_append(h, "Cache-Control", origin->manifest_cache_control.c_str());
+  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+  // For HEAD libsoup sends the headers (Content-Length included) and drops the body.
+  soup_server_message_set_response(msg, "text/xml; charset=utf-8", SOUP_MEMORY_COPY, body->data(), body->size());
   return true;
 }
 
@@ -466,7 +521,7 @@ void Origin::Impl::Log(SoupServerMessage* msg, bool aborted) {
       case Served::kOther: break;
     }
   }
-  int64_t elapsed_us = NowUs() - log->start_us;
+  int64_t elapsed_us = NowUs() - (log->start_us > 0 ? log->start_us : log->started_us);
   log->start_us = -1;
   if (!options.log_requests) return;
   // Formatted by hand into one buffer: this runs for every request, and

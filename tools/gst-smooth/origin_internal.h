@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "asset.h"
+#include "cross_origin.h"
 #include "keyframes.h"
 #include "origin.h"
 
@@ -294,6 +295,9 @@ struct Origin::Impl {
   OriginOptions options;
   std::string fragment_cache_control, manifest_cache_control;  // formatted once
   std::string root;  // canonical, no trailing '/'
+  piff::CrossOrigin cors;
+  // The bodies of /clientaccesspolicy.xml and /crossdomain.xml (empty: 404).
+  std::string client_access_policy, cross_domain;
   std::string url;
   AssetCache cache;
   std::unique_ptr<FragmentCache> fragments;
@@ -335,7 +339,13 @@ struct Conn {
 
 // Per-request bookkeeping for the log line, attached to every message.
 struct RequestLog {
+  // When the request line arrived: at request-started when its bytes were
+  // waiting already, else when its headers were in (libsoup starts a
+  // connection's first message when it accepts it; 0 until then).
+  // started_us stands in when no headers ever came (a request line libsoup
+  // refused itself). -1 once logged.
   int64_t start_us = 0;
+  int64_t started_us = 0;
   uint64_t bytes = 0;
   unsigned status = 0;  // what we answered; libsoup turns it into 500 when the client hangs up
   std::string remote;   // taken early: a reset connection no longer has an address
@@ -415,6 +425,8 @@ struct Loop {
   // origin_http.cc: answering requests.
   void Handle(SoupServerMessage* msg, const char* path);
   bool ServeHot(SoupServerMessage* msg, const std::string& path);
+  // /clientaccesspolicy.xml, /crossdomain.xml; false for other paths.
+  bool ServePolicyFile(SoupServerMessage* msg, const std::string& path);
   void RememberHot(const std::string& path, const RequestInfo& info, const Response& r);
   void Respond(SoupServerMessage* msg, Response* r);
   void MaybeRead(Transfer* t);
