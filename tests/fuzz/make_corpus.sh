@@ -48,6 +48,10 @@ ffmpeg -v error -y -i in.mp4 -c copy -f ismv ff.ismv
 ffmpeg -v error -y -i in.mp4 -c copy -movflags isml+frag_keyframe -f ismv ff-live.ismv
 mkdir ss
 ffmpeg -v error -y -i in.mp4 -c copy -min_frag_duration 300000 -f smoothstreaming ss
+# Encoded straight to ismv: FFmpeg's AAC starts at minus its priming (a
+# negative tfxd, see gst/piff/start_offset.h).
+ffmpeg -v error -y -f lavfi -i testsrc2=s=64x64:r=24:d=1 -f lavfi -i sine=d=1:r=48000 \
+  -c:v libx264 -qp 50 -preset ultrafast -g 12 -c:a aac -b:a 16k -f ismv ff-neg.ismv
 
 # Encrypted (PIFF CTR with audio, CBC video-only): sinf/tenc, uuid-pssh, uuid-senc.
 ENC=(key-id=01020304-0506-0708-090a-aabbccddeeff content-key=00112233445566778899aabbccddeeff)
@@ -79,6 +83,7 @@ cp in.mp4 "$corpus/fuzz_piff_file/ffmpeg-progressive.mp4"  # filled stts/stsc/st
 cp enc-ctr.ismv "$corpus/fuzz_piff_file/ismvmux-enc-ctr.ismv"
 cp enc-cbc.ismv "$corpus/fuzz_piff_file/ismvmux-enc-cbc.ismv"
 cp enc-ctr.ismv "$corpus/fuzz_fragment/ismvmux-enc-ctr.ismv"
+cp ff-neg.ismv "$corpus/fuzz_fragment/ffmpeg-aac-negative-start.ismv"
 # Protection pieces cut out with the independent box walker of the interop tests.
 python3 - "$src_root/tests/interop" "$corpus/fuzz_protection" enc-ctr.ismv enc-cbc.ismv <<'PY'
 import os, sys
