@@ -127,6 +127,7 @@ struct Track {
   int64_t decode_shift = 0;    // ticks added to DTS ticks (first PTS - first DTS)
   int64_t last_dts = G_MININT64;
   uint64_t dropped_leading = 0;  // non-keyframes dropped before the first keyframe
+  uint64_t open_gop_fragments = 0;  // fragments written with leading pictures (warned at the first)
   size_t next_boundary = 0;    // index into the boundary list of the next cut
   // Boundary searches resume where the last one stopped (pending only grows
   // between fragments): the cut time searched for and the first index not
@@ -201,6 +202,7 @@ struct IsmvMuxState {
       t->decode_shift = 0;
       t->last_dts = G_MININT64;
       t->dropped_leading = 0;
+      t->open_gop_fragments = 0;
       t->next_boundary = 0;
       t->scan_time = t->ref_scan_time = G_MININT64;
       t->last_duration = 0;
@@ -451,6 +453,7 @@ static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, boo
   uint32_t ts = t->config.timescale;
   std::vector<piff::FragmentSample> samples(count);
   uint64_t first_decode = 0;
+  piff::LeadingPictureCounter leading;  // open GOPs (fragment_start.h)
   for (size_t i = 0; i < count; i++) {
     const PendingSample& s = t->pending[i];
     int64_t decode = ToTicks(s.dts, ts) + t->decode_shift;
@@ -470,7 +473,16 @@ static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, boo
     samples[i].sync = s.sync;
     int64_t cto = pts - decode;
     samples[i].composition_offset = static_cast<int32_t>(CLAMP(cto, G_MININT32, G_MAXINT32));
+    leading.Add(pts, s.sync);
   }
+  if (leading.count() && t->open_gop_fragments++ == 0)
+    GST_ELEMENT_WARNING(self, STREAM, MUX, ("Input on %s has open GOPs", GST_PAD_NAME(t->pad)),
+                        ("%s: %s", TrackLabel(*t).c_str(),
+                         piff::DescribeOpenGops(1, t->fragments.size() + 1, static_cast<double>(first_decode) / ts,
+                                                leading.count(), true).c_str()));
+  else if (leading.count())
+    GST_DEBUG_OBJECT(self, "%s: fragment at %" G_GUINT64_FORMAT " has %u leading pictures (%" G_GUINT64_FORMAT " so far)",
+                     TrackLabel(*t).c_str(), first_decode, leading.count(), t->open_gop_fragments);
   // Keep the timeline exact: a fragment starts where the previous one ended.
   if (!t->fragments.empty()) {
     const WrittenFragment& prev = t->fragments.back();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace piff {
 
@@ -44,5 +45,14 @@ class LeadingPictureCounter {
   int64_t key_time_ = 0;
   uint32_t count_ = 0;
 };
+
+// The text (one sentence per fact) that ismvmux's warning and the index's
+// problem give for a track with open GOPs: `affected` of `fragments`
+// fragments start with leading pictures, the first of them at
+// `first_seconds` with `first_leading` of them; what that means for a
+// player and what to do.
+// `so_far`: the counts are of the fragments written up to now (a muxer).
+std::string DescribeOpenGops(uint64_t affected, uint64_t fragments, double first_seconds, uint32_t first_leading,
+                             bool so_far = false);
 
 }  // namespace piff
