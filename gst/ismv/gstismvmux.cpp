@@ -47,6 +47,7 @@
 
 #include "codec_config.h"
 #include "fragment.h"
+#include "fragment_start.h"
 #include "movie.h"
 #include "asset.h"
 #include "ismvmux_encryption.h"
@@ -126,6 +127,7 @@ struct Track {
   int64_t decode_shift = 0;    // ticks added to DTS ticks (first PTS - first DTS)
   int64_t last_dts = G_MININT64;
   uint64_t dropped_leading = 0;  // non-keyframes dropped before the first keyframe
+  uint64_t open_gop_fragments = 0;  // fragments written with leading pictures (warned at the first)
   size_t next_boundary = 0;    // index into the boundary list of the next cut
   // Boundary searches resume where the last one stopped (pending only grows
   // between fragments): the cut time searched for and the first index not
@@ -200,6 +202,7 @@ struct IsmvMuxState {
       t->decode_shift = 0;
       t->last_dts = G_MININT64;
       t->dropped_leading = 0;
+      t->open_gop_fragments = 0;
       t->next_boundary = 0;
       t->scan_time = t->ref_scan_time = G_MININT64;
       t->last_duration = 0;
@@ -271,6 +274,13 @@ static GType gst_ismv_mux_timestamp_mode_get_type(void) {
 static int64_t ToTicks(int64_t ns, uint32_t timescale) {
   if (ns >= 0) return static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(ns), timescale, GST_SECOND));
   return -static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(-ns), timescale, GST_SECOND));
+}
+
+// The nanosecond time whose ToTicks() is `ticks` (exact for timescales up
+// to 1 GHz: the rounding error is below half a tick).
+static int64_t TicksToNs(int64_t ticks, uint32_t timescale) {
+  if (ticks >= 0) return static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(ticks), GST_SECOND, timescale));
+  return -static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(-ticks), GST_SECOND, timescale));
 }
 
 static std::string FormatTime(int64_t ns) {
@@ -443,6 +453,7 @@ static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, boo
   uint32_t ts = t->config.timescale;
   std::vector<piff::FragmentSample> samples(count);
   uint64_t first_decode = 0;
+  piff::LeadingPictureCounter leading;  // open GOPs (fragment_start.h)
   for (size_t i = 0; i < count; i++) {
     const PendingSample& s = t->pending[i];
     int64_t decode = ToTicks(s.dts, ts) + t->decode_shift;
@@ -462,7 +473,16 @@ static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, boo
     samples[i].sync = s.sync;
     int64_t cto = pts - decode;
     samples[i].composition_offset = static_cast<int32_t>(CLAMP(cto, G_MININT32, G_MAXINT32));
+    leading.Add(pts, s.sync);
   }
+  if (leading.count() && t->open_gop_fragments++ == 0)
+    GST_ELEMENT_WARNING(self, STREAM, MUX, ("Input on %s has open GOPs", GST_PAD_NAME(t->pad)),
+                        ("%s: %s", TrackLabel(*t).c_str(),
+                         piff::DescribeOpenGops(1, t->fragments.size() + 1, static_cast<double>(first_decode) / ts,
+                                                leading.count(), true).c_str()));
+  else if (leading.count())
+    GST_DEBUG_OBJECT(self, "%s: fragment at %" G_GUINT64_FORMAT " has %u leading pictures (%" G_GUINT64_FORMAT " so far)",
+                     TrackLabel(*t).c_str(), first_decode, leading.count(), t->open_gop_fragments);
   // Keep the timeline exact: a fragment starts where the previous one ended.
   if (!t->fragments.empty()) {
     const WrittenFragment& prev = t->fragments.back();
@@ -539,11 +559,13 @@ static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
   size_t from = t->scan_time == b ? t->scan_from : 0;
   t->scan_time = b;
   t->scan_from = from;
+  const uint32_t ts = t->config.timescale;
+  const int64_t bt = ToTicks(b, ts);  // compared on the file's ticks (see below)
   if (t->is_video()) {
     for (size_t i = std::max<size_t>(from, 1); i < t->pending.size(); i++) {
       const PendingSample& s = t->pending[i];
-      if (s.sync && s.pts >= b) {
-        if (s.pts != b) {
+      if (s.sync && ToTicks(s.pts, ts) >= bt) {
+        if (ToTicks(s.pts, ts) != bt) {
           std::string msg = TrackLabel(*t) + ": no keyframe at fragment boundary " + FormatTime(b) +
                             "; the fragment closes at the next keyframe, " + FormatTime(s.pts) +
                             ". Encode every bitrate with the same GOP (closed, no scene-cut keyframes).";
@@ -559,10 +581,14 @@ static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
     t->scan_from = t->pending.size();
     return -1;
   }
-  // Audio (and any all-sync track): the sample boundary nearest to b.
+  // Audio (and any all-sync track): the sample boundary nearest to b, on
+  // the ticks the file gets (a re-mux of the file sees the same ticks, not
+  // the same nanoseconds); a tie goes to the later sample.
   for (size_t i = from; i < t->pending.size(); i++) {
-    if (t->pending[i].pts >= b) {
-      if (i >= 2 && b - t->pending[i - 1].pts < t->pending[i].pts - b) return static_cast<ssize_t>(i - 1);
+    int64_t at = ToTicks(t->pending[i].pts, ts);
+    if (at >= bt) {
+      if (i >= 2 && piff::CutAtEarlierSample(ToTicks(t->pending[i - 1].pts, ts), at, bt))
+        return static_cast<ssize_t>(i - 1);
       return i == 0 ? -1 : static_cast<ssize_t>(i);
     }
   }
@@ -627,8 +653,9 @@ static GstFlowReturn CloseReadyFragments(GstIsmvMux* self) {
     ssize_t cut = -1;
     if (ref->is_video()) {
       size_t from = ref->ref_scan_time == st->next_target ? ref->ref_scan_from : 1;
+      const int64_t target_ticks = ToTicks(st->next_target, ref->config.timescale);
       for (size_t i = std::max<size_t>(from, 1); i < ref->pending.size(); i++)
-        if (ref->pending[i].sync && ref->pending[i].pts >= st->next_target) {
+        if (ref->pending[i].sync && ToTicks(ref->pending[i].pts, ref->config.timescale) >= target_ticks) {
           cut = static_cast<ssize_t>(i);
           break;
         }
@@ -640,7 +667,11 @@ static GstFlowReturn CloseReadyFragments(GstIsmvMux* self) {
     if (cut < 0) break;
     int64_t b = ref->pending[cut].pts;
     st->boundaries.push_back(b);
-    st->next_target = b + static_cast<int64_t>(st->fragment_duration);
+    // The next target on the tick grid (boundary ticks + duration ticks), so
+    // that an audio reference's nearest-sample decision does not depend on
+    // how the input rounded its nanoseconds.
+    const uint32_t ts = ref->config.timescale;
+    st->next_target = TicksToNs(ToTicks(b, ts) + ToTicks(static_cast<int64_t>(st->fragment_duration), ts), ts);
     GST_DEBUG_OBJECT(self, "fragment boundary %zu at %s", st->boundaries.size(), FormatTime(b).c_str());
   }
 

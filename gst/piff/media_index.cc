@@ -13,6 +13,7 @@
 
 #include "codec_config.h"
 #include "fragment.h"
+#include "fragment_start.h"
 
 namespace piff {
 
@@ -345,11 +346,14 @@ Status MediaIndex::Build(ByteSource& base, MediaIndex* out) {
         bool have_sync = false;
         size_t implausible = 0;
         int64_t worst = 0;
+        LeadingPictureCounter leading;
         for (const auto& smp : f.samples) {
           if (!IsPlausibleCompositionOffset(smp.composition_offset, track->config.timescale)) {
             if (!implausible++) worst = smp.composition_offset;
-            continue;  // readers use 0 for it
+            leading.Add(static_cast<int64_t>(smp.decode_time), smp.sync);  // readers use 0 for it
+            continue;
           }
+          leading.Add(static_cast<int64_t>(smp.decode_time) + smp.composition_offset, smp.sync);
           uint64_t mag = smp.composition_offset < 0 ? uint64_t{0} - static_cast<uint64_t>(smp.composition_offset)
                                                     : static_cast<uint64_t>(smp.composition_offset);
           x.max_abs_composition_offset = std::max(x.max_abs_composition_offset, mag);
@@ -358,6 +362,7 @@ Status MediaIndex::Build(ByteSource& base, MediaIndex* out) {
             have_sync = true;
           }
         }
+        x.leading_pictures = leading.count();
         if (implausible)
           out->problems.push_back("track " + std::to_string(f.track_id) + ": fragment at " + FormatSignedTime(x.time) +
                                   ": " + std::to_string(implausible) + " sample(s) with a composition offset beyond " +
@@ -458,6 +463,20 @@ Status MediaIndex::Build(ByteSource& base, MediaIndex* out) {
                                 std::to_string(f.time) + " does not start with a keyframe");
         break;
       }
+  for (const auto& t : out->tracks) {
+    uint64_t affected = 0;
+    const IndexedFragment* first = nullptr;
+    for (const auto& f : t.fragments)
+      if (f.leading_pictures) {
+        affected++;
+        if (!first) first = &f;
+      }
+    if (first)
+      out->problems.push_back("track " + std::to_string(t.config.track_id) + ": " +
+                              DescribeOpenGops(affected, t.fragments.size(),
+                                               static_cast<double>(first->time) / (t.config.timescale ? t.config.timescale : 1),
+                                               first->leading_pictures));
+  }
   return Status::Ok();
 }
 

@@ -89,6 +89,9 @@ struct IndexedFragment {
   uint64_t sync_time = 0;
   // Largest |composition offset| of the fragment's samples, in ticks.
   uint64_t max_abs_composition_offset = 0;
+  // Leading pictures: samples after the first sync sample in decode order
+  // that are presented before it (an open GOP, fragment_start.h).
+  uint32_t leading_pictures = 0;
   // Served as a byte range of the file only when nothing needs rewriting.
   bool NeedsRewrite() const { return shared_moof || retimed || truncated; }
 };
@@ -116,7 +119,8 @@ struct MediaIndex {
   uint64_t init_end = 0;       // offset just after moov (the initialisation bytes)
   std::vector<IndexedTrack> tracks;
   // Consistency problems found while indexing (tfra vs moofs, gaps in the
-  // tfxd timeline, a truncated tail, sequence numbers); not fatal.
+  // tfxd timeline, a truncated tail, sequence numbers, open GOPs: once per
+  // track); not fatal.
   std::vector<std::string> problems;
   // Added to every fragment time so that none is negative (start_offset.h);
   // zero for files without a negative start.

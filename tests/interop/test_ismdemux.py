@@ -20,7 +20,11 @@ and once:
   - playbin and playbin3 plug ismdemux for an .ismv and qtdemux for the mp4;
   - `ismdemux ! h264parse/aacparse ! mp4mux` writes a plain MP4: ffprobe
     counts the input's packets, the video frame MD5s equal the input's, and
-    no uuid box (tfxd, PIFF) is left.
+    no uuid box (tfxd, PIFF) is left;
+  - `ismdemux ! ismvmux` of a file ismvmux wrote writes the same .ismv,
+    .ism and .ismc bytes, also for an FFmpeg encode whose audio fragment
+    boundary falls exactly halfway between two AAC frames (a tie once
+    decided on nanoseconds, so the re-mux moved it by a frame).
 Seeks on a real encode (accurate and key-unit, forwards and backwards,
 decoded with avdec_h264 and compared with qtdemux) are in the check suite
 (tests/check/test_ismdemux.cc, test_real_seeks_land_on_frame).
@@ -440,6 +444,32 @@ def check_transmux(rep, case):
            "%d vs %d frames" % (len(a), len(b)))
 
 
+def check_remux_stable(rep, name, mp4):
+    """ismvmux's own file through ismdemux ! ismvmux gives the same bytes.
+    The FFmpeg encode starts its audio 1024 samples (its AAC priming) before
+    the video, so the 4 s video keyframe lies exactly halfway between two
+    AAC frames (188.5 frames of 21.333 ms): the tie rule must decide it on
+    the file's ticks, as the re-mux sees them."""
+    rep.section("re-mux %s: ismdemux ! ismvmux of our own file is byte-identical" % name)
+    odir = media.out_dir("ismdemux", "remux-" + name)
+    os.makedirs(os.path.join(odir, "first"), exist_ok=True)
+    first = media.mux_ismvmux(mp4, os.path.join(odir, "first"), "out", {"media-file-name": "out.ismv"})
+    os.makedirs(os.path.join(odir, "again"), exist_ok=True)
+    again = {k: os.path.join(odir, "again", "out." + k) for k in ("ismv", "ism", "ismc")}
+    args = ["gst-launch-1.0", "-q", "-e", "filesrc", "location=" + first["ismv"], "!", "ismdemux", "name=d"]
+    for t in media.track_pads(media.ffprobe_streams(first["ismv"])):
+        args += ["d." + t["pad"], "!"] + Q + ["!", "mux." + t["pad"]]
+    args += ["ismvmux", "name=mux", "server-manifest=" + again["ism"], "client-manifest=" + again["ismc"],
+             "media-file-name=out.ismv", "!", "filesink", "location=" + again["ismv"]]
+    media.run(args, what="re-mux")
+    for k in ("ismv", "ism", "ismc"):
+        with open(first[k], "rb") as a, open(again[k], "rb") as b:
+            x, y = a.read(), b.read()
+        at = next((i for i in range(min(len(x), len(y))) if x[i] != y[i]), min(len(x), len(y)))
+        rep.ok(x == y, "%s: the re-muxed .%s is byte-identical (%d bytes)" % (name, k, len(x)),
+               "%s and %s differ from byte %d (%d vs %d bytes)" % (first[k], again[k], at, len(x), len(y)))
+
+
 def main(argv):
     media.require_tools("ffmpeg", "ffprobe")
     media.require_elements("qtdemux", "avdec_h264", "avdec_aac", "checksumsink", "mp4mux", "ismlmux")
@@ -470,6 +500,12 @@ def main(argv):
         check_playbin(rep)
     except media.Failure as e:
         rep.fail("playbin: %s" % e)
+    for name, make in (("av", lambda: media.ensure_media("av")),
+                       ("ffenc-mp4", lambda: media.ensure_ffmpeg_encoded("mp4"))):
+        try:
+            check_remux_stable(rep, name, make())
+        except media.Failure as e:
+            rep.fail("re-mux %s: %s" % (name, e))
     for case in ("av", "bframes"):
         try:
             check_transmux(rep, case)

@@ -219,6 +219,55 @@ static void test_index_problems() {
   g_assert_true(s.message().find("no moov") != std::string::npos);
 }
 
+// Open GOPs: fragments whose keyframe is followed (in decode order) by
+// pictures presented before it. One problem for the track, the count of
+// affected fragments in it, and each fragment's leading_pictures.
+static void test_open_gop_problem() {
+  TempDir dir;
+  InitSegment init = BuildInitSegment({Video(1)}, 10000000, 0);
+  std::vector<uint8_t> out = init.bytes;
+  for (int k = 0; k < 3; k++) {
+    // Decode order I B B P B B ...; the I presented 3 frames late (cto 3),
+    // the first two B-frames of fragments 1 and 2 before it (open GOP), of
+    // fragment 0 after it (closed: cto 3 for the B-frames too).
+    std::vector<FragmentSample> s(12);
+    for (size_t i = 0; i < s.size(); i++) {
+      s[i].duration = 400000;
+      s[i].size = 10;
+      s[i].sync = i == 0;
+      s[i].composition_offset = (i % 3 == 0) ? 3 * 400000 : (k == 0 ? 3 * 400000 : 0);
+    }
+    FragmentParams p;
+    p.sequence_number = static_cast<uint32_t>(k + 1);
+    p.track_id = 1;
+    p.decode_time = k * 4800000ull;
+    FragmentHeader h = FragmentWriter::Build(p, s);
+    out.insert(out.end(), h.bytes.begin(), h.bytes.end());
+    out.insert(out.end(), h.payload_size, 0xab);
+  }
+  MediaIndex index = Index(dir.Write("open.ismv", out));
+  const IndexedTrack* t = index.FindTrack(1);
+  g_assert_cmpuint(t->fragments.size(), ==, 3);
+  g_assert_cmpuint(t->fragments[0].leading_pictures, ==, 0);
+  g_assert_cmpuint(t->fragments[1].leading_pictures, ==, 2);
+  g_assert_cmpuint(t->fragments[2].leading_pictures, ==, 2);
+  size_t open = 0;
+  for (auto& p : index.problems)
+    if (p.find("open GOPs") != std::string::npos) {
+      open++;
+      g_assert_true(p.find("track 1: open GOPs: 2 of 3 fragments start with leading pictures (the first, at 0.480 s, "
+                           "with 2)") == 0);
+      g_assert_true(p.find("open-gop=0") != std::string::npos);
+    }
+  g_assert_cmpuint(open, ==, 1);
+
+  // Closed GOPs (and no reordering at all): no such problem.
+  MediaIndex closed = Index(dir.Write("closed.ismv", MakeFile(2)));
+  for (auto& p : closed.problems) g_assert_true(p.find("open GOPs") == std::string::npos);
+  for (auto& tr : closed.tracks)
+    for (auto& f : tr.fragments) g_assert_cmpuint(f.leading_pictures, ==, 0);
+}
+
 static void test_asset_lookup_and_generated_manifest() {
   TempDir dir;
   dir.Write("a.ismv", MakeFile(3));
@@ -299,6 +348,7 @@ int main(int argc, char** argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/media-index/ranges", test_index_ranges);
   g_test_add_func("/media-index/problems", test_index_problems);
+  g_test_add_func("/media-index/open-gop", test_open_gop_problem);
   g_test_add_func("/media-index/negative-start", test_negative_start);
   g_test_add_func("/media-index/read-ahead", test_read_ahead);
   g_test_add_func("/media-index/read-count", test_index_read_count);

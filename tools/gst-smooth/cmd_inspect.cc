@@ -897,6 +897,7 @@ int InspectMedia(const Options& o) {
           j.Field("shared_moof", f.shared_moof);
           j.Field("retimed", f.retimed);
           j.Field("truncated", f.truncated);
+          j.Field("leading_pictures", f.leading_pictures);
           if (prot && fi < prot->fragments.size()) {
             j.Key("senc");
             SencJson(j, prot->fragments[fi]);
