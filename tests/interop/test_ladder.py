@@ -74,6 +74,21 @@ def check_every_url(rep, origin, asset):
     return manifest
 
 
+def serve_and_check(rep, root, assets, check):
+    """Runs `gst-smooth serve --root root` and check(origin, asset) for each asset."""
+    origin = test_origin.Origin(root)
+    try:
+        for asset in assets:
+            rep.section("%s through gst-smooth serve" % asset)
+            try:
+                check(origin, asset)
+            except media.Failure as e:
+                rep.fail(str(e))
+    finally:
+        rc, _ = origin.stop()
+        rep.ok(rc == 0, "origin stopped by SIGTERM, exit 0")
+
+
 def check_mssdemux(rep, origin, asset, bitrates):
     uri = origin.url + asset + "/Manifest"
     for i, b in enumerate(bitrates):
@@ -143,22 +158,15 @@ def main(argv):
             assets.append(case(rep, root))
         except media.Failure as e:
             rep.fail(str(e))
-    origin = test_origin.Origin(root)
-    try:
-        for asset in assets:
-            rep.section("%s through gst-smooth serve" % asset)
-            try:
-                manifest = check_every_url(rep, origin, asset)
-                video = [s for s in manifest["streams"] if s["type"] == "video"][0]
-                rep.ok(len(video["bitrates"]) == 2 and len(video["times"]) == 5,
-                       "%s: 2 video QualityLevels (the GOP-48 ones), 5 fragments" % asset,
-                       "bitrates %s, %d times" % (video["bitrates"], len(video["times"])))
-                check_mssdemux(rep, origin, asset, sorted(video["bitrates"]))
-            except media.Failure as e:
-                rep.fail(str(e))
-    finally:
-        rc, _ = origin.stop()
-        rep.ok(rc == 0, "origin stopped by SIGTERM, exit 0")
+    def check(origin, asset):
+        manifest = check_every_url(rep, origin, asset)
+        video = [s for s in manifest["streams"] if s["type"] == "video"][0]
+        rep.ok(len(video["bitrates"]) == 2 and len(video["times"]) == 5,
+               "%s: 2 video QualityLevels (the GOP-48 ones), 5 fragments" % asset,
+               "bitrates %s, %d times" % (video["bitrates"], len(video["times"])))
+        check_mssdemux(rep, origin, asset, sorted(video["bitrates"]))
+
+    serve_and_check(rep, root, assets, check)
     rep.done()
 
 
