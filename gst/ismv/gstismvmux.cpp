@@ -752,7 +752,7 @@ static void PostManifestsOutcome(GstIsmvMux* self, const piff::Presentation& pre
   std::string details;
   for (auto& l : pres.left_out) {
     std::string pad = st->tracks[l.track]->pad ? GST_PAD_NAME(st->tracks[l.track]->pad) : "";
-    std::string msg = TrackLabel(*st->tracks[l.track]) + ": " + l.message;
+    std::string msg = (pad.empty() ? "" : pad + ": ") + l.message;
     GValue v = G_VALUE_INIT;
     g_value_init(&v, G_TYPE_STRING);
     g_value_set_string(&v, pad.c_str());
@@ -1257,8 +1257,10 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_STRICT_ALIGNMENT,
       g_param_spec_boolean("strict-alignment", "Strict alignment",
-                           "Fail with an error, instead of warning, when a video track has no keyframe at a "
-                           "fragment boundary of the first video track (default: false)",
+                           "Fail with an error at the first video keyframe that does not line up with the "
+                           "fragment boundary of the reference video track. When false (default) a warning per "
+                           "boundary, and at EOS the QualityLevels that cannot serve the manifest timeline are left "
+                           "out of both manifests and an error (after the files are written) names their pads",
                            DEFAULT_STRICT_ALIGNMENT, flags));
   g_object_class_install_property(
       gobject_class, PROP_TIMESTAMP_MODE,
