@@ -14,6 +14,8 @@ each file):
     200 with its fragment, and playbin (mssdemux) plays to EOS decoding every
     video and audio frame;
   - --export DIR writes the static layout (Manifest + 2 files per fragment);
+  - x264 B-frames with 44.1 kHz AAC (whose probe once dead-locked), with
+    --h264-fourcc AVC1 and --fragment-duration 4000;
   - inputs whose audio differs keep 2 audio QualityLevels;
   - a rendition with another GOP (-g 60): exit 3, the level left out;
   - encryption options reach ismvmux (piff-ctr: a Protection header in the
@@ -44,6 +46,16 @@ def ffmpeg_input(path, kbps, w, h, gop=48, freq=440):
                "sine=frequency=%d:sample_rate=48000:duration=10" % freq, "-c:v", "libx264", "-preset", "veryfast",
                "-b:v", "%dk" % kbps, "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", "0",
                "-s", "%dx%d" % (w, h), "-c:a", "aac", "-b:a", "128k", "-ac", "2", path], what="ffmpeg " + path)
+
+
+def ffmpeg_bframes_input(path, kbps, w, h):
+    """x264's default B-frames, 25 fps, AAC at 44.1 kHz, 6 s: a layout whose
+    first pass deadlocked when the probe's sinks waited for preroll."""
+    media.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+               "testsrc2=size=640x360:rate=25:duration=6", "-f", "lavfi", "-i",
+               "sine=frequency=440:sample_rate=44100:duration=6", "-c:v", "libx264", "-preset", "veryfast",
+               "-b:v", "%dk" % kbps, "-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-s", "%dx%d" % (w, h),
+               "-c:a", "aac", "-b:a", "96k", path], what="ffmpeg " + path)
 
 
 def gst_input(path, kbps, w, h):
@@ -128,6 +140,18 @@ def main(argv):
             rep.fail(str(e))
 
     rep.section("other inputs")
+    bf = [os.path.join(src, "bf_%d.mp4" % k) for k in (400, 1000)]
+    ffmpeg_bframes_input(bf[0], 400, 320, 180)
+    ffmpeg_bframes_input(bf[1], 1000, 640, 360)
+    p = package("-o", os.path.join(root, "bf.ismv"), "--h264-fourcc", "AVC1", "--fragment-duration", "4000", *bf)
+    ismc = os.path.join(root, "bf.ismc")
+    text = open(ismc).read() if p.returncode == 0 else ""
+    vcount = [int(s["nb_read_packets"]) for s in media.ffprobe_streams(os.path.join(root, "bf.ismv"), True)
+              if s["codec_type"] == "video"] if p.returncode == 0 else []
+    rep.ok(p.returncode == 0 and levels(ismc) == {"video": 2, "audio": 1} and text.count('FourCC="AVC1"') == 2
+           and text.count('d="40000000"') == 1 and vcount == [150, 150],
+           "B-frames, 44.1 kHz audio, --h264-fourcc AVC1 --fragment-duration 4000: 2 levels of AVC1, a 4 s "
+           "fragment, 150 frames each", "exit %d %s\n%s" % (p.returncode, vcount, p.stderr[-800:]))
     other = os.path.join(src, "ff_880hz.mp4")
     ffmpeg_input(other, 500, 400, 224, freq=880)
     p = package("-o", os.path.join(root, "two.ismv"), ff[0], other)

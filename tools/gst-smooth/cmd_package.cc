@@ -29,6 +29,9 @@ using namespace piff;
 
 namespace {
 
+// A pass that sees no sample (and no message) for this long has stalled.
+constexpr GstClockTime kStallTimeout = 60 * GST_SECOND;
+
 void Usage(FILE* out) {
   std::fprintf(out,
                "usage: gst-smooth package -o NAME.ismv [OPTIONS] INPUT.mp4...\n"
@@ -237,12 +240,25 @@ Outcome RunMux(MuxRun& run, GstClockTime total, bool quiet) {
   }
   bool tty = isatty(fileno(stderr)), manifests_posted = false, done = o.failed;
   int last_step = -1;
+  uint64_t last_sum = 0;
+  GstClockTime idle = 0;
   while (!done) {
     GstMessage* m = gst_bus_timed_pop(bus, 250 * GST_MSECOND);
+    uint64_t pos = UINT64_MAX, sum = 0;
+    for (auto& r : run.routes)
+      if (r->mux_pad) {
+        pos = std::min<uint64_t>(pos, r->position);
+        sum += r->position;
+      }
+    idle = m || sum != last_sum ? 0 : idle + 250 * GST_MSECOND;
+    last_sum = sum;
+    if (idle >= kStallTimeout) {
+      std::fprintf(stderr, "%sgst-smooth package: the pipeline stalled (no sample for %" PRIu64 " s)\n",
+                   tty && !quiet ? "\n" : "", kStallTimeout / GST_SECOND);
+      o.failed = true;
+      break;
+    }
     if (!quiet && total > 0) {
-      uint64_t pos = UINT64_MAX;
-      for (auto& r : run.routes)
-        if (r->mux_pad) pos = std::min<uint64_t>(pos, r->position);
       int pct = pos == UINT64_MAX ? 0 : static_cast<int>(std::min<uint64_t>(100, pos * 100 / total));
       if (tty)
         std::fprintf(stderr, "\rpackaging: %5.1f of %.1f s (%d%%)", pos == UINT64_MAX ? 0.0 : pos / 1e9, total / 1e9, pct);
@@ -372,7 +388,7 @@ int CmdPackage(int argc, char** argv) {
   std::vector<StreamFingerprint> prints;
   std::vector<std::string> dropped;
   for (size_t i = 0; i < o.inputs.size(); i++) {
-    Status s = ProbeInput(o.inputs[i], 600 * GST_SECOND, &probed[i]);
+    Status s = ProbeInput(o.inputs[i], kStallTimeout, &probed[i]);
     if (!s) {
       std::fprintf(stderr, "gst-smooth package: %s\n", s.message().c_str());
       return 1;

@@ -21,6 +21,7 @@ struct ProbeState {
   std::vector<ProbedStream> streams;
   std::vector<GChecksum*> sums;
   std::vector<std::unique_ptr<PadContext>> contexts;
+  uint64_t buffers = 0;  // all streams (under lock): progress for the stall check
   ~ProbeState() {
     for (GChecksum* c : sums) g_checksum_free(c);
   }
@@ -60,6 +61,7 @@ GstPadProbeReturn OnBuffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
   std::lock_guard<std::mutex> lock(ctx->state->lock);
   ProbedStream& s = ctx->state->streams[ctx->index];
   s.samples++;
+  ctx->state->buffers++;
   GstClockTime pts = GST_BUFFER_PTS(b), dur = GST_BUFFER_DURATION(b);
   if (GST_CLOCK_TIME_IS_VALID(pts)) s.end = std::max(s.end, pts + (GST_CLOCK_TIME_IS_VALID(dur) ? dur : 0));
   if (s.kind == ProbedStream::Kind::kAudio) {
@@ -97,8 +99,10 @@ void OnPadAdded(GstElement*, GstPad* pad, gpointer data) {
     ctx->index = st->streams.size() - 1;
   }
   gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, OnBuffer, ctx, nullptr);
+  // Not async: qtdemux feeds every sink from one thread, so a sink that
+  // waited for preroll would block the buffers the other sinks wait for.
   GstElement* sink = gst_element_factory_make("fakesink", nullptr);
-  g_object_set(sink, "sync", FALSE, nullptr);
+  g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
   gst_bin_add(GST_BIN(st->pipeline), sink);
   gst_element_sync_state_with_parent(sink);
   GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
@@ -108,7 +112,7 @@ void OnPadAdded(GstElement*, GstPad* pad, gpointer data) {
 
 }  // namespace
 
-piff::Status ProbeInput(const std::string& path, GstClockTime timeout, ProbedInput* out) {
+piff::Status ProbeInput(const std::string& path, GstClockTime stall_timeout, ProbedInput* out) {
   *out = ProbedInput();
   out->path = path;
   ProbeState st;
@@ -130,12 +134,25 @@ piff::Status ProbeInput(const std::string& path, GstClockTime timeout, ProbedInp
   if (gst_element_set_state(st.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     result = piff::Status::Error(path + ": cannot start reading it");
   GstBus* bus = gst_element_get_bus(st.pipeline);
+  uint64_t seen = 0;
+  GstClockTime idle = 0;
   while (result.ok()) {
-    GstMessage* m = gst_bus_timed_pop_filtered(bus, timeout,
+    GstMessage* m = gst_bus_timed_pop_filtered(bus, GST_SECOND,
                                                static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
     if (!m) {
-      result = piff::Status::Error(path + ": reading it took longer than the time limit");
-      break;
+      uint64_t now;
+      {
+        std::lock_guard<std::mutex> lock(st.lock);
+        now = st.buffers;
+      }
+      idle = now == seen ? idle + GST_SECOND : 0;
+      seen = now;
+      if (idle >= stall_timeout) {
+        result = piff::Status::Error(path + ": reading it stalled (no sample for " +
+                                     std::to_string(stall_timeout / GST_SECOND) + " s)");
+        break;
+      }
+      continue;
     }
     if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
       GError* e = nullptr;

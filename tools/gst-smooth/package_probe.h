@@ -29,6 +29,7 @@ struct ProbedInput {
   std::vector<ProbedStream> streams;
 };
 
-// Runs the probe pipeline over `path` (bounded by `timeout`). Fails with
-// qtdemux's or filesrc's error message when the file is not a readable MP4.
-piff::Status ProbeInput(const std::string& path, GstClockTime timeout, ProbedInput* out);
+// Runs the probe pipeline over `path`; fails when no sample arrives for
+// `stall_timeout`, and with qtdemux's or filesrc's error message when the
+// file is not a readable MP4.
+piff::Status ProbeInput(const std::string& path, GstClockTime stall_timeout, ProbedInput* out);
