@@ -197,6 +197,7 @@ Status ParsePlayReadyObject(const uint8_t* d, size_t size, PlayReadyObjectInfo* 
     if (len > size - pos)
       return Status::Error("PlayReady Object: record " + std::to_string(r) + " of " + std::to_string(len) +
                            " bytes runs past the end");
+    if (type == 1 && len == 0) return Status::Error("PlayReady Object: empty header record");
     if (type == 1 && out->wrmheader_xml.empty()) {
       if (len % 2) return Status::Error("PlayReady Object: odd-sized UTF-16 header record");
       std::vector<gunichar2> w(len / 2);

@@ -354,6 +354,11 @@ static void TestPlayReadyObject() {
   bad[9] = 0xff;
   g_assert_false(ParsePlayReadyObject(bad, &info).ok());
   g_assert_false(ParsePlayReadyObject(std::vector<uint8_t>{1, 2}, &info).ok());
+  // An empty header record (found by fuzz_protection: a GLib critical from
+  // g_utf16_to_utf8 on no data, fatal under G_DEBUG=fatal-criticals).
+  Status s = ParsePlayReadyObject(std::vector<uint8_t>{10, 0, 0, 0, 1, 0, 1, 0, 0, 0}, &info);
+  g_assert_false(s.ok());
+  g_assert_nonnull(strstr(s.message().c_str(), "empty header record"));
 }
 
 static void TestBoxes() {
