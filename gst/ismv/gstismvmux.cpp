@@ -797,6 +797,46 @@ static bool WriteFile(GstIsmvMux* self, const std::string& path, const std::stri
   return true;
 }
 
+// The outcome for applications: an element message "ismvmux-manifests"
+// (always, once both manifests are written), and when QualityLevels were left
+// out of them (misaligned ladder, see piff::AlignLadder) an error naming each
+// one: the files are complete and every manifest URL resolves, but the
+// presentation lacks renditions it was given.
+static void PostManifestsOutcome(GstIsmvMux* self, const piff::Presentation& pres, const std::string& ism,
+                                 const std::string& ismc) {
+  IsmvMuxState* st = self->state;
+  GValue pads = G_VALUE_INIT, reasons = G_VALUE_INIT;
+  gst_value_array_init(&pads, pres.left_out.size());
+  gst_value_array_init(&reasons, pres.left_out.size());
+  std::string details;
+  for (auto& l : pres.left_out) {
+    std::string pad = st->tracks[l.track]->pad ? GST_PAD_NAME(st->tracks[l.track]->pad) : "";
+    std::string msg = (pad.empty() ? "" : pad + ": ") + l.message;
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, G_TYPE_STRING);
+    g_value_set_string(&v, pad.c_str());
+    gst_value_array_append_and_take_value(&pads, &v);
+    g_value_init(&v, G_TYPE_STRING);
+    g_value_set_string(&v, msg.c_str());
+    gst_value_array_append_and_take_value(&reasons, &v);
+    details += (details.empty() ? "" : "\n") + msg;
+  }
+  guint levels = 0;
+  for (auto& si : pres.client.streams) levels += static_cast<guint>(si.quality_levels.size());
+  GstStructure* s = gst_structure_new("ismvmux-manifests", "server-manifest", G_TYPE_STRING, ism.c_str(),
+                                      "client-manifest", G_TYPE_STRING, ismc.c_str(), "quality-levels", G_TYPE_UINT,
+                                      levels, "left-out", G_TYPE_UINT, static_cast<guint>(pres.left_out.size()),
+                                      nullptr);
+  gst_structure_take_value(s, "left-out-pads", &pads);
+  gst_structure_take_value(s, "left-out-reasons", &reasons);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+  if (!pres.left_out.empty())
+    GST_ELEMENT_ERROR(self, STREAM, MUX,
+                      ("%zu QualityLevel(s) left out of the manifests: the bitrate ladder is not aligned",
+                       pres.left_out.size()),
+                      ("%s", details.c_str()));
+}
+
 static bool WriteManifests(GstIsmvMux* self) {
   IsmvMuxState* st = self->state;
   GST_OBJECT_LOCK(self);
@@ -848,10 +888,11 @@ static bool WriteManifests(GstIsmvMux* self) {
   pres.client.protection = st->protection.manifest_headers();
   for (auto& w : pres.warnings) GST_ELEMENT_WARNING(self, STREAM, MUX, ("Manifest warning"), ("%s", w.c_str()));
   for (size_t i = 0; i < st->tracks.size(); i++)
-    GST_INFO_OBJECT(self, "%s: name %s, bitrate %u bit/s", TrackLabel(*st->tracks[i]).c_str(), pres.names[i].c_str(),
-                    pres.bitrates[i]);
+    GST_INFO_OBJECT(self, "%s: name %s, bitrate %u bit/s%s", TrackLabel(*st->tracks[i]).c_str(), pres.names[i].c_str(),
+                    pres.bitrates[i], pres.InManifests(i) ? "" : " (left out of the manifests)");
   if (!ismc.empty() && !WriteFile(self, ismc, pres.client.Write())) return false;
   if (!ism.empty() && !WriteFile(self, ism, pres.server.Write())) return false;
+  PostManifestsOutcome(self, pres, ism, ismc);
   return true;
 }
 
@@ -1290,8 +1331,10 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_STRICT_ALIGNMENT,
       g_param_spec_boolean("strict-alignment", "Strict alignment",
-                           "Fail with an error, instead of warning, when a video track has no keyframe at a "
-                           "fragment boundary of the first video track (default: false)",
+                           "Fail with an error at the first video keyframe that does not line up with the "
+                           "fragment boundary of the reference video track. When false (default) a warning per "
+                           "boundary, and at EOS the QualityLevels that cannot serve the manifest timeline are left "
+                           "out of both manifests and an error (after the files are written) names their pads",
                            DEFAULT_STRICT_ALIGNMENT, flags));
   g_object_class_install_property(
       gobject_class, PROP_TIMESTAMP_MODE,

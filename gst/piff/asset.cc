@@ -153,6 +153,7 @@ Status Asset::Load(const std::string& ism_path, std::unique_ptr<Asset>* out) {
     Presentation p;
     if (!(s = BuildPresentation(summaries, 10000000, "", &p))) return s.WithContext(ism_path);
     for (auto& w : p.warnings) asset->problems_.push_back(w);
+    for (auto& l : p.left_out) asset->problems_.push_back(l.message);
     asset->client_ = std::move(p.client);
     asset->client_xml_ = asset->client_.Write();
   }

@@ -75,7 +75,7 @@ class Asset {
 // several tracks contribute all of them). `ism_path` decides the relative
 // paths written into the .ism. Problems (misaligned fragment boundaries
 // across bitrates, unsupported tracks skipped, index problems) are appended
-// to *problems.
+// to *problems; tracks left out of the manifests (misaligned) are in out->left_out.
 Status BuildManifestsForFiles(const std::vector<std::string>& media_paths, const std::string& ism_path,
                               const std::string& ismc_path, Presentation* out, std::vector<std::string>* problems);
 

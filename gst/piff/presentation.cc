@@ -23,6 +23,12 @@ uint64_t Rescale(uint64_t v, uint64_t to, uint64_t from) {
 
 }  // namespace
 
+bool Presentation::InManifests(size_t track) const {
+  for (auto& l : left_out)
+    if (l.track == track) return false;
+  return true;
+}
+
 uint32_t MeasuredBitrate(const TrackSummary& t) {
   uint64_t duration = TrackDuration(t);
   if (duration == 0 || t.config.timescale == 0) return 0;
@@ -88,12 +94,6 @@ Status BuildPresentation(const std::vector<TrackSummary>& tracks, uint32_t times
   ClientManifest& cm = out->client;
   cm.timescale = timescale;
   uint64_t start = UINT64_MAX, end = 0;
-  for (auto& t : tracks) {
-    if (t.fragments.empty()) continue;
-    start = std::min(start, Rescale(t.fragments.front().time, timescale, t.config.timescale));
-    end = std::max(end, Rescale(t.fragments.back().time + t.fragments.back().duration, timescale, t.config.timescale));
-  }
-  cm.duration = start == UINT64_MAX ? 0 : end - start;
 
   for (size_t gi = 0; gi < groups.size(); gi++) {
     const std::vector<size_t>& g = groups[gi];
@@ -105,7 +105,10 @@ Status BuildPresentation(const std::vector<TrackSummary>& tracks, uint32_t times
     si.url = "QualityLevels({bitrate})/Fragments(" + si.name + "={start time})";
     if (first.config.timescale != timescale) si.timescale = first.config.timescale;
     if (!video && first.config.language != "und") si.language = first.config.language;
-    for (auto& f : first.fragments) {
+    std::vector<const std::vector<FragmentTime>*> timelines;
+    for (size_t k : g) timelines.push_back(&tracks[k].fragments);
+    LadderAlignment align = AlignLadder(timelines);
+    for (auto& f : tracks[g[align.reference]].fragments) {
       Status s = si.AppendFragment(f.time, f.duration);
       if (!s) return s.WithContext("StreamIndex " + si.name);
     }
@@ -114,28 +117,16 @@ Status BuildPresentation(const std::vector<TrackSummary>& tracks, uint32_t times
       const TrackSummary& t = tracks[g[k]];
       if (t.config.timescale != first.config.timescale)
         return Status::Error("StreamIndex " + si.name + ": tracks with different timescales");
-      // Every QualityLevel of a StreamIndex must share the fragment times.
-      if (k > 0) {
+      if (!align.aligned[k]) {
         // Track IDs repeat across one-file-per-bitrate inputs: name the file too.
-        auto label = [](const TrackSummary& x) {
-          return "track " + std::to_string(x.config.track_id) + (x.src.empty() ? "" : " (" + x.src + ")");
-        };
-        size_t n = std::min(t.fragments.size(), first.fragments.size());
-        for (size_t f = 0; f < n; f++)
-          if (t.fragments[f].time != first.fragments[f].time) {
-            out->warnings.push_back(label(t) + " fragment " + std::to_string(f) + " starts at " +
-                                    std::to_string(t.fragments[f].time) + ", " + label(first) + " at " +
-                                    std::to_string(first.fragments[f].time) +
-                                    ": QualityLevels of StreamIndex \"" + si.name + "\" are not aligned");
-            break;
-          }
-        if (t.fragments.size() != first.fragments.size())
-          out->warnings.push_back(label(t) + " has " + std::to_string(t.fragments.size()) + " fragments, " +
-                                  label(first) + " has " +
-                                  std::to_string(first.fragments.size()));
+        out->left_out.push_back({g[k], "track " + std::to_string(t.config.track_id) +
+                                           (t.src.empty() ? "" : " (" + t.src + ")") + " left out of StreamIndex \"" +
+                                           si.name + "\": " + align.reasons[k] +
+                                           "; its fragments cannot answer the manifest's URLs"});
+        continue;
       }
       QualityLevel ql;
-      ql.index = static_cast<uint32_t>(k);
+      ql.index = static_cast<uint32_t>(si.quality_levels.size());
       ql.bitrate = out->bitrates[g[k]];
       ql.fourcc = t.fourcc;
       if (video) {
@@ -167,11 +158,22 @@ Status BuildPresentation(const std::vector<TrackSummary>& tracks, uint32_t times
     cm.streams.push_back(std::move(si));
   }
 
-  // Server manifest: one switch entry per track.
+  std::sort(out->left_out.begin(), out->left_out.end(),
+            [](const Presentation::LeftOut& a, const Presentation::LeftOut& b) { return a.track < b.track; });
+  for (size_t i = 0; i < tracks.size(); i++) {
+    const TrackSummary& t = tracks[i];
+    if (t.fragments.empty() || !out->InManifests(i)) continue;
+    start = std::min(start, Rescale(t.fragments.front().time, timescale, t.config.timescale));
+    end = std::max(end, Rescale(t.fragments.back().time + t.fragments.back().duration, timescale, t.config.timescale));
+  }
+  cm.duration = start == UINT64_MAX ? 0 : end - start;
+
+  // Server manifest: one switch entry per track in the client manifest.
   ServerManifest& sm = out->server;
   if (!client_manifest_relative_path.empty()) sm.set_client_manifest_relative_path(client_manifest_relative_path);
   for (size_t i = 0; i < tracks.size(); i++) {
     const TrackSummary& t = tracks[i];
+    if (!out->InManifests(i)) continue;
     ServerTrack st;
     st.kind = t.config.kind == TrackConfig::Kind::kVideo ? "video" : "audio";
     st.src = t.src;

@@ -9,16 +9,12 @@
 #include <vector>
 
 #include "client_manifest.h"
+#include "ladder.h"
 #include "movie.h"
 #include "server_manifest.h"
 #include "status.h"
 
 namespace piff {
-
-struct FragmentTime {
-  uint64_t time = 0;      // tfxd / tfra / manifest t
-  uint64_t duration = 0;  // tfxd duration / manifest d
-};
 
 struct TrackSummary {
   TrackConfig config;
@@ -42,7 +38,17 @@ struct Presentation {
   std::vector<std::string> names;     // StreamIndex Name == .ism trackName
   ClientManifest client;
   ServerManifest server;
-  std::vector<std::string> warnings;  // e.g. misaligned fragment boundaries
+  std::vector<std::string> warnings;  // e.g. bitrate ties raised by 1 bit/s
+  // Tracks left out of both manifests because their fragments do not start
+  // at the StreamIndex timeline's times (AlignLadder): a client would build
+  // URLs for them that no fragment answers. In input order; `message` names
+  // the track, its file, the StreamIndex and the first difference.
+  struct LeftOut {
+    size_t track = 0;
+    std::string message;
+  };
+  std::vector<LeftOut> left_out;
+  bool InManifests(size_t track) const;
 };
 
 // Groups tracks into StreamIndexes by name: TrackSummary::name when set, else
@@ -50,7 +56,10 @@ struct Presentation {
 // language, else "audio_<lang>"). Bitrates: TrackSummary::bitrate when set,
 // measures bitrates and makes them unique per StreamIndex (on a tie the later
 // track, in input order, is raised by 1 bit/s until unique), and builds both
-// manifests. `client_manifest_relative_path` goes into the .ism head.
+// manifests. The timeline of each StreamIndex is chosen by AlignLadder;
+// tracks not aligned with it are in neither manifest (Presentation::left_out),
+// so every URL the manifests list is served by every QualityLevel.
+// `client_manifest_relative_path` goes into the .ism head.
 Status BuildPresentation(const std::vector<TrackSummary>& tracks, uint32_t timescale,
                          const std::string& client_manifest_relative_path, Presentation* out);
 

@@ -352,6 +352,71 @@ GST_START_TEST(test_misaligned_keyframes_strict) {
 }
 GST_END_TEST;
 
+// The same misaligned pair with manifests: the level that cannot serve the
+// manifest timeline is left out of both manifests, an element message
+// "ismvmux-manifests" says which pad, and an error makes the outcome visible
+// to gst-launch scripts (exit 1). (Before: both levels with video_0's times.)
+GST_START_TEST(test_misaligned_level_left_out) {
+  Rig r({"video_%u", "video_%u", "video_%u"});
+  std::string ism = r.dir + "/out.ism", ismc = r.dir + "/out.ismc";
+  g_object_set(r.mux, "server-manifest", ism.c_str(), "client-manifest", ismc.c_str(), nullptr);
+  r.SetCaps(0, VideoCaps());
+  r.SetCaps(1, VideoCaps(kAvcC2, sizeof(kAvcC2), 640));
+  r.SetCaps(2, VideoCaps(kAvcC2, sizeof(kAvcC2), 640));
+  r.Start();
+  PushVideo(r, 0, 150, 50);
+  PushVideo(r, 1, 150, 50, 0, 5);  // keyframes at 1.8 s, 3.8 s, ...
+  PushVideo(r, 2, 150, 50);
+  r.EndAll();
+  GstBus* bus = gst_element_get_bus(r.pipeline);
+  const GstStructure* outcome = nullptr;
+  GstMessage* outcome_msg = nullptr;
+  std::string error;
+  for (int n = 0; n < 1000 && error.empty(); n++) {
+    GstMessage* m = gst_bus_timed_pop_filtered(
+        bus, 20 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT));
+    fail_unless(m != nullptr, "timeout");
+    fail_if(GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS, "EOS without an error");
+    if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
+      error = Rig::ErrorText(m);
+      gst_message_unref(m);
+    } else if (gst_message_has_name(m, "ismvmux-manifests")) {
+      outcome_msg = m;
+      outcome = gst_message_get_structure(m);
+    } else {
+      gst_message_unref(m);
+    }
+  }
+  gst_object_unref(bus);
+  fail_unless(error.find("left out of the manifests") != std::string::npos, "error was: %s", error.c_str());
+  fail_unless(error.find("video_1") != std::string::npos, "error does not name the pad: %s", error.c_str());
+  fail_unless(outcome != nullptr, "no ismvmux-manifests element message before the error");
+  guint levels = 0, left = 0;
+  fail_unless(gst_structure_get_uint(outcome, "quality-levels", &levels));
+  fail_unless(gst_structure_get_uint(outcome, "left-out", &left));
+  fail_unless_equals_int(levels, 2);
+  fail_unless_equals_int(left, 1);
+  const GValue* pads = gst_structure_get_value(outcome, "left-out-pads");
+  fail_unless_equals_int(gst_value_array_get_size(pads), 1);
+  fail_unless_equals_string(g_value_get_string(gst_value_array_get_value(pads, 0)), "video_1");
+  gst_message_unref(outcome_msg);
+
+  piff::ClientManifest cm;
+  fail_unless(piff::ClientManifest::Parse(ReadText(ismc), &cm).ok());
+  fail_unless_equals_int(cm.streams[0].quality_levels.size(), 2);
+  piff::ServerManifest sm;
+  fail_unless(piff::ServerManifest::Parse(ReadText(ism), &sm).ok());
+  fail_unless_equals_int(sm.tracks.size(), 2);
+  fail_unless_equals_int(*sm.tracks[0].track_id(), 1);
+  fail_unless_equals_int(*sm.tracks[1].track_id(), 3);
+  // The listed times are the fragments of the levels that stay.
+  piff::PiffFile f = ParseFile(r.ReadOutput());
+  auto v0 = Fragments(f, 1), v2 = Fragments(f, 3);
+  fail_unless_equals_int(cm.streams[0].FragmentCount(), v0.size());
+  fail_unless_equals_int(v2.size(), v0.size());
+}
+GST_END_TEST;
+
 GST_START_TEST(test_missing_codec_data) {
   Rig r({"video_%u"});
   r.SetCaps(0, gst_caps_from_string("video/x-h264,stream-format=avc,alignment=au,width=320,height=180"));
@@ -712,6 +777,7 @@ static Suite* ismvmux_suite(void) {
   tcase_add_test(tc, test_av_alignment_and_manifests);
   tcase_add_test(tc, test_misaligned_keyframes_warn);
   tcase_add_test(tc, test_misaligned_keyframes_strict);
+  tcase_add_test(tc, test_misaligned_level_left_out);
   tcase_add_test(tc, test_missing_codec_data);
   tcase_add_test(tc, test_missing_timestamps);
   tcase_add_test(tc, test_dts_backwards);

@@ -28,13 +28,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   piff::SampleDecryptor dec;
   piff::Uuid kid{};
   dec.AddKey(kid, std::vector<uint8_t>(16, 0x11));
+  // A bounded amount of decryption per input: a senc may hold 2^20 empty
+  // entries (IV size 0) or many samples near the 1 MiB cap, and decrypting
+  // all of them takes seconds under ASan (a harness timeout, not a slow
+  // parser). Each sample costs its bytes plus a fixed 256.
+  uint64_t budget = 4u << 20;
   for (uint8_t iv_size : {8, 16}) {
     piff::SampleEncryption senc;
     if (!piff::ParseSampleEncryption(in, iv_size, &senc).ok()) continue;
     for (const auto& s : senc.samples) {
       uint64_t total = 0;
       for (const auto& sub : s.subsamples) total += uint64_t{sub.clear_bytes} + sub.encrypted_bytes;
-      if (total > (1u << 20)) continue;
+      const uint64_t cost = total + 256;
+      if (total > (1u << 20) || cost > budget) continue;
+      budget -= cost;
       std::vector<uint8_t> sample(s.subsamples.empty() ? 37 : total, 0x5a);
       for (auto scheme : {piff::EncryptionScheme::kPiffCtr, piff::EncryptionScheme::kPiffCbc})
         (void)dec.Decrypt(scheme, kid, sample.data(), sample.size(), s.iv.data(), s.iv.size(), s.subsamples);

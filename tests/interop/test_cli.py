@@ -38,8 +38,9 @@ manifest -o x.ism FILE...:
     file; the .ism src (relative to the .ism), trackID, systemBitrate and
     clientManifestRelativePath match; the result loads as a presentation;
   - a multi-track file: the .ismc is byte-identical to the one ismvmux wrote;
-  - renditions with different GOPs: the misalignment is reported on stderr,
-    naming both files; --strict exits 1 and writes nothing;
+  - renditions with different GOPs: the level that cannot serve the
+    timeline is left out of the manifests with an error line naming its
+    file, exit 3; --strict exits 1 and writes nothing;
   - --ismc PATH; bad inputs exit 1 (2 for usage errors) with a message.
 """
 
@@ -923,10 +924,14 @@ def case_manifest_misaligned(rep, case):
         files.append(path)
     ism = os.path.join(odir, "x.ism")
     p = gst_smooth("manifest", "-o", ism, *files)
-    lines = [l for l in p.stderr.splitlines() if "not aligned" in l]
-    rep.ok(p.returncode == 0 and os.path.exists(ism), "misaligned: manifests still written, exit 0")
-    rep.ok(len(lines) >= 1 and "gop36.ismv" in lines[0] and "gop48.ismv" in lines[0],
-           "misaligned: reported on stderr naming both files", p.stderr[-500:])
+    lines = [l for l in p.stderr.splitlines() if "error:" in l and "left out" in l]
+    rep.ok(p.returncode == 3 and os.path.exists(ism), "misaligned: manifests written without the odd level, exit 3",
+           "exit %d" % p.returncode)
+    rep.ok(len(lines) == 1 and "gop36.ismv" in lines[0] and "fragment 1 starts at 30000000" in lines[0],
+           "misaligned: an error line naming the left-out file and the first difference", p.stderr[-500:])
+    video = [s for s in parse_ismc(ism + "c")[1] if s["type"] == "video"] if os.path.exists(ism + "c") else []
+    rep.ok(len(video) == 1 and len(video[0]["levels"]) == 1, "misaligned: one video QualityLevel in the .ismc",
+           str(video)[:300])
     if lines:
         rep.note(lines[0])
     ism2 = os.path.join(odir, "strict", "x.ism")

@@ -338,13 +338,23 @@ def check_wrong_key(rep, scheme, enc):
         for e in chain.split(" ! "):
             args += ["!", e]
         args += ["!", "fakesink"]
-        t0 = time.monotonic()
-        try:
-            p = subprocess.run(args, capture_output=True, text=True, timeout=30)
-            out, rc = p.stdout + p.stderr, p.returncode
-        except subprocess.TimeoutExpired as e:
-            out, rc = ((e.stdout or b"") + (e.stderr or b"")).decode(errors="replace"), None
-        took = time.monotonic() - t0
+        # gst-launch-1.0 1.22 itself sometimes never returns from its event
+        # loop after an ERROR during preroll (seen about 1 in 8 runs on a
+        # loaded machine, with the ERROR already printed; qtdemux's PlayReady
+        # error does the same): such a run is retried, not judged.
+        for attempt in range(3):
+            t0 = time.monotonic()
+            try:
+                p = subprocess.run(args, capture_output=True, text=True, timeout=15)
+                out, rc = p.stdout + p.stderr, p.returncode
+            except subprocess.TimeoutExpired as e:
+                out = ((e.stdout or b"") + (e.stderr or b"")).decode(errors="replace") \
+                    if isinstance(e.stdout or b"", bytes) else (e.stdout or "") + (e.stderr or "")
+                rc = None
+            took = time.monotonic() - t0
+            if rc is not None or "ERROR: from element" not in out:
+                break
+            rep.note("gst-launch-1.0 hung after printing the ERROR (attempt %d), retrying" % (attempt + 1))
         rep.ok(rc not in (0, None) and "Wrong decryption key for KID " + KID in out and how in out and took < 10,
                "%s: wrong key into %s: ERROR naming the KID (%s) after %.1f s" % (scheme, chain, how, took),
                "rc %s after %.1f s: %s" % (rc, took, out[-1500:]))

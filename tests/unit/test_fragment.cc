@@ -1,6 +1,7 @@
 // FragmentWriter / ReadFragment and the presentation rules (bitrates,
 // grouping, alignment warnings) of the core.
 #include <glib.h>
+#include <cstring>
 
 #include <string>
 #include <vector>
@@ -192,16 +193,62 @@ static void test_presentation_bitrates_and_ties() {
   g_assert_true(warned);
 }
 
-static void test_presentation_misaligned_warning() {
-  std::vector<TrackSummary> tracks = {
-      Summary(TrackConfig::Kind::kVideo, 1, 1000, {{0, 20000000}, {20000000, 20000000}}),
-      Summary(TrackConfig::Kind::kVideo, 2, 2000, {{0, 18000000}, {18000000, 22000000}})};
+// A rendition with another GOP (2.5 s beside 2 s) cannot answer the URLs of
+// the shared timeline: it is in neither manifest, and left_out says why.
+static void test_presentation_misaligned_left_out() {
+  std::vector<FragmentTime> gop48 = {{0, 20000000}, {20000000, 20000000}, {40000000, 20000000}};
+  std::vector<FragmentTime> gop60 = {{0, 25000000}, {25000000, 25000000}, {50000000, 10000000}};
+  TrackSummary odd = Summary(TrackConfig::Kind::kVideo, 1, 2000, gop60);
+  odd.src = "gop60.ismv";
+  std::vector<TrackSummary> tracks = {odd, Summary(TrackConfig::Kind::kVideo, 1, 1000, gop48),
+                                      Summary(TrackConfig::Kind::kVideo, 2, 3000, gop48),
+                                      Summary(TrackConfig::Kind::kAudio, 3, 500, gop48)};
   Presentation p;
   g_assert_true(BuildPresentation(tracks, 10000000, "", &p).ok());
-  bool warned = false;
-  for (auto& w : p.warnings) warned |= w.find("not aligned") != std::string::npos;
-  g_assert_true(warned);
+  g_assert_cmpuint(p.client.streams.size(), ==, 2);
+  const StreamIndex& v = p.client.streams[0];
+  // The timeline shared by most levels wins, even over the first track.
+  g_assert_cmpuint(v.quality_levels.size(), ==, 2);
+  g_assert_cmpuint(v.quality_levels[0].bitrate, ==, p.bitrates[1]);
+  g_assert_cmpuint(v.quality_levels[1].index, ==, 1);
+  g_assert_cmpuint(v.FragmentCount(), ==, 3);
+  g_assert_cmpuint(p.server.tracks.size(), ==, 3);
+  for (auto& st : p.server.tracks) g_assert_cmpuint(st.system_bitrate, !=, p.bitrates[0]);
+  g_assert_cmpuint(p.left_out.size(), ==, 1);
+  g_assert_cmpuint(p.left_out[0].track, ==, 0);
+  g_assert_false(p.InManifests(0));
+  g_assert_true(p.InManifests(1));
+  g_assert_nonnull(strstr(p.left_out[0].message.c_str(), "gop60.ismv"));
+  g_assert_nonnull(strstr(p.left_out[0].message.c_str(), "fragment 1 starts at 25000000"));
+  g_assert_cmpuint(p.client.duration, ==, 60000000);
   g_assert_true(p.server.client_manifest_relative_path().empty());
+}
+
+// Same start times but one fragment fewer: the last URL would miss.
+static void test_ladder_counts_and_ties() {
+  std::vector<FragmentTime> a = {{0, 20000000}, {20000000, 20000000}};
+  std::vector<FragmentTime> b = {{0, 20000000}, {20000000, 20000001}};  // durations do not matter
+  std::vector<FragmentTime> c = {{0, 20000000}};
+  LadderAlignment r = AlignLadder({&a, &b, &c});
+  g_assert_cmpuint(r.reference, ==, 0);
+  g_assert_true(r.aligned[0] && r.aligned[1]);
+  g_assert_false(r.aligned[2]);
+  g_assert_nonnull(strstr(r.reasons[2].c_str(), "1 fragments, the timeline has 2"));
+  // A tie: the earliest track's timeline.
+  r = AlignLadder({&c, &a});
+  g_assert_cmpuint(r.reference, ==, 0);
+  g_assert_false(r.aligned[1]);
+  g_assert_cmpuint(AlignLadder({}).aligned.size(), ==, 0);
+}
+
+static void test_identical_streams() {
+  StreamFingerprint x{{0x11, 0x90}, 100, "abc"}, y = x, z = x;
+  z.digest = "abd";
+  std::vector<size_t> first = FirstIdenticalStreams({x, z, y, z});
+  g_assert_cmpuint(first[0], ==, 0);
+  g_assert_cmpuint(first[1], ==, 1);
+  g_assert_cmpuint(first[2], ==, 0);
+  g_assert_cmpuint(first[3], ==, 1);
 }
 
 static void test_presentation_languages() {
@@ -228,7 +275,9 @@ int main(int argc, char** argv) {
   g_test_add_func("/fragment/read-time-precedence", test_read_fragment_time_precedence);
   g_test_add_func("/fragment/read-negative-offset", test_read_fragment_negative_offset);
   g_test_add_func("/presentation/bitrates-ties", test_presentation_bitrates_and_ties);
-  g_test_add_func("/presentation/misaligned", test_presentation_misaligned_warning);
+  g_test_add_func("/presentation/misaligned-left-out", test_presentation_misaligned_left_out);
+  g_test_add_func("/ladder/counts-and-ties", test_ladder_counts_and_ties);
+  g_test_add_func("/ladder/identical-streams", test_identical_streams);
   g_test_add_func("/presentation/languages", test_presentation_languages);
   return g_test_run();
 }

@@ -25,7 +25,11 @@ void Usage(FILE* out) {
                "  --strict               write nothing and exit 1 when any problem is found\n"
                "                         (misaligned fragment boundaries, skipped tracks, index problems)\n"
                "  FILE...                .ismv/.isma files: multi-track files or one file per bitrate\n"
-               "Problems are reported on stderr; without --strict they do not stop the manifests.\n");
+               "Problems are reported on stderr; without --strict they do not stop the manifests.\n"
+               "QualityLevels whose fragments do not start at their StreamIndex's times are left\n"
+               "out of both manifests (so that every listed URL resolves), reported as errors.\n"
+               "Exit status: 0 written, 3 written with QualityLevels left out, 1 failed or\n"
+               "--strict found a problem (nothing written), 2 usage.\n");
 }
 
 std::string DefaultIsmcPath(const std::string& ism) {
@@ -96,8 +100,10 @@ int CmdManifest(int argc, char** argv) {
     return 1;
   }
   for (auto& pr : problems) std::fprintf(stderr, "gst-smooth manifest: warning: %s\n", pr.c_str());
-  if (strict && !problems.empty()) {
-    std::fprintf(stderr, "gst-smooth manifest: %zu problem(s); nothing written (--strict)\n", problems.size());
+  for (auto& l : p.left_out) std::fprintf(stderr, "gst-smooth manifest: error: %s\n", l.message.c_str());
+  if (strict && !(problems.empty() && p.left_out.empty())) {
+    std::fprintf(stderr, "gst-smooth manifest: %zu problem(s); nothing written (--strict)\n",
+                 problems.size() + p.left_out.size());
     return 1;
   }
 
@@ -117,5 +123,10 @@ int CmdManifest(int argc, char** argv) {
     std::printf("\n");
   }
   if (!problems.empty()) std::printf("%zu problem(s) reported on stderr\n", problems.size());
+  if (!p.left_out.empty()) {
+    std::printf("%zu QualityLevel(s) left out: their fragment boundaries do not align (errors on stderr)\n",
+                p.left_out.size());
+    return 3;
+  }
   return 0;
 }
