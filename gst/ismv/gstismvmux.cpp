@@ -574,8 +574,8 @@ static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
 // queued (the aggregator marks a pad EOS only once its buffers are popped).
 static bool TrackEnded(const Track& t) {
   if (t.released) return true;
-  GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t.pad);
-  return gst_aggregator_pad_is_eos(pad) && !ismvmux::HasBuffer(pad);
+  GstAggregatorPad* pad = &t.pad->parent;
+  return ismvmux::PadIsEos(pad) && !ismvmux::HasBuffer(pad);
 }
 
 // Closes every fragment whose boundary is known and whose cut sample arrived.
@@ -675,7 +675,7 @@ static GstClockTime BufferDts(GstBuffer* b) {
 static GstFlowReturn AddSample(GstIsmvMux* self, Track* t, GstBuffer* buf) {
   IsmvMuxState* st = self->state;
   BufferPtr owned(buf);
-  GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
+  GstAggregatorPad* pad = &t->pad->parent;
   if (!GST_BUFFER_PTS_IS_VALID(buf)) {
     GST_ELEMENT_ERROR(self, STREAM, MUX, ("Buffer without timestamp on %s", GST_PAD_NAME(t->pad)),
                       ("Every sample needs a PTS (and a DTS when frames are reordered); put a parser "
@@ -879,7 +879,7 @@ static GstFlowReturn Finish(GstIsmvMux* self) {
 // ---------------------------------------------------------------- aggregate
 
 static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout) {
-  GstIsmvMux* self = GST_ISMV_MUX(agg);
+  GstIsmvMux* self = reinterpret_cast<GstIsmvMux*>(agg);
   IsmvMuxState* st = self->state;
   std::lock_guard<std::mutex> lock(st->tracks_lock);
   if (st->finished) return GST_FLOW_EOS;
@@ -895,10 +895,10 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
   bool all_eos = true;
   for (auto& t : st->tracks) {
     if (t->released) continue;
-    GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
+    GstAggregatorPad* pad = &t->pad->parent;
     GstBuffer* head = ismvmux::PeekBuffer(pad);
     if (!head) {
-      if (!gst_aggregator_pad_is_eos(pad)) {
+      if (!ismvmux::PadIsEos(pad)) {
         all_eos = false;
         if (!timeout) return GST_AGGREGATOR_FLOW_NEED_DATA;
       }
@@ -926,7 +926,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
     for (auto& t : st->tracks) {
       GstAggregatorPad* pad = GST_AGGREGATOR_PAD(t->pad);
       if (!t->crypto.input_encrypted || t->released || ismvmux::HasBuffer(pad) ||
-          gst_aggregator_pad_is_eos(pad))
+          ismvmux::PadIsEos(pad))
         continue;
       GST_DEBUG_OBJECT(self, "waiting for the first sample of encrypted %s (its KID goes into the header)",
                        GST_PAD_NAME(t->pad));
@@ -957,7 +957,7 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
   }
 
   if (!best) return all_eos ? Finish(self) : GST_FLOW_OK;
-  GstBuffer* buf = ismvmux::PopBuffer(GST_AGGREGATOR_PAD(best->pad));
+  GstBuffer* buf = ismvmux::PopBuffer(&best->pad->parent);
   if (!buf) return GST_FLOW_OK;
   return AddSample(self, best, buf);
 }
@@ -1389,7 +1389,8 @@ static gboolean gst_ismv_mux_sink_event_queued(GstAggregator* agg, GstAggregator
   return ret;
 }
 
-std::mutex& ismvmux::MuxLock(GstAggregator* mux) { return GST_ISMV_MUX(mux)->state->tracks_lock; }
-ismvmux::DirectInput& ismvmux::MuxDirectInput(GstAggregator* mux) { return GST_ISMV_MUX(mux)->state->direct; }
-ismvmux::PadQueue& ismvmux::MuxPadQueue(GstPad* pad) { return *GST_ISMV_MUX_PAD(pad)->queue; }
+// Unchecked casts: called per sample, only with this element and its pads.
+std::mutex& ismvmux::MuxLock(GstAggregator* mux) { return reinterpret_cast<GstIsmvMux*>(mux)->state->tracks_lock; }
+ismvmux::DirectInput& ismvmux::MuxDirectInput(GstAggregator* mux) { return reinterpret_cast<GstIsmvMux*>(mux)->state->direct; }
+ismvmux::PadQueue& ismvmux::MuxPadQueue(GstPad* pad) { return *reinterpret_cast<GstIsmvMuxPad*>(pad)->queue; }
 GstFlowReturn ismvmux::MuxStep(GstAggregator* mux) { return gst_ismv_mux_aggregate(mux, FALSE); }

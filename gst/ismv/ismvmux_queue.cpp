@@ -100,6 +100,7 @@ GstFlowReturn Chain(GstPad* pad, GstObject* parent, GstBuffer* buf) {
   }
   if (d.mode == DirectInput::Mode::kAggregator) {
     lock.unlock();
+    q.aggregator_buffers = true;
     return aggregator_chain(pad, parent, buf);
   }
   // Caps and segment before this buffer are handled in the aggregator's
@@ -133,9 +134,16 @@ GstFlowReturn Event(GstPad* pad, GstObject* parent, GstEvent* event) {
   bool queued = GST_EVENT_IS_SERIALIZED(event) && type != GST_EVENT_FLUSH_STOP;
   PadQueue& q = MuxPadQueue(pad);
   if (queued) q.events_in++;  // before: the aggregator's thread may handle it at once
+  // Before too: the pad may be EOS (or hold a gap buffer) as soon as the
+  // aggregator has the event.
+  if (type == GST_EVENT_EOS) q.eos_received = true;
+  if (type == GST_EVENT_GAP) q.aggregator_buffers = true;
   GstFlowReturn ret = aggregator_event(pad, parent, event);
   if (queued && ret != GST_FLOW_OK) q.events_in--;  // dropped (flushing)
-  if (type == GST_EVENT_FLUSH_STOP) q.events_done = q.events_in.load();  // the flush dropped what was queued
+  if (type == GST_EVENT_FLUSH_STOP) {
+    q.events_done = q.events_in.load();  // the flush dropped what was queued
+    q.eos_received = false;              // the aggregator cleared its EOS too
+  }
   if (type == GST_EVENT_FLUSH_START) {
     GstAggregator* mux = GST_AGGREGATOR(parent);
     std::lock_guard<std::mutex> lock(MuxLock(mux));
@@ -172,13 +180,13 @@ void InstallPadFunctions(GstPad* pad) {
 }
 
 GstBuffer* PeekBuffer(GstAggregatorPad* pad) {
-  PadQueue& q = MuxPadQueue(GST_PAD(pad));
+  PadQueue& q = MuxPadQueue(&pad->parent);
   if (!q.buffers.empty()) return gst_buffer_ref(q.buffers.front());
-  return gst_aggregator_pad_peek_buffer(pad);
+  return q.aggregator_buffers ? gst_aggregator_pad_peek_buffer(pad) : nullptr;
 }
 
 GstBuffer* PopBuffer(GstAggregatorPad* pad) {
-  PadQueue& q = MuxPadQueue(GST_PAD(pad));
+  PadQueue& q = MuxPadQueue(&pad->parent);
   GstBuffer* b;
   if (!q.buffers.empty()) {
     b = q.buffers.front();
@@ -191,15 +199,20 @@ GstBuffer* PopBuffer(GstAggregatorPad* pad) {
       if (emit) g_signal_emit(pad, consumed_signal, 0, b);
     }
   } else {
-    b = gst_aggregator_pad_pop_buffer(pad);
+    b = q.aggregator_buffers ? gst_aggregator_pad_pop_buffer(pad) : nullptr;
   }
   GstObject* parent = GST_OBJECT_PARENT(pad);
-  if (b && parent) MuxDirectInput(GST_AGGREGATOR(parent)).consumed++;
+  if (b && parent) MuxDirectInput(reinterpret_cast<GstAggregator*>(parent)).consumed++;
   return b;
 }
 
 bool HasBuffer(GstAggregatorPad* pad) {
-  return !MuxPadQueue(GST_PAD(pad)).buffers.empty() || gst_aggregator_pad_has_buffer(pad);
+  PadQueue& q = MuxPadQueue(&pad->parent);
+  return !q.buffers.empty() || (q.aggregator_buffers && gst_aggregator_pad_has_buffer(pad));
+}
+
+bool PadIsEos(GstAggregatorPad* pad) {
+  return MuxPadQueue(&pad->parent).eos_received && gst_aggregator_pad_is_eos(pad);
 }
 
 GstBuffer* OutputBuffer(GstBuffer* buf) {

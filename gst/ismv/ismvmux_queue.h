@@ -27,6 +27,12 @@ struct PadQueue {
   std::deque<GstBuffer*> buffers;        // owned references, oldest first
   std::atomic<uint64_t> events_in{0};    // serialized events queued in the aggregator for this pad
   std::atomic<uint64_t> events_done{0};  // ... of which sink_event has handled
+  // What the aggregator's own state on this pad can be, so that the muxer's
+  // per-sample checks skip its pad lock when the answer is known: an EOS
+  // event came in since the last flush-stop (else the pad cannot be EOS),
+  // and buffers may be in the aggregator's queue (live input, gap buffers).
+  std::atomic<bool> eos_received{false};
+  std::atomic<bool> aggregator_buffers{false};
   PadQueue() = default;
   PadQueue(const PadQueue&) = delete;
   PadQueue& operator=(const PadQueue&) = delete;
@@ -59,6 +65,8 @@ void InstallPadFunctions(GstPad* pad);
 GstBuffer* PeekBuffer(GstAggregatorPad* pad);  // new reference or null
 GstBuffer* PopBuffer(GstAggregatorPad* pad);   // owned or null
 bool HasBuffer(GstAggregatorPad* pad);
+// gst_aggregator_pad_is_eos() without its pad lock while no EOS came in.
+bool PadIsEos(GstAggregatorPad* pad);
 
 // A sample's buffer as output: the same buffer, its timestamps and flags
 // cleared, when nothing else holds it and it has no metas; else a new buffer
