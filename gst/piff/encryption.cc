@@ -2,13 +2,12 @@
 // for the rules.
 #include "encryption.h"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <cctype>
 #include <cstring>
 
 #include "box_buffer.h"
+#include "libcrypto.h"
 
 namespace piff {
 
@@ -167,8 +166,14 @@ bool UnpackSubsamples(const uint8_t* data, size_t size, size_t count, Subsamples
   return true;
 }
 
+// Only where a cipher context exists, i.e. libcrypto is loaded.
+static const LibCrypto& Loaded() { return *GetLibCrypto(nullptr); }
+
 Status RandomBytes(uint8_t* out, size_t size) {
-  if (RAND_bytes(out, static_cast<int>(size)) != 1) return Status::Error("OpenSSL RAND_bytes failed");
+  Status error;
+  const LibCrypto* c = GetLibCrypto(&error);
+  if (!c) return error;
+  if (c->RAND_bytes(out, static_cast<int>(size)) != 1) return Status::Error("OpenSSL RAND_bytes failed");
   return Status::Ok();
 }
 
@@ -176,24 +181,27 @@ Status SampleCipher::Create(EncryptionScheme scheme, const std::vector<uint8_t>&
                             std::unique_ptr<SampleCipher>* out) {
   if (scheme == EncryptionScheme::kNone) return Status::Error("no encryption scheme");
   if (key.size() != 16) return Status::Error("AES-128 key must be 16 bytes, got " + std::to_string(key.size()));
+  Status error;
+  const LibCrypto* api = GetLibCrypto(&error);
+  if (!api) return error;
   std::unique_ptr<SampleCipher> c(new SampleCipher());
   c->scheme_ = scheme;
   c->encrypt_ = encrypt;
   c->key_ = key;
-  c->cipher_ = scheme == EncryptionScheme::kPiffCtr ? EVP_aes_128_ctr() : EVP_aes_128_cbc();
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  c->cipher_ = scheme == EncryptionScheme::kPiffCtr ? api->aes_128_ctr() : api->aes_128_cbc();
+  EVP_CIPHER_CTX* ctx = api->CIPHER_CTX_new();
   if (!ctx) return Status::Error("OpenSSL: cannot allocate a cipher context");
   c->ctx_ = ctx;
-  if (EVP_CipherInit_ex(ctx, static_cast<const EVP_CIPHER*>(c->cipher_), nullptr, key.data(), nullptr,
-                        encrypt ? 1 : 0) != 1)
+  if (api->CipherInit_ex(ctx, static_cast<const EVP_CIPHER*>(c->cipher_), nullptr, key.data(), nullptr,
+                         encrypt ? 1 : 0) != 1)
     return Status::Error("OpenSSL: cipher initialisation failed");
-  EVP_CIPHER_CTX_set_padding(ctx, 0);
+  api->CIPHER_CTX_set_padding(ctx, 0);
   *out = std::move(c);
   return Status::Ok();
 }
 
 SampleCipher::~SampleCipher() {
-  if (ctx_) EVP_CIPHER_CTX_free(static_cast<EVP_CIPHER_CTX*>(ctx_));
+  if (ctx_) Loaded().CIPHER_CTX_free(static_cast<EVP_CIPHER_CTX*>(ctx_));
 }
 
 Status SampleCipher::Run(const uint8_t* in, uint8_t* out, size_t size) {
@@ -204,7 +212,7 @@ Status SampleCipher::Run(const uint8_t* in, uint8_t* out, size_t size) {
   while (size > 0) {
     size_t n = std::min(size, kChunk);
     int produced = 0;
-    if (EVP_CipherUpdate(ctx, out, &produced, in, static_cast<int>(n)) != 1 || static_cast<size_t>(produced) != n)
+    if (Loaded().CipherUpdate(ctx, out, &produced, in, static_cast<int>(n)) != 1 || static_cast<size_t>(produced) != n)
       return Status::Error("OpenSSL: AES update failed");
     in += n;
     out += n;
@@ -223,7 +231,7 @@ Status SampleCipher::Process(const uint8_t* in, uint8_t* out, size_t size, const
   }
   memcpy(block, iv, iv_size);  // CTR with an 8-byte IV: the low half is the block counter, from 0
   auto* ctx = static_cast<EVP_CIPHER_CTX*>(ctx_);
-  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, block, -1) != 1)
+  if (Loaded().CipherInit_ex(ctx, nullptr, nullptr, nullptr, block, -1) != 1)
     return Status::Error("OpenSSL: cannot set the IV");
 
   if (subsamples.empty()) {

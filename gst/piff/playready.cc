@@ -2,10 +2,10 @@
 #include "playready.h"
 
 #include <glib.h>
-#include <openssl/evp.h>
 
 #include <cstring>
 
+#include "libcrypto.h"
 #include "manifest_xml.h"
 
 namespace piff {
@@ -35,14 +35,17 @@ bool Base64Decode(const std::string& text, std::vector<uint8_t>* out) {
 Status PlayReadyChecksum(const Uuid& kid, const std::vector<uint8_t>& key, std::vector<uint8_t>* out) {
   if (key.size() != 16) return Status::Error("PlayReady CHECKSUM needs a 16-byte content key");
   Uuid guid = SwapGuidByteOrder(kid);
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  Status error;
+  const LibCrypto* api = GetLibCrypto(&error);
+  if (!api) return error;
+  EVP_CIPHER_CTX* ctx = api->CIPHER_CTX_new();
   if (!ctx) return Status::Error("OpenSSL: cannot allocate a cipher context");
   uint8_t block[16];
   int n = 0;
-  bool ok = EVP_EncryptInit_ex(ctx, EVP_aes_128_ecb(), nullptr, key.data(), nullptr) == 1 &&
-            EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 && EVP_EncryptUpdate(ctx, block, &n, guid.data(), 16) == 1 &&
+  bool ok = api->EncryptInit_ex(ctx, api->aes_128_ecb(), nullptr, key.data(), nullptr) == 1 &&
+            api->CIPHER_CTX_set_padding(ctx, 0) == 1 && api->EncryptUpdate(ctx, block, &n, guid.data(), 16) == 1 &&
             n == 16;
-  EVP_CIPHER_CTX_free(ctx);
+  api->CIPHER_CTX_free(ctx);
   if (!ok) return Status::Error("OpenSSL: AES-ECB failed");
   out->assign(block, block + 8);
   return Status::Ok();

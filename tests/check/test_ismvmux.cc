@@ -542,6 +542,25 @@ GST_START_TEST(test_output_write_error) {
 GST_END_TEST;
 
 // A non-default timescale reaches mdhd, tfxd, tfra and the manifest.
+// Loading the plugin costs what its libraries cost to load and relocate:
+// OpenSSL's libcrypto (about 6 million instructions) is only for encrypted
+// content, so clear muxing must never load it.
+GST_START_TEST(test_clear_mux_does_not_load_libcrypto) {
+  Rig r({"video_%u", "audio_%u"});
+  r.SetCaps(0, VideoCaps());
+  r.SetCaps(1, AudioCaps());
+  r.Start();
+  PushVideo(r, 0, 60, 25);
+  PushAudio(r, 1, 110);
+  r.EndAll();
+  r.ExpectEos();
+  fail_unless(r.ReadOutput().size() > 0);
+  std::string maps = ReadText("/proc/self/maps");
+  fail_unless(!maps.empty());
+  fail_unless(maps.find("libcrypto") == std::string::npos, "libcrypto is mapped after muxing clear content");
+}
+GST_END_TEST;
+
 GST_START_TEST(test_custom_timescale) {
   Rig r({"video_%u"});
   std::string ismc = r.dir + "/out.ismc";
@@ -793,6 +812,7 @@ static Suite* ismvmux_suite(void) {
   tcase_add_test(tc, test_live_latency_unchanged);
   tcase_add_test(tc, test_memory_flat);
   tcase_add_test(tc, test_custom_timescale);
+  tcase_add_test(tc, test_clear_mux_does_not_load_libcrypto);
   tcase_add_test(tc, test_pad_language);
   return s;
 }
