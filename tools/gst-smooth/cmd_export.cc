@@ -170,8 +170,8 @@ int CmdExport(int argc, char** argv) {
               ism.c_str(), out_dir.c_str(), asset->client_manifest().streams.size(), levels, fragments.size(), bytes,
               files + 1);
   if (rebuilt)
-    std::printf("  %zu fragments rewritten with a moof of their own track only (the media's moofs carry several "
-                "tracks)\n",
+    std::printf("  %zu fragments rewritten with a moof of their own (a moof that carries several tracks, a time "
+                "moved by the start offset of a negative start, or a fragment the file cuts)\n",
                 rebuilt);
   return 0;
 }
