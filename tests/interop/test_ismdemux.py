@@ -143,6 +143,9 @@ def produce_http_push(mp4, odir, name):
     out = os.path.join(odir, name + ".ismv")
     _IngestHandler.bodies = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _IngestHandler)
+    # FFmpeg may exit before its handler has stored the body: server_close()
+    # then waits for the handler threads (they are not daemons).
+    server.daemon_threads = False
     th = threading.Thread(target=server.serve_forever, daemon=True)
     th.start()
     try:
