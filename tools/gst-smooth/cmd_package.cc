@@ -376,6 +376,21 @@ int CmdPackage(int argc, char** argv) {
   }
   gst_init(nullptr, nullptr);
   if (!FindMuxer()) {
+    // Run from a build tree (BUILD/tools/gst-smooth): the plugin beside it.
+    gchar* exe = g_file_read_link("/proc/self/exe", nullptr);
+    if (exe) {
+      gchar* dir = g_path_get_dirname(exe);
+      gchar* plugin = g_build_filename(dir, "..", "gst", "ismv", "libgstismv.so", nullptr);
+      if (g_file_test(plugin, G_FILE_TEST_IS_REGULAR)) {
+        // Loading registers it with the default registry.
+        if (GstPlugin* p = gst_plugin_load_file(plugin, nullptr)) gst_object_unref(p);
+      }
+      g_free(plugin);
+      g_free(dir);
+      g_free(exe);
+    }
+  }
+  if (!FindMuxer()) {
     std::fprintf(stderr, "gst-smooth package: the ismvmux element is not installed (build gst-smooth's ismv plugin; "
                          "for a build tree set GST_PLUGIN_PATH_1_0=BUILD/gst/ismv)\n");
     return 1;
