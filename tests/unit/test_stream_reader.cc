@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -151,6 +152,22 @@ Result Drive(const std::vector<uint8_t>& bytes, const std::vector<size_t>& piece
   return r;
 }
 
+// Walks a stream held whole in `buf`, calling `on_step` for each step before
+// its bytes are dropped, until it needs more data or `on_step` says stop.
+void WalkAll(StreamReader* reader, std::vector<uint8_t>* buf, const std::function<bool(const StreamStep&)>& on_step) {
+  for (int guard = 0; guard < 10000 && !buf->empty(); guard++) {
+    size_t want = reader->Want(buf->size());
+    StreamStep step;
+    g_assert_true(reader->Next(buf->data(), want, buf->size(), &step).ok());
+    if (step.kind == StreamStep::Kind::kNeedData) {
+      if (step.again) continue;
+      return;
+    }
+    if (!on_step(step)) return;
+    buf->erase(buf->begin(), buf->begin() + static_cast<std::ptrdiff_t>(step.size));
+  }
+}
+
 void CheckWhole(const Layout& l, const Result& r, size_t piece) {
   g_assert_true(r.status.ok());
   g_assert_cmpuint(r.units.size(), ==, 3 + l.moof_count);
@@ -218,24 +235,15 @@ void TestHostileSizes() {
   StreamReader reader(tiny);
   std::vector<uint8_t> buf = l.bytes;
   bool refused = false;
-  for (int guard = 0; guard < 10000 && !buf.empty(); guard++) {
-    size_t want = reader.Want(buf.size());
-    StreamStep step;
-    g_assert_true(reader.Next(buf.data(), want, buf.size(), &step).ok());
-    if (step.kind == StreamStep::Kind::kNeedData) {
-      if (step.again) continue;
-      break;
-    }
-    if (step.kind == StreamStep::Kind::kUnit && step.unit == StreamUnit::kMoof) {
-      Status s = reader.Queue(0);
-      g_assert_false(s.ok());
-      g_assert_nonnull(strstr(s.message().c_str(), "the limit is 20"));
-      g_assert_cmpuint(reader.queued(), ==, 0);
-      refused = true;
-      break;
-    }
-    buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(step.size));
-  }
+  WalkAll(&reader, &buf, [&](const StreamStep& step) {
+    if (step.kind != StreamStep::Kind::kUnit || step.unit != StreamUnit::kMoof) return true;
+    Status s = reader.Queue(0);
+    g_assert_false(s.ok());
+    g_assert_nonnull(strstr(s.message().c_str(), "the limit is 20"));
+    g_assert_cmpuint(reader.queued(), ==, 0);
+    refused = true;
+    return false;
+  });
   g_assert_true(refused);
   // A box header with an impossible size.
   std::vector<uint8_t> bad = {0, 0, 0, 4, 'f', 'r', 'e', 'e', 0, 0, 0, 0};
@@ -314,21 +322,14 @@ void TestOrderAndSelection() {
   StreamReader reader;
   std::vector<uint8_t> buf = l.bytes;
   std::vector<size_t> indexes;
-  for (int guard = 0; guard < 10000 && !buf.empty(); guard++) {
-    size_t want = reader.Want(buf.size());
-    StreamStep step;
-    g_assert_true(reader.Next(buf.data(), want, buf.size(), &step).ok());
-    if (step.kind == StreamStep::Kind::kNeedData) {
-      if (step.again) continue;
-      break;
-    }
+  WalkAll(&reader, &buf, [&](const StreamStep& step) {
     if (step.kind == StreamStep::Kind::kUnit && step.unit == StreamUnit::kMoof) {
       g_assert_cmpuint(reader.fragments().size(), ==, 1);
       g_assert_true(reader.Queue(0, 4).ok());
     }
     if (step.kind == StreamStep::Kind::kSample) indexes.push_back(step.index);
-    buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(step.size));
-  }
+    return true;
+  });
   g_assert_cmpuint(indexes.size(), ==, 2);
   g_assert_cmpuint(indexes[0], ==, 4);
   g_assert_cmpuint(indexes[1], ==, 5);
