@@ -644,6 +644,7 @@ static void ResetAll(GstIsmDemux* self) {
   IsmDemuxState* st = State(self);
   RemovePads(self);
   st->ResetWalker(0);
+  st->reader = piff::StreamReader();  // forgets the moov, ftyp and track ends too
   st->ftyp.reset();
   st->live_manifest.reset();
   st->moov.reset();
