@@ -197,18 +197,22 @@ static bool PrepareTracks(GstIsmDemux* self) {
 }
 
 GstFlowReturn HandleMoov(GstIsmDemux* self, const uint8_t* data, size_t size) {
-  IsmDemuxState* st = State(self);
-  if (st->moov) {
-    GST_DEBUG_OBJECT(self, "ignoring a second moov at %" G_GUINT64_FORMAT, st->box_start);
-    return GST_FLOW_OK;
-  }
   piff::MovieBox moov;
   piff::Status s = moov.Parse(data, size);
   if (!s) {
-    POST_ERROR(self, DEMUX, ("Corrupt moov box at offset %" G_GUINT64_FORMAT, st->box_start), ("%s", s.message().c_str()));
+    POST_ERROR(self, DEMUX, ("Corrupt moov box"), ("%s", s.message().c_str()));
     return GST_FLOW_ERROR;
   }
-  st->moov = std::move(moov);
+  return AdoptMoov(self, moov, 0);
+}
+
+GstFlowReturn AdoptMoov(GstIsmDemux* self, const piff::MovieBox& moov, uint64_t offset) {
+  IsmDemuxState* st = State(self);
+  if (st->moov) {
+    GST_DEBUG_OBJECT(self, "ignoring a second moov at %" G_GUINT64_FORMAT, offset);
+    return GST_FLOW_OK;
+  }
+  st->moov = moov;
   if (!PrepareTracks(self)) return GST_FLOW_ERROR;
   bool any = false;
   for (auto& t : st->tracks) any |= t->expose;
@@ -562,10 +566,10 @@ static gboolean gst_ism_demux_sink_event(GstPad* pad, GstObject* parent, GstEven
       // gets a TIME segment of its own.
       const GstSegment* seg;
       gst_event_parse_segment(event, &seg);
-      if (seg->format == GST_FORMAT_BYTES && gst_adapter_available(st->adapter) == 0 && st->phase == Phase::kTop &&
-          static_cast<uint64_t>(seg->start) != st->offset) {
+      if (seg->format == GST_FORMAT_BYTES && gst_adapter_available(st->adapter) == 0 &&
+          st->reader.AtBoxBoundary() && static_cast<uint64_t>(seg->start) != st->reader.offset()) {
         GST_DEBUG_OBJECT(self, "upstream data now starts at %" G_GUINT64_FORMAT, seg->start);
-        st->offset = seg->start;
+        st->reader.SetOffset(seg->start);
       }
       gst_event_unref(event);
       return TRUE;
@@ -640,6 +644,7 @@ static void ResetAll(GstIsmDemux* self) {
   IsmDemuxState* st = State(self);
   RemovePads(self);
   st->ResetWalker(0);
+  st->reader = piff::StreamReader();  // forgets the moov, ftyp and track ends too
   st->ftyp.reset();
   st->live_manifest.reset();
   st->moov.reset();

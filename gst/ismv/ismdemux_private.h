@@ -2,8 +2,8 @@
 //   gstismdemux.cpp          the element: class, properties, tracks and pads
 //                            (caps, tags, stream events), sample output,
 //                            pad functions and state changes;
-//   ismdemux_push.cpp        push mode: the top-level box walker fed by the
-//                            chain function;
+//   ismdemux_push.cpp        push mode: the chain function's adapter read
+//                            by the core's StreamReader;
 //   ismdemux_pull.cpp        pull mode: the fragment index, the task that
 //                            interleaves tracks by time, and seeking;
 //   ismdemux_protection.cpp  encrypted tracks: decryption with
@@ -31,6 +31,7 @@
 #include "key_check.h"
 #include "media_index.h"
 #include "protection.h"
+#include "stream_reader.h"
 
 GST_DEBUG_CATEGORY_EXTERN(gst_ism_demux_debug);
 #define GST_CAT_DEFAULT gst_ism_demux_debug
@@ -95,10 +96,6 @@ struct Track {
   uint64_t start_offset = 0;
   uint64_t dropped_before_start = 0;  // push: samples still negative after it
   uint64_t implausible_offsets = 0;   // samples with damaged composition offsets
-  // End of the last fragment read: the time of a following fragment that
-  // has neither tfxd nor tfdt.
-  bool have_end = false;
-  uint64_t end = 0;
 
   // Output state, reset by seeks.
   bool need_segment = true;
@@ -144,7 +141,7 @@ struct Track {
   GstClockTime OffsetNs() const { return ToNs(start_offset + static_cast<uint64_t>(shift)); }
 };
 
-// A sample of the current moof waiting for its bytes.
+// A sample being output (push mode: one the reader cut out of its mdat).
 struct PendingSample {
   Track* track = nullptr;
   piff::ReadSample sample;
@@ -152,11 +149,11 @@ struct PendingSample {
   size_t index = 0;  // in the track fragment, for the encryption entry
 };
 
-enum class Phase {
-  kTop,   // at a top-level box header
-  kBox,   // collecting a whole box (ftyp, moov, moof, live manifest)
-  kMdat,  // inside an mdat, cutting out pending samples
-  kSkip,  // dropping the rest of a box
+// Push mode: where the samples of one track fragment of the current moof go
+// (no track: none of them is queued).
+struct FragmentOutput {
+  Track* track = nullptr;
+  std::shared_ptr<const piff::SampleEncryption> encryption;
 };
 
 // The element's private state (self->state), allocated in init and deleted
@@ -169,14 +166,11 @@ struct IsmDemuxState {
   bool pull = false;
   uint64_t upstream_size = 0;  // pull mode: bytes in the file
 
-  // Top-level walker.
-  Phase phase = Phase::kTop;
-  uint64_t offset = 0;       // stream offset of the first byte in the adapter
-  piff::BoxHeader box;
-  uint64_t box_start = 0;
-  uint64_t box_end = 0;
-  uint64_t skip = 0;         // bytes of the current box still to drop
-  uint64_t cur_moof = 0;     // offset of the moof being resolved
+  // Push mode: what the bytes in the adapter are (its offset() is the
+  // stream offset of the adapter's first byte), and the track fragments of
+  // the current moof whose samples it cuts out.
+  piff::StreamReader reader;
+  std::vector<FragmentOutput> moof_out;
   bool error_posted = false;
 
   std::optional<piff::FileTypeBox> ftyp;
@@ -185,7 +179,6 @@ struct IsmDemuxState {
   std::vector<std::unique_ptr<Track>> tracks;
   std::vector<piff::ProtectionSystemHeader> pssh;
   bool exposed = false;
-  std::deque<PendingSample> pending;
 
   // Pull mode index.
   bool indexed = false;
@@ -225,10 +218,8 @@ struct IsmDemuxState {
 
   void ResetWalker(uint64_t at) {
     gst_adapter_clear(adapter);
-    phase = Phase::kTop;
-    offset = at;
-    skip = 0;
-    pending.clear();
+    reader.Reset(at);
+    moof_out.clear();
   }
 };
 
@@ -268,6 +259,8 @@ inline GstBuffer* BufferFromBytes(const std::vector<uint8_t>& v) { return gst_bu
 
 // Parses the moov and decides the tracks (error posted when it fails).
 GstFlowReturn HandleMoov(GstIsmDemux* self, const uint8_t* data, size_t size);
+// The same for a parsed moov (read at `offset`).
+GstFlowReturn AdoptMoov(GstIsmDemux* self, const piff::MovieBox& moov, uint64_t offset);
 void ExposePads(GstIsmDemux* self);
 // Sends `event` (taken) to every source pad.
 void PushToAll(GstIsmDemux* self, GstEvent* event);

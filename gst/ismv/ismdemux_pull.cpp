@@ -116,7 +116,6 @@ static bool BuildIndex(GstIsmDemux* self) {
   }
   st->ftyp = st->index.ftyp;
   st->live_manifest = st->index.live_manifest;
-  st->box_start = 0;
   std::vector<uint8_t> moov_bytes = st->index.moov->Serialize();
   if (HandleMoov(self, moov_bytes.data(), moov_bytes.size()) != GST_FLOW_OK) return false;
 

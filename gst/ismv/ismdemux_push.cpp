@@ -1,7 +1,9 @@
 // ismdemux push mode (pipes, HTTP, live ingest): the chain function feeds
-// an adapter, and one top-level box walker collects ftyp, moov, moof and
-// the Live Server Manifest whole, then cuts the samples of each moof out of
-// the mdat that follows it as its bytes arrive (bounded memory, no seeks).
+// an adapter, and the core's StreamReader (piff/stream_reader.h) decides what
+// its bytes are: ftyp, moov, moof and the Live Server Manifest whole, then
+// the samples of each moof cut out of the mdat that follows it as their bytes
+// arrive (bounded memory, no seeks). This file maps the adapter for it, and
+// turns its units into pads, buffers and messages.
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -14,34 +16,6 @@
 #include <vector>
 
 namespace ismdemux {
-
-namespace {
-
-// Bounds on what is ever held in memory for one box (hostile sizes fail
-// early instead of growing the adapter without limit).
-constexpr uint64_t kMaxFtypSize = 4096;
-constexpr uint64_t kMaxMoovSize = 64ull << 20;
-constexpr uint64_t kMaxMoofSize = 16ull << 20;
-constexpr uint64_t kMaxLiveManifestSize = 4ull << 20;
-constexpr uint64_t kMaxSampleSize = 64ull << 20;
-
-}  // namespace
-
-// The core's callback for a track fragment with neither tfxd nor tfdt: it
-// starts where the track's previous fragment ended.
-static uint64_t ContinuationTime(uint32_t track_id, void* user) {
-  auto* st = static_cast<IsmDemuxState*>(user);
-  Track* t = FindTrack(st, track_id);
-  if (!t) return 0;
-  if (st->pull) {
-    // The index resolved every fragment time already (same precedence).
-    auto& frags = t->info.fragments;
-    auto it = std::lower_bound(frags.begin(), frags.end(), st->cur_moof,
-                               [](const piff::IndexedFragment& f, uint64_t off) { return f.moof_offset < off; });
-    if (it != frags.end() && it->moof_offset == st->cur_moof) return it->time;
-  }
-  return t->have_end ? t->end : 0;
-}
 
 // Push mode: moves a fragment read from the stream onto the track's media
 // timeline. The first fragment fixes the track's start offset (its negative
@@ -86,26 +60,14 @@ static GstFlowReturn PushSample(GstIsmDemux* self, const PendingSample& p, GstBu
   return CombineFlow(State(self), p.track, gst_pad_push(p.track->pad, buf));
 }
 
-// Resolves a moof to samples and queues those that are to be pushed, in the
-// order of their bytes in the stream.
-static GstFlowReturn HandleMoof(GstIsmDemux* self, const uint8_t* data, size_t size) {
+// Resolves a moof to samples and queues those that are to be pushed (the
+// reader hands them out in the order of their bytes in the stream).
+static GstFlowReturn HandleMoof(GstIsmDemux* self) {
   IsmDemuxState* st = State(self);
-  uint64_t moof_offset = st->box_start;
-  if (!st->moov) {
-    POST_ERROR(self, DEMUX, ("Movie fragment before the movie header"),
-               ("moof at offset %" G_GUINT64_FORMAT " precedes any moov", moof_offset));
-    return GST_FLOW_ERROR;
-  }
-  piff::MovieFragmentBox moof;
-  piff::Status s = moof.Parse(data, size);
-  std::vector<piff::TrackFragmentSamples> frags;
-  st->cur_moof = moof_offset;
-  if (s) s = piff::ReadFragment(moof, moof_offset, &*st->moov, ContinuationTime, st, &frags);
-  if (!s) {
-    POST_ERROR(self, DEMUX, ("Corrupt movie fragment at offset %" G_GUINT64_FORMAT, moof_offset),
-               ("%s", s.message().c_str()));
-    return GST_FLOW_ERROR;
-  }
+  piff::StreamReader& r = st->reader;
+  uint64_t moof_offset = r.moof_offset();
+  const piff::MovieFragmentBox& moof = r.moof();
+  std::vector<piff::TrackFragmentSamples>& frags = r.fragments();
   GST_DEBUG_OBJECT(self, "moof #%u at %" G_GUINT64_FORMAT ": %zu track fragment(s)", moof.mfhd.sequence_number,
                    moof_offset, frags.size());
 
@@ -130,14 +92,12 @@ static GstFlowReturn HandleMoof(GstIsmDemux* self, const uint8_t* data, size_t s
     ExposePads(self);
   }
 
+  st->moof_out.assign(frags.size(), FragmentOutput());
   for (size_t i = 0; i < frags.size(); i++) {
     piff::TrackFragmentSamples& f = frags[i];
     Track* t = FindTrack(st, f.track_id);
-    if (!t) continue;
-    t->have_end = true;
-    t->end = f.decode_time + f.duration;
-    if (!t->pad || t->eos) continue;
-    if (!st->pull && !ApplyTrackStartOffset(self, t, &f)) return GST_FLOW_ERROR;
+    if (!t || !t->pad || t->eos) continue;
+    if (!ApplyTrackStartOffset(self, t, &f)) return GST_FLOW_ERROR;
     if (!t->shift_known) {
       t->shift = ComputeShift(*t, f);
       t->shift_known = true;
@@ -158,184 +118,95 @@ static GstFlowReturn HandleMoof(GstIsmDemux* self, const uint8_t* data, size_t s
       if (moof_offset == t->start_moof) first = t->start_sample;
       t->has_start = false;
     }
-    std::shared_ptr<const piff::SampleEncryption> enc;
-    if (t->encrypted && !FindFragmentEncryption(self, t, moof.trafs[i], moof_offset, f.samples.size(), &enc))
+    FragmentOutput& out = st->moof_out[i];
+    out.track = t;
+    if (t->encrypted && !FindFragmentEncryption(self, t, moof.trafs[i], moof_offset, f.samples.size(), &out.encryption))
       return GST_FLOW_ERROR;
-    for (size_t k = first; k < f.samples.size(); k++) {
-      if (f.samples[k].size > kMaxSampleSize) {
-        POST_ERROR(self, DEMUX, ("Sample too large in %s", TrackLabel(*t).c_str()),
-                   ("sample %zu of the fragment at offset %" G_GUINT64_FORMAT " claims %u bytes", k, moof_offset,
-                    f.samples[k].size));
-        return GST_FLOW_ERROR;
-      }
-      PendingSample p;
-      p.track = t;
-      p.sample = f.samples[k];
-      p.encryption = enc;
-      p.index = k;
-      st->pending.push_back(std::move(p));
+    if (piff::Status s = r.Queue(i, first); !s) {
+      POST_ERROR(self, DEMUX, ("Sample too large in %s", TrackLabel(*t).c_str()), ("%s", s.message().c_str()));
+      return GST_FLOW_ERROR;
     }
   }
-  std::stable_sort(st->pending.begin(), st->pending.end(),
-                   [](const PendingSample& a, const PendingSample& b) { return a.sample.offset < b.sample.offset; });
   return GST_FLOW_OK;
 }
 
-static GstFlowReturn HandleWholeBox(GstIsmDemux* self) {
+static GstFlowReturn HandleUnit(GstIsmDemux* self, const piff::StreamStep& step) {
   IsmDemuxState* st = State(self);
-  gsize size = static_cast<gsize>(st->box.size);
-  const guint8* data = static_cast<const guint8*>(gst_adapter_map(st->adapter, size));
-  GstFlowReturn ret = GST_FLOW_OK;
-  piff::FourCC type = st->box.type;
-  if (type == piff::MakeFourCC("ftyp")) {
-    piff::FileTypeBox ftyp;
-    if (ftyp.Parse(data, size)) st->ftyp = ftyp;
-  } else if (type == piff::MakeFourCC("uuid")) {
-    piff::LiveServerManifestBox lsm;
-    piff::Status s = lsm.Parse(data, size);
-    if (s) {
-      GST_INFO_OBJECT(self, "live ingest stream: Live Server Manifest of %zu bytes", lsm.xml.size());
-      st->live_manifest = std::move(lsm);
-    } else {
-      GST_WARNING_OBJECT(self, "unreadable Live Server Manifest box: %s", s.message().c_str());
-    }
-  } else if (type == piff::MakeFourCC("moov")) {
-    ret = HandleMoov(self, data, size);
-  } else if (type == piff::MakeFourCC("moof")) {
-    ret = HandleMoof(self, data, size);
+  const piff::StreamReader& r = st->reader;
+  switch (step.unit) {
+    case piff::StreamUnit::kFtyp:
+      if (r.ftyp()) st->ftyp = r.ftyp();
+      return GST_FLOW_OK;
+    case piff::StreamUnit::kLiveManifest:
+      if (step.unit_status) {
+        GST_INFO_OBJECT(self, "live ingest stream: Live Server Manifest of %zu bytes", r.live_manifest()->xml.size());
+        st->live_manifest = r.live_manifest();
+      } else {
+        GST_WARNING_OBJECT(self, "unreadable Live Server Manifest box: %s", step.unit_status.message().c_str());
+      }
+      return GST_FLOW_OK;
+    case piff::StreamUnit::kMoov:
+      return AdoptMoov(self, *r.moov(), step.offset);
+    case piff::StreamUnit::kMoof:
+      return HandleMoof(self);
   }
-  gst_adapter_unmap(st->adapter);
-  gst_adapter_flush(st->adapter, size);
-  st->offset += size;
-  st->phase = Phase::kTop;
-  return ret;
+  return GST_FLOW_OK;
 }
 
-// Bytes a top-level box header needs (8, 16 with a 64-bit size, +16 for uuid).
-static size_t HeaderBytes(const guint8* d) {
-  size_t n = (d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 1) ? 16 : 8;
-  if (d[4] == 'u' && d[5] == 'u' && d[6] == 'i' && d[7] == 'd') n += 16;
-  return n;
+static GstFlowReturn HandleSample(GstIsmDemux* self, const piff::StreamStep& step) {
+  IsmDemuxState* st = State(self);
+  const FragmentOutput& out = st->moof_out[step.fragment];
+  PendingSample p;
+  p.track = out.track;
+  p.sample = step.sample;
+  p.encryption = out.encryption;
+  p.index = step.index;
+  GstBuffer* buf = step.size ? gst_adapter_take_buffer_fast(st->adapter, static_cast<gsize>(step.size))
+                             : gst_buffer_new();
+  if (!(buf = DecryptBuffer(self, p, buf))) return GST_FLOW_ERROR;
+  return PushSample(self, p, buf);
 }
 
 // Walks the bytes in the adapter as far as they go. Returns OK when it needs
 // more data.
 GstFlowReturn Process(GstIsmDemux* self) {
   IsmDemuxState* st = State(self);
+  piff::StreamReader& r = st->reader;
   for (;;) {
+    if (r.AtBoxBoundary() && AllTracksDone(st)) return GST_FLOW_EOS;
     gsize avail = gst_adapter_available(st->adapter);
-    switch (st->phase) {
-      case Phase::kTop: {
-        if (st->pending.empty() && AllTracksDone(st)) return GST_FLOW_EOS;
-        if (avail < 8) return GST_FLOW_OK;
-        const guint8* d = static_cast<const guint8*>(gst_adapter_map(st->adapter, 8));
-        size_t need = HeaderBytes(d);
-        gst_adapter_unmap(st->adapter);
-        if (avail < need) return GST_FLOW_OK;
-        d = static_cast<const guint8*>(gst_adapter_map(st->adapter, need));
-        piff::BoxHeader h;
-        piff::Status s = piff::ParseBoxHeaderAt(d, need, G_MAXUINT64 - st->offset, &h);
-        gst_adapter_unmap(st->adapter);
-        if (!s) {
-          POST_ERROR(self, DEMUX, ("Corrupt box header at offset %" G_GUINT64_FORMAT, st->offset),
-                     ("%s", s.message().c_str()));
-          return GST_FLOW_ERROR;
-        }
-        st->box = h;
-        st->box_start = st->offset;
-        st->box_end = st->offset + h.size;
-        piff::FourCC type = h.type;
-        uint64_t limit = 0;
-        if (type == piff::MakeFourCC("ftyp")) limit = kMaxFtypSize;
-        else if (type == piff::MakeFourCC("moov") && !st->moov) limit = kMaxMoovSize;
-        else if (type == piff::MakeFourCC("moof")) limit = kMaxMoofSize;
-        else if (type == piff::MakeFourCC("uuid") && h.usertype == piff::kLiveServerManifestUuid && !st->live_manifest)
-          limit = kMaxLiveManifestSize;
-        GST_LOG_OBJECT(self, "box '%s' at %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " bytes",
-                       piff::FourCCToString(type).c_str(), st->offset, h.size);
-        if (!st->pending.empty() && (type == piff::MakeFourCC("moof") || type == piff::MakeFourCC("moov"))) {
-          // Samples are cut out of the mdat that follows their moof; a
-          // layout that puts them elsewhere cannot be streamed.
-          POST_ERROR(self, DEMUX, ("Sample data is missing"),
-                     ("%zu samples of the moof at %" G_GUINT64_FORMAT " are not in an mdat that follows it",
-                      st->pending.size(), st->cur_moof));
-          return GST_FLOW_ERROR;
-        }
-        if (type == piff::MakeFourCC("moof") && !st->moov) {
-          POST_ERROR(self, DEMUX, ("Movie fragment before the movie header"),
-                     ("moof at offset %" G_GUINT64_FORMAT " precedes any moov", st->offset));
-          return GST_FLOW_ERROR;
-        }
-        if (limit) {
-          if (h.size > limit) {
-            POST_ERROR(self, DEMUX, ("Box '%s' at offset %" G_GUINT64_FORMAT " is too large",
-                                     piff::FourCCToString(type).c_str(), st->offset),
-                       ("%" G_GUINT64_FORMAT " bytes, the limit is %" G_GUINT64_FORMAT, h.size, limit));
-            return GST_FLOW_ERROR;
-          }
-          st->phase = Phase::kBox;
-        } else if (type == piff::MakeFourCC("mdat") && !st->pending.empty()) {
-          gst_adapter_flush(st->adapter, h.header_size);
-          st->offset += h.header_size;
-          st->phase = Phase::kMdat;
-        } else {
-          st->skip = h.size;
-          st->phase = Phase::kSkip;
-        }
-        break;
-      }
-      case Phase::kBox: {
-        if (avail < st->box.size) return GST_FLOW_OK;
-        GstFlowReturn ret = HandleWholeBox(self);
-        if (ret != GST_FLOW_OK) return ret;
-        break;
-      }
-      case Phase::kMdat: {
-        if (st->pending.empty()) {
-          st->skip = st->box_end - st->offset;
-          st->phase = Phase::kSkip;
-          break;
-        }
-        const PendingSample& p = st->pending.front();
-        uint64_t start = p.sample.offset, end = p.sample.offset + p.sample.size;
-        if (start < st->offset || end > st->box_end) {
-          POST_ERROR(self, DEMUX, ("Sample data outside its mdat"),
-                     ("%s sample at offset %" G_GUINT64_FORMAT " (+%u) is not inside the mdat at %" G_GUINT64_FORMAT
-                      "..%" G_GUINT64_FORMAT " (reading at %" G_GUINT64_FORMAT ")",
-                      TrackLabel(*p.track).c_str(), start, p.sample.size, st->box_start, st->box_end, st->offset));
-          return GST_FLOW_ERROR;
-        }
-        if (st->offset < start) {
-          gsize n = static_cast<gsize>(std::min<uint64_t>(avail, start - st->offset));
-          if (n == 0) return GST_FLOW_OK;
-          gst_adapter_flush(st->adapter, n);
-          st->offset += n;
-          break;
-        }
-        if (avail < p.sample.size) return GST_FLOW_OK;
-        PendingSample sample = std::move(st->pending.front());
-        st->pending.pop_front();
-        GstBuffer* buf = sample.sample.size ? gst_adapter_take_buffer_fast(st->adapter, sample.sample.size)
-                                            : gst_buffer_new();
-        st->offset += sample.sample.size;
-        if (!(buf = DecryptBuffer(self, sample, buf))) return GST_FLOW_ERROR;
-        GstFlowReturn ret = PushSample(self, sample, buf);
-        if (ret != GST_FLOW_OK) return ret;
-        break;
-      }
-      case Phase::kSkip: {
-        if (st->skip == 0) {
-          st->phase = Phase::kTop;
-          break;
-        }
-        gsize n = static_cast<gsize>(std::min<uint64_t>(avail, st->skip));
-        if (n == 0) return GST_FLOW_OK;
-        gst_adapter_flush(st->adapter, n);
-        st->offset += n;
-        st->skip -= n;
-        break;
-      }
+    size_t want = r.Want(avail);
+    const guint8* head = want ? static_cast<const guint8*>(gst_adapter_map(st->adapter, want)) : nullptr;
+    piff::StreamStep step;
+    piff::Status s = r.Next(head, want, avail, &step);
+    if (!s) {
+      if (head) gst_adapter_unmap(st->adapter);
+      POST_ERROR(self, DEMUX, ("%s", step.error_text.c_str()), ("%s", s.message().c_str()));
+      return GST_FLOW_ERROR;
     }
+    GstFlowReturn ret = GST_FLOW_OK;
+    switch (step.kind) {
+      case piff::StreamStep::Kind::kNeedData:
+        if (head) gst_adapter_unmap(st->adapter);
+        if (step.again) break;  // a header is known now: map the whole box
+        return GST_FLOW_OK;
+      case piff::StreamStep::Kind::kSkip:
+        if (head) gst_adapter_unmap(st->adapter);
+        gst_adapter_flush(st->adapter, static_cast<gsize>(step.size));
+        break;
+      case piff::StreamStep::Kind::kUnit:
+        GST_LOG_OBJECT(self, "%s at %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " bytes", piff::StreamUnitName(step.unit),
+                       step.offset, step.size);
+        ret = HandleUnit(self, step);
+        gst_adapter_unmap(st->adapter);
+        gst_adapter_flush(st->adapter, static_cast<gsize>(step.size));
+        break;
+      case piff::StreamStep::Kind::kSample:
+        if (head) gst_adapter_unmap(st->adapter);
+        ret = HandleSample(self, step);
+        break;
+    }
+    if (ret != GST_FLOW_OK) return ret;
   }
 }
 
@@ -344,13 +215,15 @@ GstFlowReturn Process(GstIsmDemux* self) {
 GstFlowReturn Finish(GstIsmDemux* self) {
   IsmDemuxState* st = State(self);
   if (st->error_posted) return GST_FLOW_ERROR;
-  if (!st->moov && st->offset + gst_adapter_available(st->adapter) == 0) {
+  gsize avail = gst_adapter_available(st->adapter);
+  piff::StreamEnd end = st->reader.Finish(avail);
+  if (!st->moov && end.end_offset == 0) {
     POST_ERROR(self, DEMUX, ("The stream is empty"), ("it ended before its first byte"));
     return GST_FLOW_ERROR;
   }
   if (!st->moov) {
     POST_ERROR(self, DEMUX, ("This is not a usable Smooth Streaming file: no moov box"),
-               ("the stream ended at offset %" G_GUINT64_FORMAT, st->offset + gst_adapter_available(st->adapter)));
+               ("the stream ended at offset %" G_GUINT64_FORMAT, end.end_offset));
     return GST_FLOW_ERROR;
   }
   if (!st->exposed) {
@@ -359,18 +232,14 @@ GstFlowReturn Finish(GstIsmDemux* self) {
                 "a plain (non-fragmented) MP4 is read by qtdemux"));
     return GST_FLOW_ERROR;
   }
-  gsize avail = gst_adapter_available(st->adapter);
-  bool truncated = st->phase == Phase::kBox || st->phase == Phase::kMdat || !st->pending.empty() ||
-                   (st->phase == Phase::kTop && avail > 0);
-  if (truncated && !AllTracksDone(st)) {
+  if (end.truncated && !AllTracksDone(st)) {
     GST_ELEMENT_WARNING(self, STREAM, DEMUX, ("The stream is truncated"),
                         ("box '%s' at offset %" G_GUINT64_FORMAT " needs %" G_GUINT64_FORMAT
                          " bytes, the stream ended at %" G_GUINT64_FORMAT "; %zu samples are lost",
-                         piff::FourCCToString(st->box.type).c_str(), st->box_start, st->box.size,
-                         st->offset + avail, st->pending.size()));
+                         piff::FourCCToString(end.box_type).c_str(), end.box_offset, end.box_size, end.end_offset,
+                         end.lost_samples));
   }
-  st->pending.clear();
-  gst_adapter_clear(st->adapter);
+  st->ResetWalker(end.end_offset);
   return GST_FLOW_EOS;
 }
 

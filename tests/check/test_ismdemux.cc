@@ -190,6 +190,49 @@ GST_START_TEST(test_push_mode) {
 }
 GST_END_TEST;
 
+// The element read again after READY (push mode): what the first run read
+// (moov, tracks, the reader's state) is forgotten, the second run is whole.
+GST_START_TEST(test_push_mode_restart) {
+  TempFile f(MakeAvFile(true));
+  Run r(f.path, true);
+  fail_unless(r.Play(), "%s", r.error.c_str());
+  CheckAvRun(r, true, true);
+  gst_element_set_state(r.pipeline, GST_STATE_READY);
+  // Drop the branches of the first run's pads (they are gone with them).
+  std::vector<GstElement*> branches;
+  GstIterator* it = gst_bin_iterate_elements(GST_BIN(r.pipeline));
+  GValue v = G_VALUE_INIT;
+  while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+    // A fakesink, or a queue whose demuxer pad is gone: part of a branch
+    // (the queue before the demuxer is still linked to filesrc).
+    GstElement* e = GST_ELEMENT(g_value_get_object(&v));
+    GstPad* sink = gst_element_get_static_pad(e, "sink");
+    const gchar* factory = GST_OBJECT_NAME(gst_element_get_factory(e));
+    if (g_str_equal(factory, "fakesink") || (g_str_equal(factory, "queue") && sink && !gst_pad_is_linked(sink)))
+      branches.push_back(GST_ELEMENT(gst_object_ref(e)));
+    if (sink) gst_object_unref(sink);
+    g_value_reset(&v);
+  }
+  g_value_unset(&v);
+  gst_iterator_free(it);
+  for (GstElement* e : branches) {
+    gst_element_set_state(e, GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(r.pipeline), e);
+    gst_object_unref(e);
+  }
+  for (auto& p : r.pads) {
+    if (p.second.caps) gst_caps_unref(p.second.caps);
+    if (p.second.tags) gst_tag_list_unref(p.second.tags);
+  }
+  r.pads.clear();
+  r.no_more_pads = false;
+  r.warnings.clear();
+  fail_unless(r.Play(), "second run: %s", r.error.c_str());
+  CheckAvRun(r, true, true);
+  fail_unless(r.warnings.empty(), "%s", r.warnings.empty() ? "" : r.warnings[0].c_str());
+}
+GST_END_TEST;
+
 // Push-mode streams (live ingest, HTTP) have no size and can't be seeked.
 GST_START_TEST(test_queries) {
   for (bool push : {false, true}) {
@@ -690,6 +733,7 @@ static Suite* ismdemux_suite(void) {
   tcase_add_test(tc, test_pull_caps_timestamps);
   tcase_add_test(tc, test_pull_composition_offsets);
   tcase_add_test(tc, test_push_mode);
+  tcase_add_test(tc, test_push_mode_restart);
   tcase_add_test(tc, test_queries);
   tcase_add_test(tc, test_time_precedence);
   tcase_add_test(tc, test_multi_traf_moof);
