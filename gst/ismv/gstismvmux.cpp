@@ -1432,7 +1432,7 @@ static void gst_ismv_mux_pad_class_init(GstIsmvMuxPadClass* klass) {
                           "\"fra\", \"pt-BR\", \"zh-Hans\"), written as its ISO 639-2/T code (mdhd, .ismc "
                           "Language); a tag that maps to none is a warning and \"und\". Overrides the "
                           "language-code tag (default: from tags, else \"und\"). From gst-launch-1.0: "
-                          "mux.audio_0::language=fra",
+                          "ismvmux name=mux audio_0::language=fra",
                           nullptr,
                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 }

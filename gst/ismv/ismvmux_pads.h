@@ -1,6 +1,6 @@
 // ismvmux's sink pads as the application sees them: the element is a
 // GstChildProxy over its sink pads, so that gst-launch-1.0 can set pad
-// properties (`mux.audio_0::language=fra`), and a pad's language (property
+// properties (`ismvmux name=mux audio_0::language=fra`), and a pad's language (property
 // or language-code tag) is mapped to ISO 639-2/T by the core, with a
 // warning when it cannot be.
 #pragma once

@@ -171,7 +171,7 @@ bool Asset::FindFragment(const AssetTrack& track, uint64_t t, FragmentRange* out
   ptrdiff_t i = track.track->FindFragment(t);
   if (i < 0) return false;
   const IndexedFragment& f = track.track->fragments[i];
-  if (f.end_offset == 0 && !f.truncated) return false;  // no mdat
+  if (!f.HasData()) return false;
   out->path = media_[track.media].path;
   out->offset = f.moof_offset;
   // A cut fragment has no whole byte range: it is rewritten (NeedsRewrite).

@@ -354,9 +354,6 @@ Status MediaIndex::Build(ByteSource& base, MediaIndex* out) {
             continue;
           }
           leading.Add(static_cast<int64_t>(smp.decode_time) + smp.composition_offset, smp.sync);
-          uint64_t mag = smp.composition_offset < 0 ? uint64_t{0} - static_cast<uint64_t>(smp.composition_offset)
-                                                    : static_cast<uint64_t>(smp.composition_offset);
-          x.max_abs_composition_offset = std::max(x.max_abs_composition_offset, mag);
           if (smp.sync && !have_sync) {
             x.sync_time = smp.decode_time + static_cast<uint64_t>(smp.composition_offset);
             have_sync = true;

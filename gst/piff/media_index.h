@@ -87,13 +87,14 @@ struct IndexedFragment {
   // Presentation time of the first sync sample (ISO tfra entries give this
   // rather than the fragment's decode time); == time when there is none.
   uint64_t sync_time = 0;
-  // Largest |composition offset| of the fragment's samples, in ticks.
-  uint64_t max_abs_composition_offset = 0;
   // Leading pictures: samples after the first sync sample in decode order
   // that are presented before it (an open GOP, fragment_start.h).
   uint32_t leading_pictures = 0;
   // Served as a byte range of the file only when nothing needs rewriting.
   bool NeedsRewrite() const { return shared_moof || retimed || truncated; }
+  // Has sample data to serve: a whole mdat after its moof, or the samples
+  // of a cut one.
+  bool HasData() const { return end_offset != 0 || truncated; }
 };
 
 struct IndexedTrack {

@@ -245,7 +245,7 @@ bool Origin::Impl::Resolve(const RequestInfo& info, bool may_block, Response* ou
     return SetError(out, 404, "the QualityLevels(" + std::to_string(req.bitrate) + ",...) attributes are not " +
                                   "CustomAttributes of the " + req.track_name + " track at that bitrate");
   ptrdiff_t fi = track->track->FindFragment(req.time);
-  if (fi < 0 || (track->track->fragments[fi].end_offset == 0 && !track->track->fragments[fi].truncated))
+  if (fi < 0 || !track->track->fragments[fi].HasData())
     return SetError(out, 404, "no " + req.track_name + " fragment at time " + std::to_string(req.time));
   const piff::IndexedFragment& frag = track->track->fragments[fi];
   using Noun = OriginRequest::Noun;
