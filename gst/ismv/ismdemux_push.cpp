@@ -149,6 +149,9 @@ static GstFlowReturn HandleUnit(GstIsmDemux* self, const piff::StreamStep& step)
       return AdoptMoov(self, *r.moov(), step.offset);
     case piff::StreamUnit::kMoof:
       return HandleMoof(self);
+    case piff::StreamUnit::kMdat:  // relay mode only
+    case piff::StreamUnit::kMfra:
+      return GST_FLOW_OK;
   }
   return GST_FLOW_OK;
 }

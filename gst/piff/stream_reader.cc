@@ -29,6 +29,8 @@ const char* StreamUnitName(StreamUnit u) {
     case StreamUnit::kLiveManifest: return "Live Server Manifest";
     case StreamUnit::kMoov: return "moov";
     case StreamUnit::kMoof: return "moof";
+    case StreamUnit::kMdat: return "mdat";
+    case StreamUnit::kMfra: return "mfra";
   }
   return "?";
 }
@@ -110,6 +112,8 @@ Status StreamReader::OnHeader(const uint8_t* head, size_t head_size, uint64_t av
   else if (type == MakeFourCC("moof")) limit = limits_.moof;
   else if (type == MakeFourCC("uuid") && h.usertype == kLiveServerManifestUuid && !live_manifest_)
     limit = limits_.live_manifest;
+  else if (mode_ == StreamMode::kRelay && type == MakeFourCC("mdat")) limit = limits_.mdat;
+  else if (mode_ == StreamMode::kRelay && type == MakeFourCC("mfra")) limit = limits_.mfra;
   if (queued() && (type == MakeFourCC("moof") || type == MakeFourCC("moov"))) {
     // Samples are cut out of the mdat that follows their moof; a layout that
     // puts them elsewhere cannot be streamed.
@@ -169,6 +173,10 @@ Status StreamReader::OnWholeBox(const uint8_t* data, StreamStep* step) {
     Status s = moov.Parse(data, size);
     if (!s) return Fail(step, "Corrupt moov box at offset " + U64(box_start_), s.message());
     moov_ = std::move(moov);
+  } else if (type == MakeFourCC("mdat")) {
+    step->unit = StreamUnit::kMdat;
+  } else if (type == MakeFourCC("mfra")) {
+    step->unit = StreamUnit::kMfra;
   } else {
     step->unit = StreamUnit::kMoof;
     moof_ = MovieFragmentBox();

@@ -14,6 +14,12 @@
 // without a copy, and the buffer never holds more than one whole box (limited
 // per type, StreamLimits) or one sample.
 //
+// In relay mode (StreamMode::kRelay, for a consumer that forwards or stores
+// whole fragments: smoothsink, a publishing point) the moof is still parsed,
+// but no samples are cut: every mdat and mfra box comes as a whole unit
+// (limited like the other boxes), so the consumer holds exactly one
+// moof + mdat pair at a time and knows when a fragment is complete.
+//
 // The loop of a consumer:
 //
 //   for (;;) {
@@ -60,9 +66,13 @@ struct StreamLimits {
   uint64_t moof = 16ull << 20;
   uint64_t live_manifest = 4ull << 20;
   uint64_t sample = 64ull << 20;
+  uint64_t mdat = 64ull << 20;  // relay mode: an mdat read whole
+  uint64_t mfra = 16ull << 20;  // relay mode: an mfra read whole
 };
 
-enum class StreamUnit { kFtyp, kLiveManifest, kMoov, kMoof };
+enum class StreamMode { kSamples, kRelay };
+
+enum class StreamUnit { kFtyp, kLiveManifest, kMoov, kMoof, kMdat, kMfra };
 const char* StreamUnitName(StreamUnit u);
 
 struct StreamStep {
@@ -101,7 +111,9 @@ struct StreamEnd {
 
 class StreamReader {
  public:
-  explicit StreamReader(StreamLimits limits = StreamLimits()) : limits_(limits) {}
+  explicit StreamReader(StreamLimits limits = StreamLimits(), StreamMode mode = StreamMode::kSamples)
+      : limits_(limits), mode_(mode) {}
+  StreamMode mode() const { return mode_; }
 
   // How many contiguous bytes at the head of the consumer's buffer the next
   // Next() wants to see, given `available` buffered bytes (0: none needed, or
@@ -156,6 +168,7 @@ class StreamReader {
   static uint64_t ContinuationTime(uint32_t track_id, void* user);
 
   StreamLimits limits_;
+  StreamMode mode_;
   Phase phase_ = Phase::kTop;
   uint64_t offset_ = 0;
   BoxHeader box_;

@@ -8,6 +8,8 @@
 // does not depend on how the bytes arrive); sample offsets only grow; the
 // buffer never holds more than the largest limit plus one piece; every walk
 // ends (bounded steps). Small limits keep the hostile-size paths reachable.
+// Both modes are walked: samples, and relay (whole mdat/mfra units), whose
+// steps' bytes put together must be the input.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +29,8 @@ piff::StreamLimits Limits() {
   l.moof = 32 << 10;
   l.live_manifest = 8 << 10;
   l.sample = 16 << 10;
+  l.mdat = 48 << 10;
+  l.mfra = 8 << 10;
   return l;
 }
 
@@ -34,18 +38,20 @@ struct Outcome {
   std::vector<int> units;
   std::vector<uint64_t> sample_offsets;
   std::vector<uint8_t> sample_bytes;
+  std::vector<uint8_t> stepped;  // relay mode: every step's bytes
   bool ok = true;
   std::string error;
   piff::StreamEnd end;
 };
 
-Outcome Run(const uint8_t* data, size_t size, bool whole) {
+Outcome Run(const uint8_t* data, size_t size, bool whole, piff::StreamMode mode) {
   const piff::StreamLimits limits = Limits();
-  const uint64_t bound = std::max({limits.ftyp, limits.moov, limits.moof, limits.live_manifest, limits.sample});
+  const uint64_t bound = std::max({limits.ftyp, limits.moov, limits.moof, limits.live_manifest, limits.sample,
+                                 limits.mdat, limits.mfra});
   uint64_t seed = size;
   for (size_t i = 0; i < std::min<size_t>(size, 8); i++) seed = seed * 131 + data[i];
   std::mt19937_64 rng(seed);
-  piff::StreamReader reader(limits);
+  piff::StreamReader reader(limits, mode);
   Outcome o;
   std::vector<uint8_t> buf;
   size_t fed = 0;
@@ -89,6 +95,10 @@ Outcome Run(const uint8_t* data, size_t size, bool whole) {
         o.sample_offsets.push_back(step.offset);
         o.sample_bytes.insert(o.sample_bytes.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(step.size));
       }
+      if (mode == piff::StreamMode::kRelay) {
+        FUZZ_CHECK(step.kind != piff::StreamStep::Kind::kSample, "a sample in relay mode");
+        o.stepped.insert(o.stepped.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(step.size));
+      }
       buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(step.size));
       consumed += step.size;
     }
@@ -107,8 +117,15 @@ Outcome Run(const uint8_t* data, size_t size, bool whole) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  Outcome whole = Run(data, size, true);
-  Outcome pieces = Run(data, size, false);
+  Outcome relay = Run(data, size, false, piff::StreamMode::kRelay);
+  FUZZ_CHECK(relay.stepped.size() <= size &&
+                 std::equal(relay.stepped.begin(), relay.stepped.end(), data),
+             "relay steps are not the input");
+  Outcome relay_whole = Run(data, size, true, piff::StreamMode::kRelay);
+  FUZZ_CHECK(relay.units == relay_whole.units && relay.ok == relay_whole.ok && relay.stepped == relay_whole.stepped,
+             "relay walks differ by feed");
+  Outcome whole = Run(data, size, true, piff::StreamMode::kSamples);
+  Outcome pieces = Run(data, size, false, piff::StreamMode::kSamples);
   FUZZ_CHECK(whole.ok == pieces.ok && whole.error == pieces.error, "errors differ: '%s' vs '%s'", whole.error.c_str(),
              pieces.error.c_str());
   FUZZ_CHECK(whole.units == pieces.units, "units differ");

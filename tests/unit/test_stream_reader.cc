@@ -195,6 +195,87 @@ void TestPieces() {
   }
 }
 
+// Relay mode: every mdat and the mfra come whole, right after their moof;
+// the steps' bytes put together are the stream; per fragment the consumer
+// holds at most one moof or mdat (plus a piece).
+void TestRelay() {
+  Layout l = MakeStream(6, 5);
+  const std::vector<uint8_t> mfra = {0, 0, 0, 8, 'm', 'f', 'r', 'a'};
+  Append(&l.bytes, mfra);
+  std::mt19937 rng(99);
+  for (int round = 0; round < 10; round++) {
+    StreamReader reader(StreamLimits(), StreamMode::kRelay);
+    std::vector<uint8_t> buf, rebuilt;
+    std::vector<StreamUnit> units;
+    std::vector<uint32_t> tracks;
+    size_t fed = 0, mdat_bytes = 0, biggest = 0, max_buffered = 0;
+    while (fed < l.bytes.size() || !buf.empty()) {
+      for (;;) {
+        size_t want = reader.Want(buf.size());
+        StreamStep step;
+        g_assert_true(reader.Next(want ? buf.data() : nullptr, want, buf.size(), &step).ok());
+        if (step.kind == StreamStep::Kind::kNeedData) {
+          if (step.again) continue;
+          break;
+        }
+        g_assert_true(step.kind != StreamStep::Kind::kSample);
+        if (step.kind == StreamStep::Kind::kUnit) {
+          units.push_back(step.unit);
+          g_assert_true(step.data == buf.data());
+          if (step.unit == StreamUnit::kMoof) tracks.push_back(reader.fragments().at(0).track_id);
+          if (step.unit == StreamUnit::kMdat) mdat_bytes += step.size - 8;
+        }
+        rebuilt.insert(rebuilt.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(step.size));
+        buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(step.size));
+      }
+      if (fed == l.bytes.size()) break;
+      size_t n = std::min<size_t>(1 + rng() % (round == 0 ? 1 : 700), l.bytes.size() - fed);
+      biggest = std::max(biggest, n);
+      buf.insert(buf.end(), l.bytes.begin() + static_cast<std::ptrdiff_t>(fed),
+                 l.bytes.begin() + static_cast<std::ptrdiff_t>(fed + n));
+      fed += n;
+      max_buffered = std::max(max_buffered, buf.size());
+    }
+    g_assert_true(buf.empty());
+    g_assert_true(rebuilt == l.bytes);
+    g_assert_cmpuint(units.size(), ==, 3 + 2 * l.moof_count + 1);
+    g_assert_true(units[2] == StreamUnit::kMoov);
+    for (size_t f = 0; f < l.moof_count; f++) {
+      g_assert_true(units[3 + 2 * f] == StreamUnit::kMoof);
+      g_assert_true(units[4 + 2 * f] == StreamUnit::kMdat);
+      g_assert_cmpuint(tracks[f], ==, 1 + f % 2);
+    }
+    g_assert_true(units.back() == StreamUnit::kMfra);
+    size_t payload = 0;
+    for (auto& s : l.samples) payload += s.size();
+    g_assert_cmpuint(mdat_bytes, ==, payload);
+    g_assert_false(reader.Finish(0).truncated);
+    size_t largest_mdat = 8 + 5 * 60;
+    g_assert_cmpuint(max_buffered, <=, std::max(l.largest_box, largest_mdat) + biggest + 32);
+  }
+}
+
+// Relay mode reads mdat and mfra whole, so their sizes are limited too.
+void TestRelayLimits() {
+  Layout l = MakeStream(2, 5);
+  StreamLimits limits;
+  limits.mdat = 20;
+  StreamReader reader(limits, StreamMode::kRelay);
+  std::vector<uint8_t> buf = l.bytes;
+  Status status;
+  std::string text;
+  for (int guard = 0; guard < 100 && status; guard++) {
+    size_t want = reader.Want(buf.size());
+    StreamStep step;
+    status = reader.Next(buf.data(), want, buf.size(), &step);
+    if (!status) text = step.error_text;
+    else buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(step.size));
+  }
+  g_assert_false(status.ok());
+  g_assert_nonnull(strstr(text.c_str(), "'mdat'"));
+  g_assert_nonnull(strstr(text.c_str(), "too large"));
+}
+
 void TestBoundedMdat() {
   // An mdat much larger than any sample: the consumer never holds it whole.
   Layout l = MakeStream(2, 200);
@@ -374,6 +455,8 @@ void TestTrafsOutOfByteOrder() {
 int main(int argc, char** argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/stream_reader/pieces", TestPieces);
+  g_test_add_func("/stream_reader/relay", TestRelay);
+  g_test_add_func("/stream_reader/relay_limits", TestRelayLimits);
   g_test_add_func("/stream_reader/bounded_mdat", TestBoundedMdat);
   g_test_add_func("/stream_reader/hostile_sizes", TestHostileSizes);
   g_test_add_func("/stream_reader/truncation", TestTruncation);
