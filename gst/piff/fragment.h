@@ -52,6 +52,14 @@ class FragmentWriter {
   static MovieFragmentBox MakeMoof(const FragmentParams& params, const std::vector<FragmentSample>& samples);
 };
 
+// A live fragment response: `fragment` (a moof with one traf whose data
+// offsets count from the moof, then its mdat) with a tfrf (version 1)
+// listing `next` (at most 255) put into the traf after its tfxd, replacing
+// any tfrf it had; the moof is re-serialised, the trun data offsets moved by
+// the change of its size, the mdat copied unchanged. Empty `next`: no tfrf.
+Status AddFragmentReferences(const uint8_t* fragment, size_t size, const std::vector<TfrfBox::Entry>& next,
+                             std::vector<uint8_t>* out);
+
 // Where a fragment's time came from when read.
 enum class FragmentTimeSource { kTfxd, kTfdt, kContinuation };
 
