@@ -6,6 +6,8 @@ Encoder bodies come from FFmpeg: its live push (`-movflags isml+frag_keyframe
 FFmpeg isml file (ftyp, Live Server Manifest, moov, fragments, mfra) POSTed by
 a python client in paced chunks. Everything on loopback, waits bounded:
   - without --ingest a POST gets 403 (and a chunked one is closed at once);
+    with --ingest-declared-only only points with a definition file
+    ROOT/DIR/NAME.isml are created, with its lookahead and dvr-window;
   - the probe POST (Content-Length: 0) gets 200; --ingest-token and
     --ingest-user: none / wrong -> 401 with WWW-Authenticate, right -> 200;
     neither secret appears in serve's stdout or stderr;
@@ -182,6 +184,29 @@ def check_off(rep, root):
         st, h, body = to.request(origin, "GET", "/live/a.isml/Manifest")
         rep.ok(st == 404, "GET of a .isml -> 404", "%s" % st)
         rep.ok(not os.path.exists(os.path.join(root, "live", "a")), "no archive folder made")
+    finally:
+        origin.kill()
+
+
+def check_definitions(rep, root, header, frags):
+    rep.section("--ingest-declared-only and definition files (ROOT/DIR/NAME.isml)")
+    with open(os.path.join(root, "live", "def.isml"), "w") as f:
+        f.write("# the def point\nlookahead 1\ndvr-window 5\n")
+    with open(os.path.join(root, "live", "baddef.isml"), "w") as f:
+        f.write("lookahead lots\n")
+    origin = to.Origin(root, ["--ingest-declared-only"])
+    try:
+        st, h, body = to.request(origin, "POST", "/live/undeclared.isml/Streams(v)", body=b"")
+        rep.ok(st == 403 and b"declared" in body, "an undeclared point -> 403", "%s %r" % (st, body[:100]))
+        st, h, body = to.request(origin, "POST", "/live/baddef.isml/Streams(v)", body=b"")
+        rep.ok(st == 403 and b"line 1" in body, "a bad definition -> 403 naming the line", "%s %r" % (st, body[:120]))
+        p = Push(origin, "/live/def.isml/Streams(v)")
+        p.send(header + b"".join(frags[:4]))
+        time.sleep(0.3)
+        st, h, body = manifest(origin, "live/def")
+        rep.ok(st == 200 and b'LookAheadFragmentCount="1"' in body and b'DVRWindowLength="50000000"' in body,
+               "a declared point takes its definition's lookahead 1 and dvr-window 5", "%s %r" % (st, body[:300]))
+        p.abort()
     finally:
         origin.kill()
 
@@ -366,8 +391,9 @@ def check_exact_push(rep, root):
 
 
 def check_redundant_and_reconnect(rep, root, header, frags, tail, other_header):
-    rep.section("redundant encoders, a different header on reconnect, the end and the archive")
-    origin = to.Origin(root, ["--ingest", "--lookahead", "0", "--ingest-idle-stop", "2"])
+    rep.section("redundant encoders (--threads 2: points shared by the loops), a different header on reconnect, "
+                "the end and the archive")
+    origin = to.Origin(root, ["--ingest", "--lookahead", "0", "--ingest-idle-stop", "2", "--threads", "2"])
     try:
         a = Push(origin, "/live/red.isml/Streams(s1)")
         b = Push(origin, "/live/red.isml/Streams(s1)")
@@ -469,6 +495,7 @@ def main(argv):
         # A different header: another bitrate gives another Live Server Manifest.
         other_header = split_body(open(isml_file(2, 500), "rb").read())[0]
         check_off(rep, root)
+        check_definitions(rep, root, header, frags)
         check_auth_and_hostile(rep, root, header, frags, tail)
         check_ffmpeg_push(rep, root)
         check_exact_push(rep, root)

@@ -44,6 +44,8 @@ void Usage(FILE* out) {
                "live publishing points (docs/live-serving.md):\n"
                "  --ingest                 accept encoders' POSTs to <path>/NAME.isml/Streams(ID); a POST creates\n"
                "                           or resumes the point NAME (archive in <path>/NAME/) (default: off)\n"
+               "  --ingest-declared-only   --ingest, but only for points defined by a file <path>/NAME.isml\n"
+               "                           (lines 'lookahead N', 'dvr-window S', 'idle-stop S' override the flags)\n"
                "  --lookahead N            LookAheadFragmentCount of new points, fragments (default 2)\n"
                "  --dvr-window S           DVRWindowLength of new points, seconds (default 0 = unbounded)\n"
                "  --live-manifest-max-age S  Cache-Control max-age of a running point's manifest, seconds\n"
@@ -165,6 +167,8 @@ int CmdServe(int argc, char** argv) {
       i++;
     } else if (!std::strcmp(a, "--ingest")) {
       opt.ingest = true;
+    } else if (!std::strcmp(a, "--ingest-declared-only")) {
+      opt.ingest = opt.ingest_declared_only = true;
     } else if (!std::strcmp(a, "--ingest-token") && v) {
       opt.ingest_token = v;
       i++;

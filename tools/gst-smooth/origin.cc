@@ -400,7 +400,7 @@ std::unique_ptr<Origin> Origin::Start(const OriginOptions& options, std::string*
     live.lookahead = options.lookahead;
     live.dvr_window = static_cast<uint64_t>(options.dvr_window) * 10000000;
     live.idle_stop_ms = static_cast<uint64_t>(options.ingest_idle_stop) * 1000;
-    impl->live = std::make_unique<LivePoints>(impl->root, live);
+    impl->live = std::make_unique<LivePoints>(impl->root, live, options.ingest_declared_only);
   }
   if (options.threads < 1 || options.threads > 64) {
     *error = "--threads must be 1..64";
@@ -539,13 +539,14 @@ std::string Origin::CountersLine() const {
              " refused, %" G_GUINT64_FORMAT " cut for a bad body, %" G_GUINT64_FORMAT " timed out), %"
              G_GUINT64_FORMAT " bytes in, fragments %" G_GUINT64_FORMAT " added %" G_GUINT64_FORMAT
              " duplicate %" G_GUINT64_FORMAT " out of order; points: %" G_GUINT64_FORMAT " streams opened, %"
-             G_GUINT64_FORMAT " reconnects, %" G_GUINT64_FORMAT " refused headers; served %" G_GUINT64_FORMAT
+             G_GUINT64_FORMAT " reconnects, %" G_GUINT64_FORMAT " refused headers, %" G_GUINT64_FORMAT
+             " archive write errors; served %" G_GUINT64_FORMAT
              " live manifests, %" G_GUINT64_FORMAT " live fragments, %" G_GUINT64_FORMAT " not yet (412), %"
              G_GUINT64_FORMAT " out of window (410)",
              impl_->live->size(), v(c.ingest_posts), v(c.ingest_refused), v(c.ingest_failed), v(c.ingest_timeouts),
              v(c.ingest_bytes), v(c.ingest_fragments), v(c.ingest_duplicates), v(c.ingest_out_of_order),
              static_cast<guint64>(p.streams_opened), static_cast<guint64>(p.reconnects),
-             static_cast<guint64>(p.refused_headers), v(c.live_manifests), v(c.live_fragments), v(c.live_not_yet),
+             static_cast<guint64>(p.refused_headers), static_cast<guint64>(p.archive_errors), v(c.live_manifests), v(c.live_fragments), v(c.live_not_yet),
              v(c.live_out_of_window));
   return std::string(line) + live;
 }

@@ -86,6 +86,9 @@ struct OriginOptions {
 
   // Live publishing points (docs/live-serving.md).
   bool ingest = false;              // accept encoders' POSTs to NAME.isml/Streams(id)
+  // Create only the points defined by a file ROOT/DIR/NAME.isml (its
+  // settings override the flags below for that point).
+  bool ingest_declared_only = false;
   unsigned lookahead = 2;           // LookAheadFragmentCount of new points
   unsigned dvr_window = 0;          // DVRWindowLength of new points, s (0: unbounded)
   unsigned live_manifest_max_age = 1;  // Cache-Control max-age of a running point's manifest, s

@@ -17,8 +17,8 @@ std::string PointName(const std::string& asset_path) {
   return IsIsmlSegment(asset_path) ? asset_path.substr(0, asset_path.size() - 5) : asset_path;
 }
 
-LivePoints::LivePoints(std::string root, piff::LivePointSettings settings)
-    : root_(std::move(root)), settings_(std::move(settings)) {}
+LivePoints::LivePoints(std::string root, piff::LivePointSettings settings, bool declared_only)
+    : root_(std::move(root)), settings_(std::move(settings)), declared_only_(declared_only) {}
 
 namespace {
 
@@ -37,6 +37,46 @@ bool HasArchive(const std::string& dir) {
   }
   g_dir_close(d);
   return found;
+}
+
+// The optional definition of a point, ROOT/DIR/NAME.isml: lines of
+// "KEY VALUE" (lookahead N, dvr-window SECONDS, idle-stop SECONDS), '#'
+// comments, overriding serve's flags for that point. Absent: true, nothing
+// changed. Unreadable or wrong: false with *why.
+bool ReadDefinition(const std::string& path, piff::LivePointSettings* s, bool* found, std::string* why) {
+  *found = false;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return true;
+  *found = true;
+  gchar* contents = nullptr;
+  gsize len = 0;
+  if (!S_ISREG(st.st_mode) || st.st_size > 4096 || !g_file_get_contents(path.c_str(), &contents, &len, nullptr)) {
+    *why = "unreadable (a file of at most 4 KiB)";
+    return false;
+  }
+  GCharPtr owned(contents);
+  gchar** lines = g_strsplit(contents, "\n", -1);
+  bool ok = true;
+  for (int i = 0; ok && lines[i]; i++) {
+    std::string line = g_strstrip(lines[i]);
+    if (line.empty() || line[0] == '#') continue;
+    size_t space = line.find_first_of(" \t");
+    std::string key = line.substr(0, space);
+    std::string value = space == std::string::npos ? "" : g_strstrip(&line[space]);
+    uint32_t v = 0;
+    ok = ParseDecimalU32(value, &v);
+    if (ok && key == "lookahead" && v <= 255)
+      s->lookahead = v;
+    else if (ok && key == "dvr-window")
+      s->dvr_window = static_cast<uint64_t>(v) * 10000000;
+    else if (ok && key == "idle-stop")
+      s->idle_stop_ms = static_cast<uint64_t>(v) * 1000;
+    else
+      ok = false;
+    if (!ok) *why = "line " + std::to_string(i + 1) + ": expected lookahead N, dvr-window S or idle-stop S";
+  }
+  g_strfreev(lines);
+  return ok;
 }
 
 }  // namespace
@@ -68,6 +108,12 @@ std::shared_ptr<LiveSlot> LivePoints::Find(const std::string& name, bool create,
   if (it != slots_.end()) return it->second;
   piff::LivePointSettings s = settings_;
   s.archive_dir = root_ + "/" + name;
+  bool defined = false;
+  if (!ReadDefinition(s.archive_dir + ".isml", &s, &defined, why)) {
+    *status = 403;
+    *why = name + ".isml (the point's definition): " + *why;
+    return nullptr;
+  }
   std::unique_ptr<piff::LivePoint> point;
   if (HasArchive(s.archive_dir)) {
     // A restart: the point goes on from what its archive holds. The core
@@ -84,6 +130,10 @@ std::shared_ptr<LiveSlot> LivePoints::Find(const std::string& name, bool create,
     *status = 404;
     *why = "no publishing point " + name + ".isml (an encoder creates it: POST to " + name +
            ".isml/Streams(id) with --ingest)";
+    return nullptr;
+  } else if (declared_only_ && !defined) {
+    *status = 403;
+    *why = "no definition " + name + ".isml under the root (--ingest-declared-only)";
     return nullptr;
   } else {
     if (slots_.size() >= kMaxPoints) {
@@ -135,6 +185,7 @@ piff::LivePointCounters LivePoints::Counters() const {
     sum.duplicates += c.duplicates;
     sum.out_of_order += c.out_of_order;
     sum.bytes_in += c.bytes_in;
+    sum.archive_errors += c.archive_errors;
   }
   return sum;
 }

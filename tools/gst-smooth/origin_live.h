@@ -33,12 +33,16 @@ class LivePoints {
   // memory for its fragments in flight, so they are bounded.
   static constexpr size_t kMaxPoints = 64;
 
-  LivePoints(std::string root, piff::LivePointSettings settings);
+  // `settings`: serve's flags; a point's definition file overrides them.
+  // `declared_only`: only points with a definition file are created.
+  LivePoints(std::string root, piff::LivePointSettings settings, bool declared_only);
 
   // The point for `name` ("dir/NAME"): the one in memory, else the one its
   // archive (root/dir/NAME/) holds (LivePoint::Recover: a restart), else,
-  // with `create`, a new one (its folders made under the root). Null with
-  // *status (404, 403, 409, 503) and *why when there is none.
+  // with `create`, a new one (its folders made under the root). Its
+  // settings: serve's, overridden by root/dir/NAME.isml when that file
+  // exists. Null with *status (404, 403, 409, 503) and *why when there is
+  // none.
   std::shared_ptr<LiveSlot> Find(const std::string& name, bool create, unsigned* status, std::string* why);
   // Time passes for every point (idle stop).
   void Tick(uint64_t now_ms);
@@ -53,6 +57,7 @@ class LivePoints {
 
   const std::string root_;
   const piff::LivePointSettings settings_;
+  const bool declared_only_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<LiveSlot>> slots_;
 };
