@@ -338,10 +338,10 @@ struct LivePoint::Impl {
     IngestParser parser;
     Stream* stream = nullptr;
     uint64_t good_end = 0;
-    bool ended = false;
+    bool ended = false, torn = false;
     const size_t kPiece = 1 << 20;
     std::vector<uint8_t> piece;
-    for (uint64_t at = 0; at < src->Size() && !ended;) {
+    for (uint64_t at = 0; at < src->Size() && !ended && !torn;) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(kPiece, src->Size() - at));
       s = src->Read(at, n, &piece);
       if (!s) return s;
@@ -349,13 +349,18 @@ struct LivePoint::Impl {
       std::vector<IngestParser::Event> events;
       Status parsed = parser.Push(piece.data(), piece.size(), &events);
       for (IngestParser::Event& e : events) {
+        if (torn || ended) break;
         if (e.kind == IngestParser::Event::Kind::kHeader) {
           s = AddStream(id, e.header, false, &stream);
           if (!s) return s.WithContext(path);
           good_end = stream->header.bytes.size();
         } else if (e.kind == IngestParser::Event::Kind::kFragment && stream) {
           Track* t = FindTrack(*stream, e.fragment.track_id);
-          if (!t || t->timeline.Check(e.fragment.time) != LiveOffer::kAdd) break;
+          // Not something the point wrote: the file is cut before it.
+          if (!t || t->timeline.Check(e.fragment.time) != LiveOffer::kAdd) {
+            torn = true;
+            break;
+          }
           LiveEntry entry;
           entry.time = e.fragment.time;
           entry.duration = e.fragment.duration;
@@ -368,7 +373,7 @@ struct LivePoint::Impl {
           ended = true;
         }
       }
-      if (!parsed) break;  // a torn tail: what came before it stays
+      if (!parsed) torn = true;  // a torn tail: what came before it stays
     }
     if (!stream) return Status::Error(path + ": no complete header (ftyp, Live Server Manifest, moov)");
     // A stopped point keeps its finished files whole.

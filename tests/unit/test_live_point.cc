@@ -158,6 +158,47 @@ void TestManifestAndFragments() {
   g_assert_true(p.Fragment(1000000, "audio", 0, &r) == FragmentLookup::kNoTrack);
 }
 
+// End to end from the ingest body: a ladder of two video bitrates and audio
+// in one stream, every moof carrying all three trafs (split by the parser).
+void TestLadderInOneStream() {
+  std::vector<FixtureTrack> tracks = VideoAudio();
+  FixtureTrack low;
+  low.track_id = 3;
+  low.bitrate = 300000;
+  tracks.push_back(low);
+  std::vector<uint8_t> body = MakeHeader(tracks);
+  for (uint32_t k = 0; k < 4; k++) Append(&body, MakeSharedFragment({1, 2, 3}, k + 1, k * 1500000));
+  IngestParser parser;
+  std::vector<IngestParser::Event> events;
+  g_assert_true(parser.Push(body.data(), body.size(), &events).ok());
+  LivePointSettings settings;
+  settings.lookahead = 1;
+  LivePoint p("p", settings);
+  size_t added = 0;
+  for (IngestParser::Event& e : events) {
+    if (e.kind == IngestParser::Event::Kind::kHeader) g_assert_true(p.OpenStream("all", e.header, 0).ok());
+    if (e.kind == IngestParser::Event::Kind::kFragment)
+      added += p.AddFragment("all", std::move(e.fragment), 0) == FragmentFate::kAdded;
+  }
+  g_assert_cmpuint(added, ==, 12);
+  ClientManifest m = Manifest(p);
+  const StreamIndex* video = Find(m, "video");
+  g_assert_cmpuint(video->quality_levels.size(), ==, 2);
+  g_assert_true(Times(*video) == (std::vector<uint64_t>{0, 1500000, 3000000}));
+  std::vector<uint8_t> r;
+  g_assert_true(p.Fragment(300000, "video", 1500000, &r) == FragmentLookup::kFound);
+  std::vector<TrackFragmentSamples> tfs;
+  MovieFragmentBox moof;
+  BoxHeader h;
+  g_assert_true(ParseBoxHeader(r.data(), r.size(), &h).ok());
+  g_assert_true(moof.Parse(r.data(), static_cast<size_t>(h.size)).ok());
+  g_assert_cmpuint(moof.trafs.at(0).tfhd.track_id, ==, 3);
+  g_assert_cmpuint(moof.trafs[0].tfrf->entries.at(0).time, ==, 3000000);
+  g_assert_true(ReadFragment(moof, 0, nullptr, nullptr, nullptr, &tfs).ok());
+  g_assert_cmpuint(tfs.at(0).samples.at(0).offset, ==, h.size + 8);
+  g_assert_cmpuint(r[static_cast<size_t>(h.size) + 8], ==, PayloadByte(3, 1500000, 0));
+}
+
 void TestFates() {
   LivePointSettings settings;
   settings.lookahead = 0;
@@ -421,6 +462,7 @@ void TestFileNames() {
 int main(int argc, char** argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/live-point/manifest-and-fragments", TestManifestAndFragments);
+  g_test_add_func("/live-point/ladder-in-one-stream", TestLadderInOneStream);
   g_test_add_func("/live-point/fates", TestFates);
   g_test_add_func("/live-point/window", TestWindow);
   g_test_add_func("/live-point/flat-memory", TestFlatMemory);
