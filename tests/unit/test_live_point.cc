@@ -43,9 +43,10 @@ IngestHeader HeaderOf(const std::vector<uint8_t>& header_bytes) {
   return events[0].header;
 }
 
-// Sequence numbers increase along the archive file (the index checks).
+// Every fragment has mfhd 1: the point numbers them along its archive file
+// (CheckArchive: the index finds no sequence problem).
 IngestFragment Frag(uint32_t track_id, uint64_t time) {
-  const uint32_t sequence = static_cast<uint32_t>(time / kD * 2 + track_id);
+  const uint32_t sequence = 1;
   IngestFragment f;
   f.track_id = track_id;
   f.time = time;
@@ -209,24 +210,66 @@ void TestFates() {
   // Redundant encoder / resend: same time again.
   g_assert_true(p.AddFragment("s1", Frag(1, kD), 0) == FragmentFate::kDuplicate);
   g_assert_true(p.AddFragment("s1", Frag(1, 0), 0) == FragmentFate::kDuplicate);
-  // Inside the last one, at no known time.
-  g_assert_true(p.AddFragment("s1", Frag(1, kD + 5), 0) == FragmentFate::kOutOfOrder);
+  // Before the last one's start; inside it (ends before it ends).
+  g_assert_true(p.AddFragment("s1", Frag(1, kD / 2), 0) == FragmentFate::kOutOfOrder);
+  IngestFragment inside = Frag(1, kD + 5);
+  inside.duration = kD / 2;
+  g_assert_true(p.AddFragment("s1", std::move(inside), 0) == FragmentFate::kOutOfOrder);
+  // A negative time (FFmpeg's AAC priming) cannot be placed.
+  g_assert_true(p.AddFragment("s1", Frag(2, UINT64_MAX - 1000), 0) == FragmentFate::kOutOfOrder);
+  // Overlapping the last one's end by a tick, as FFmpeg's rounded tfxd
+  // durations do: added.
+  g_assert_true(p.AddFragment("s1", Frag(1, 2 * kD - 1), 0) == FragmentFate::kAdded);
   // A gap: allowed, a new c t= in the manifest.
   g_assert_true(p.AddFragment("s1", Frag(1, 10 * kD), 0) == FragmentFate::kAdded);
   g_assert_true(p.AddFragment("s1", Frag(9, 0), 0) == FragmentFate::kRejected);
   g_assert_true(p.AddFragment("nope", Frag(1, 0), 0) == FragmentFate::kRejected);
   LivePointCounters c = p.counters();
-  g_assert_cmpuint(c.fragments_added, ==, 3);
+  g_assert_cmpuint(c.fragments_added, ==, 4);
   g_assert_cmpuint(c.duplicates, ==, 2);
-  g_assert_cmpuint(c.out_of_order, ==, 1);
+  g_assert_cmpuint(c.out_of_order, ==, 3);
   std::string xml = p.ClientManifestXml();
   g_assert_nonnull(strstr(xml.c_str(), ("t=\"" + std::to_string(10 * kD) + "\"").c_str()));
   ClientManifest m = Manifest(p);
   const StreamIndex* video = Find(m, "video");
-  g_assert_true(Times(*video) == (std::vector<uint64_t>{0, kD, 10 * kD}));
-  g_assert_cmpuint(video->chunks.size(), ==, 2);
+  g_assert_true(Times(*video) == (std::vector<uint64_t>{0, kD, 2 * kD - 1, 10 * kD}));
+  g_assert_cmpuint(video->chunks.size(), ==, 3);
   // Audio has no fragment yet: a StreamIndex with an empty timeline.
   g_assert_cmpuint(Find(m, "audio")->FragmentCount(), ==, 0);
+}
+
+// FFmpeg's live push body (-movflags isml+frag_keyframe -f ismv, a real
+// peer): its header opens a stream, its first AAC fragment (at minus the
+// priming) is dropped as out of order, its video fragments (tfxd durations
+// rounded up a tick) are all added, and every listed fragment answers.
+void TestFfmpegLivePush() {
+  std::string body = ReadFixture("ffmpeg_live_push.ismv");
+  IngestParser parser;
+  std::vector<IngestParser::Event> events;
+  g_assert_true(parser.Push(reinterpret_cast<const uint8_t*>(body.data()), body.size(), &events).ok());
+  g_assert_true(parser.Finish().ok());
+  LivePointSettings settings;
+  settings.lookahead = 0;
+  LivePoint p("ff", settings);
+  for (IngestParser::Event& e : events) {
+    if (e.kind == IngestParser::Event::Kind::kHeader) {
+      Status s = p.OpenStream("Encoder1", e.header, 0);
+      if (!s) g_error("%s", s.message().c_str());
+    }
+    if (e.kind == IngestParser::Event::Kind::kFragment) p.AddFragment("Encoder1", std::move(e.fragment), 0);
+  }
+  g_assert_cmpuint(p.counters().out_of_order, ==, 1);
+  g_assert_cmpuint(p.counters().fragments_added, ==, 5);
+  ClientManifest m = Manifest(p);
+  g_assert_cmpuint(m.streams.size(), ==, 2);
+  for (const StreamIndex& si : m.streams) {
+    g_assert_cmpuint(si.FragmentCount(), >=, 2);
+    si.ForEachFragment([&](uint64_t t, uint64_t) {
+      std::vector<uint8_t> r;
+      g_assert_true(p.Fragment(si.quality_levels.at(0).bitrate, si.name, t, &r) == FragmentLookup::kFound);
+      return true;
+    });
+  }
 }
 
 void TestWindow() {
@@ -464,6 +507,7 @@ int main(int argc, char** argv) {
   g_test_add_func("/live-point/manifest-and-fragments", TestManifestAndFragments);
   g_test_add_func("/live-point/ladder-in-one-stream", TestLadderInOneStream);
   g_test_add_func("/live-point/fates", TestFates);
+  g_test_add_func("/live-point/ffmpeg-live-push", TestFfmpegLivePush);
   g_test_add_func("/live-point/window", TestWindow);
   g_test_add_func("/live-point/flat-memory", TestFlatMemory);
   g_test_add_func("/live-point/headers", TestHeaders);
