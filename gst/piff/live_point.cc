@@ -561,7 +561,8 @@ FragmentLookup LivePoint::Fragment(uint32_t bitrate, const std::string& track_na
   if (!m.stopped)
     for (size_t k = i + 1; k < tl.size() && k <= i + m.settings.lookahead && next.size() < 255; k++)
       next.push_back({tl.at(k).time, tl.at(k).duration});
-  if (!AddFragmentReferences(bytes->data(), bytes->size(), next, response)) *response = *bytes;
+  if (!AddFragmentReferences(bytes->data(), bytes->size(), {tl.at(i).time, tl.at(i).duration}, next, response))
+    *response = *bytes;
   return FragmentLookup::kFound;
 }
 

@@ -272,6 +272,32 @@ void TestFfmpegLivePush() {
   }
 }
 
+// An encoder that sends tfdt and no tfxd: the response gets a tfxd (with
+// the tfrf beside it), the data offset still finds the samples.
+void TestTfdtOnly() {
+  LivePoint p("p", LivePointSettings());
+  g_assert_true(p.OpenStream("s1", HeaderOf(MakeHeader(VideoAudio())), 0).ok());
+  for (uint64_t k = 0; k < 3; k++) {
+    std::vector<FragmentSample> samples = Samples(4, 500000);
+    MovieFragmentBox moof = FragmentWriter::MakeMoof(Params(1, 1, k * kD), samples);
+    moof.trafs[0].tfxd.reset();
+    moof.trafs[0].tfdt.emplace();
+    moof.trafs[0].tfdt->version = 1;
+    moof.trafs[0].tfdt->base_media_decode_time = k * kD;
+    moof.trafs[0].truns[0].data_offset = static_cast<int32_t>(moof.ComputeSize() + 8);
+    IngestFragment f = Frag(1, k * kD);
+    f.bytes = moof.Serialize();
+    std::vector<uint8_t> payload = Payload(1, k * kD, samples);
+    std::vector<uint8_t> mdat = {0, 0, 0, static_cast<uint8_t>(8 + payload.size()), 'm', 'd', 'a', 't'};
+    Append(&f.bytes, mdat);
+    Append(&f.bytes, payload);
+    g_assert_true(p.AddFragment("s1", std::move(f), 0) == FragmentFate::kAdded);
+  }
+  std::vector<uint8_t> r;
+  g_assert_true(p.Fragment(1000000, "video", 0, &r) == FragmentLookup::kFound);
+  CheckResponse(r, 1, 0, {kD, 2 * kD});
+}
+
 void TestWindow() {
   LivePointSettings settings;
   settings.lookahead = 1;
@@ -508,6 +534,7 @@ int main(int argc, char** argv) {
   g_test_add_func("/live-point/ladder-in-one-stream", TestLadderInOneStream);
   g_test_add_func("/live-point/fates", TestFates);
   g_test_add_func("/live-point/ffmpeg-live-push", TestFfmpegLivePush);
+  g_test_add_func("/live-point/tfdt-only", TestTfdtOnly);
   g_test_add_func("/live-point/window", TestWindow);
   g_test_add_func("/live-point/flat-memory", TestFlatMemory);
   g_test_add_func("/live-point/headers", TestHeaders);
