@@ -217,8 +217,8 @@ Status ReadFragment(const MovieFragmentBox& moof, uint64_t moof_offset, const Mo
   return Status::Ok();
 }
 
-Status AddFragmentReferences(const uint8_t* fragment, size_t size, const std::vector<TfrfBox::Entry>& next,
-                             std::vector<uint8_t>* out) {
+Status AddFragmentReferences(const uint8_t* fragment, size_t size, TfrfBox::Entry self,
+                             const std::vector<TfrfBox::Entry>& next, std::vector<uint8_t>* out) {
   BoxHeader h;
   Status s = ParseBoxHeader(fragment, size, &h);
   if (!s) return s.WithContext("fragment");
@@ -230,6 +230,11 @@ Status AddFragmentReferences(const uint8_t* fragment, size_t size, const std::ve
   if (traf.tfhd.flags & TrackFragmentHeaderBox::kBaseDataOffset)
     return Status::Error("fragment: the tfhd has an absolute base data offset");
   if (next.size() > 255) return Status::Error("fragment: " + std::to_string(next.size()) + " tfrf entries (at most 255)");
+  if (!traf.tfxd) {
+    traf.tfxd.emplace();
+    traf.tfxd->fragment_absolute_time = self.time;
+    traf.tfxd->fragment_duration = self.duration;
+  }
   traf.tfrf.reset();
   if (!next.empty()) {
     traf.tfrf.emplace();

@@ -9,7 +9,8 @@
 //                             stream's header as received (ftyp, the Live
 //                             Server Manifest box, moov), then every
 //                             fragment the point added, one track per moof,
-//                             as received (duplicates are not written); at
+//                             as received (duplicates are not written;
+//                             the mfhd numbered along the file); at
 //                             the stop an mfra (tfra per track, mfro).
 //   ARCHIVE_DIR/BASE.ism      at the stop: the SMIL server manifest of the
 //   ARCHIVE_DIR/BASE.ismc     archive and its on-demand client manifest

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "fourcc.h"
@@ -42,6 +43,7 @@ struct Stream {
   std::vector<size_t> tracks;  // into Impl::tracks
   int connections = 0;
   ArchiveFile archive;
+  uint32_t sequence = 0;  // mfhd of the last fragment added (Renumber)
 };
 
 std::string StreamLabel(const std::string& id) { return "Streams(" + id + ")"; }
@@ -59,6 +61,23 @@ std::string WhatDiffers(const IngestHeader& a, const IngestHeader& b) {
     return "the Live Server Manifest differs";
   if (a.moov.Serialize() != b.moov.Serialize()) return "moov differs";
   return "the other boxes before the first moof differ";
+}
+
+// Numbers the fragment's moof (mfhd, its first child: the 32 bits at
+// byte 20) as the `sequence`-th of its archive file: ISO 14496-12 wants
+// them increasing along a file, and the moofs of a multi-traf fragment
+// split per track share the received number. False when the moof does
+// not start with an mfhd (left as it is).
+bool Renumber(std::vector<uint8_t>* fragment, uint32_t sequence) {
+  std::vector<uint8_t>& b = *fragment;
+  if (b.size() < 24 || std::memcmp(&b[4], "moof", 4) != 0 || std::memcmp(&b[12], "mfhd", 4) != 0) return false;
+  for (int i = 0; i < 4; i++) b[20 + i] = static_cast<uint8_t>(sequence >> (24 - 8 * i));
+  return true;
+}
+
+uint32_t Sequence(const std::vector<uint8_t>& b) {
+  if (b.size() < 24 || std::memcmp(&b[12], "mfhd", 4) != 0) return 0;
+  return static_cast<uint32_t>(b[20]) << 24 | static_cast<uint32_t>(b[21]) << 16 | static_cast<uint32_t>(b[22]) << 8 | b[23];
 }
 
 uint32_t MoofSize(const std::vector<uint8_t>& fragment) {
@@ -338,10 +357,10 @@ struct LivePoint::Impl {
     IngestParser parser;
     Stream* stream = nullptr;
     uint64_t good_end = 0;
-    bool ended = false;
+    bool ended = false, torn = false;
     const size_t kPiece = 1 << 20;
     std::vector<uint8_t> piece;
-    for (uint64_t at = 0; at < src->Size() && !ended;) {
+    for (uint64_t at = 0; at < src->Size() && !ended && !torn;) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(kPiece, src->Size() - at));
       s = src->Read(at, n, &piece);
       if (!s) return s;
@@ -349,13 +368,18 @@ struct LivePoint::Impl {
       std::vector<IngestParser::Event> events;
       Status parsed = parser.Push(piece.data(), piece.size(), &events);
       for (IngestParser::Event& e : events) {
+        if (torn || ended) break;
         if (e.kind == IngestParser::Event::Kind::kHeader) {
           s = AddStream(id, e.header, false, &stream);
           if (!s) return s.WithContext(path);
           good_end = stream->header.bytes.size();
         } else if (e.kind == IngestParser::Event::Kind::kFragment && stream) {
           Track* t = FindTrack(*stream, e.fragment.track_id);
-          if (!t || t->timeline.Check(e.fragment.time) != LiveOffer::kAdd) break;
+          // Not something the point wrote: the file is cut before it.
+          if (!t || t->timeline.Check(e.fragment.time, e.fragment.duration) != LiveOffer::kAdd) {
+            torn = true;
+            break;
+          }
           LiveEntry entry;
           entry.time = e.fragment.time;
           entry.duration = e.fragment.duration;
@@ -364,11 +388,12 @@ struct LivePoint::Impl {
           entry.moof_size = MoofSize(e.fragment.bytes);
           t->timeline.Add(entry, {}, settings.memory_fragments);
           good_end = e.fragment.offset + e.fragment.bytes.size();
+          stream->sequence = std::max(stream->sequence, Sequence(e.fragment.bytes));
         } else if (e.kind == IngestParser::Event::Kind::kEnd) {
           ended = true;
         }
       }
-      if (!parsed) break;  // a torn tail: what came before it stays
+      if (!parsed) torn = true;  // a torn tail: what came before it stays
     }
     if (!stream) return Status::Error(path + ": no complete header (ftyp, Live Server Manifest, moov)");
     // A stopped point keeps its finished files whole.
@@ -453,7 +478,7 @@ FragmentFate LivePoint::AddFragment(const std::string& stream_id, IngestFragment
   Track* t = s ? m.FindTrack(*s, fragment.track_id) : nullptr;
   if (!t || fragment.bytes.size() > UINT32_MAX) return FragmentFate::kRejected;
   m.counters.bytes_in += fragment.bytes.size();
-  switch (t->timeline.Check(fragment.time)) {
+  switch (t->timeline.Check(fragment.time, fragment.duration)) {
     case LiveOffer::kDuplicate:
       m.counters.duplicates++;
       return FragmentFate::kDuplicate;
@@ -468,6 +493,7 @@ FragmentFate LivePoint::AddFragment(const std::string& stream_id, IngestFragment
   e.duration = fragment.duration;
   e.size = static_cast<uint32_t>(fragment.bytes.size());
   e.moof_size = MoofSize(fragment.bytes);
+  Renumber(&fragment.bytes, ++s->sequence);
   if (s->archive.is_open()) {
     uint64_t at = 0;
     Status st = s->archive.Append(fragment.bytes, &at);
@@ -535,7 +561,8 @@ FragmentLookup LivePoint::Fragment(uint32_t bitrate, const std::string& track_na
   if (!m.stopped)
     for (size_t k = i + 1; k < tl.size() && k <= i + m.settings.lookahead && next.size() < 255; k++)
       next.push_back({tl.at(k).time, tl.at(k).duration});
-  if (!AddFragmentReferences(bytes->data(), bytes->size(), next, response)) *response = *bytes;
+  if (!AddFragmentReferences(bytes->data(), bytes->size(), {tl.at(i).time, tl.at(i).duration}, next, response))
+    *response = *bytes;
   return FragmentLookup::kFound;
 }
 

@@ -49,7 +49,7 @@ struct LivePointSettings {
 enum class FragmentFate {
   kAdded,
   kDuplicate,   // that track already has a fragment at this time: dropped, counted
-  kOutOfOrder,  // before the track's last fragment, not a duplicate: dropped, counted
+  kOutOfOrder,  // before the track's last fragment (or inside it, or at a negative time), not a duplicate: dropped, counted
   kRejected,    // unknown track, or the point is stopped: the stream gets an error
 };
 

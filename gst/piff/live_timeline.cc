@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "start_offset.h"
+
 namespace piff {
 
 ptrdiff_t LiveTimeline::Find(uint64_t time) const {
@@ -12,9 +14,11 @@ ptrdiff_t LiveTimeline::Find(uint64_t time) const {
   return it - entries_.begin();
 }
 
-LiveOffer LiveTimeline::Check(uint64_t time) const {
+LiveOffer LiveTimeline::Check(uint64_t time, uint64_t duration) const {
   if (Find(time) >= 0) return LiveOffer::kDuplicate;
-  if (!entries_.empty() && time < entries_.back().end()) return LiveOffer::kOutOfOrder;
+  if (IsNegativeTime(time) || duration > UINT64_MAX - time) return LiveOffer::kOutOfOrder;
+  if (!entries_.empty() && (time < entries_.back().time || time + duration <= entries_.back().end()))
+    return LiveOffer::kOutOfOrder;
   return LiveOffer::kAdd;
 }
 
@@ -48,6 +52,7 @@ size_t LiveTimeline::WindowStart(uint64_t window) const {
     uint64_t edge = entries_.back().end();
     if (edge > window) {
       uint64_t oldest_end = edge - window;
+      // Ends increase with starts (Check), so they can be searched.
       auto it = std::upper_bound(entries_.begin(), entries_.end(), oldest_end,
                                  [](uint64_t t, const LiveEntry& e) { return t < e.end(); });
       start = static_cast<size_t>(it - entries_.begin());

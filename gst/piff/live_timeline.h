@@ -28,14 +28,21 @@ struct LiveEntry {
 enum class LiveOffer {
   kAdd,
   kDuplicate,   // a fragment at that time is already there
-  kOutOfOrder,  // starts before the end of the last fragment, not at a known time
+  // Not at a known time, and before the last fragment's start, or ending
+  // no later than the last fragment ends (inside it); or at a negative
+  // time (the top bit set: FFmpeg's first AAC fragment, at minus the
+  // encoder priming, which a live timeline that starts at the first
+  // fragment cannot place).
+  kOutOfOrder,
 };
 
 class LiveTimeline {
  public:
   // What becomes of a fragment at `time`: a duplicate whatever its
-  // duration, out of order when it starts inside or before the last one.
-  LiveOffer Check(uint64_t time) const;
+  // duration. A fragment may overlap the end of the last one (FFmpeg's
+  // tfxd durations are rounded up: d=3333334 then t=3333333) as long as it
+  // starts after it and ends after it, so starts and ends both increase.
+  LiveOffer Check(uint64_t time, uint64_t duration) const;
   // Appends (after Check said kAdd). `bytes` (may be empty: archived only)
   // is held in memory; then the oldest held fragments beyond
   // `memory_fragments` are let go (they stay readable from the archive when

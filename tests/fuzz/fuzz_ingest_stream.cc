@@ -5,22 +5,28 @@
 // time, duration and bytes) and the same error text; an error has one line;
 // what the parser holds stays under the largest limit plus the header room
 // and one piece; a fragment's moof parses and has one traf. Small limits
-// keep the hostile-size paths reachable.
+// keep the hostile-size paths reachable. The events then feed a LivePoint
+// (no archive): its running manifest parses back with the core parser and
+// every fragment it lists answers kFound with a moof that parses.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "client_manifest.h"
 #include "fuzz_common.h"
 #include "ingest_stream.h"
+#include "live_point.h"
 
 namespace {
 
 struct Outcome {
   std::vector<int> kinds;
   std::vector<uint8_t> header;
+  std::optional<piff::IngestHeader> parsed_header;
   std::vector<piff::IngestFragment> fragments;
   std::string error;
 };
@@ -46,7 +52,10 @@ Outcome Run(const uint8_t* data, size_t size, bool whole) {
     FUZZ_CHECK(parser.buffered() <= bound, "%zu bytes held", parser.buffered());
     for (auto& e : events) {
       o.kinds.push_back(static_cast<int>(e.kind));
-      if (e.kind == piff::IngestParser::Event::Kind::kHeader) o.header = e.header.bytes;
+      if (e.kind == piff::IngestParser::Event::Kind::kHeader) {
+        o.header = e.header.bytes;
+        o.parsed_header = e.header;
+      }
       if (e.kind == piff::IngestParser::Event::Kind::kFragment) {
         piff::BoxHeader h;
         FUZZ_CHECK(piff::ParseBoxHeader(e.fragment.bytes.data(), e.fragment.bytes.size(), &h).ok(),
@@ -66,6 +75,36 @@ Outcome Run(const uint8_t* data, size_t size, bool whole) {
   return o;
 }
 
+// The point's answers agree with its manifest.
+void CheckPoint(Outcome& o) {
+  if (!o.parsed_header) return;
+  piff::LivePointSettings settings;
+  settings.lookahead = 1;
+  settings.memory_fragments = 4;
+  piff::LivePoint point("fuzz", settings);
+  if (!point.OpenStream("s", *o.parsed_header, 0)) return;
+  for (piff::IngestFragment& f : o.fragments) point.AddFragment("s", f, 0);
+  std::string xml = point.ClientManifestXml();
+  if (xml.empty()) return;  // BuildPresentation refused the tracks
+  piff::ClientManifest m;
+  fuzz::CheckOk(piff::ClientManifest::Parse(xml, &m), "the live manifest parses");
+  FUZZ_CHECK(m.is_live, "a running point's manifest is not live");
+  for (const piff::StreamIndex& si : m.streams)
+    for (const piff::QualityLevel& ql : si.quality_levels)
+      si.ForEachFragment([&](uint64_t t, uint64_t) {
+        std::vector<uint8_t> r;
+        piff::FragmentLookup l = point.Fragment(ql.bitrate, si.name, t, &r);
+        FUZZ_CHECK(l == piff::FragmentLookup::kFound, "listed fragment %s@%u t=%llu not found", si.name.c_str(),
+                   ql.bitrate, static_cast<unsigned long long>(t));
+        piff::BoxHeader h;
+        piff::MovieFragmentBox moof;
+        FUZZ_CHECK(piff::ParseBoxHeader(r.data(), r.size(), &h).ok() &&
+                       moof.Parse(r.data(), static_cast<size_t>(h.size)).ok(),
+                   "a fragment response does not parse");
+        return true;
+      });
+}
+
 bool Same(const piff::IngestFragment& a, const piff::IngestFragment& b) {
   return a.track_id == b.track_id && a.offset == b.offset && a.time == b.time && a.duration == b.duration &&
          a.samples == b.samples && a.bytes == b.bytes;
@@ -82,5 +121,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(whole.fragments.size() == pieces.fragments.size(), "fragment counts differ");
   for (size_t i = 0; i < whole.fragments.size(); i++)
     FUZZ_CHECK(Same(whole.fragments[i], pieces.fragments[i]), "fragment %zu differs", i);
+  CheckPoint(whole);
   return 0;
 }

@@ -69,7 +69,7 @@ gst-launch-1.0 -q -e \
 # --- corpus -----------------------------------------------------------------
 for t in fuzz_piff_file fuzz_fragment fuzz_client_manifest fuzz_server_manifest fuzz_codec_config fuzz_protection fuzz_stream_reader fuzz_ingest_stream; do
   mkdir -p "$corpus/$t"
-  find "$corpus/$t" -type f ! -name 'regress-*' -delete
+  find "$corpus/$t" -type f ! -name 'regress-*' ! -name 'seed-*' -delete
 done
 
 # Whole files. The ismvmux-* names are replayed with PIFF_FUZZ_EXACT=1 by

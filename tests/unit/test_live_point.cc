@@ -43,9 +43,10 @@ IngestHeader HeaderOf(const std::vector<uint8_t>& header_bytes) {
   return events[0].header;
 }
 
-// Sequence numbers increase along the archive file (the index checks).
+// Every fragment has mfhd 1: the point numbers them along its archive file
+// (CheckArchive: the index finds no sequence problem).
 IngestFragment Frag(uint32_t track_id, uint64_t time) {
-  const uint32_t sequence = static_cast<uint32_t>(time / kD * 2 + track_id);
+  const uint32_t sequence = 1;
   IngestFragment f;
   f.track_id = track_id;
   f.time = time;
@@ -158,6 +159,47 @@ void TestManifestAndFragments() {
   g_assert_true(p.Fragment(1000000, "audio", 0, &r) == FragmentLookup::kNoTrack);
 }
 
+// End to end from the ingest body: a ladder of two video bitrates and audio
+// in one stream, every moof carrying all three trafs (split by the parser).
+void TestLadderInOneStream() {
+  std::vector<FixtureTrack> tracks = VideoAudio();
+  FixtureTrack low;
+  low.track_id = 3;
+  low.bitrate = 300000;
+  tracks.push_back(low);
+  std::vector<uint8_t> body = MakeHeader(tracks);
+  for (uint32_t k = 0; k < 4; k++) Append(&body, MakeSharedFragment({1, 2, 3}, k + 1, k * 1500000));
+  IngestParser parser;
+  std::vector<IngestParser::Event> events;
+  g_assert_true(parser.Push(body.data(), body.size(), &events).ok());
+  LivePointSettings settings;
+  settings.lookahead = 1;
+  LivePoint p("p", settings);
+  size_t added = 0;
+  for (IngestParser::Event& e : events) {
+    if (e.kind == IngestParser::Event::Kind::kHeader) g_assert_true(p.OpenStream("all", e.header, 0).ok());
+    if (e.kind == IngestParser::Event::Kind::kFragment)
+      added += p.AddFragment("all", std::move(e.fragment), 0) == FragmentFate::kAdded;
+  }
+  g_assert_cmpuint(added, ==, 12);
+  ClientManifest m = Manifest(p);
+  const StreamIndex* video = Find(m, "video");
+  g_assert_cmpuint(video->quality_levels.size(), ==, 2);
+  g_assert_true(Times(*video) == (std::vector<uint64_t>{0, 1500000, 3000000}));
+  std::vector<uint8_t> r;
+  g_assert_true(p.Fragment(300000, "video", 1500000, &r) == FragmentLookup::kFound);
+  std::vector<TrackFragmentSamples> tfs;
+  MovieFragmentBox moof;
+  BoxHeader h;
+  g_assert_true(ParseBoxHeader(r.data(), r.size(), &h).ok());
+  g_assert_true(moof.Parse(r.data(), static_cast<size_t>(h.size)).ok());
+  g_assert_cmpuint(moof.trafs.at(0).tfhd.track_id, ==, 3);
+  g_assert_cmpuint(moof.trafs[0].tfrf->entries.at(0).time, ==, 3000000);
+  g_assert_true(ReadFragment(moof, 0, nullptr, nullptr, nullptr, &tfs).ok());
+  g_assert_cmpuint(tfs.at(0).samples.at(0).offset, ==, h.size + 8);
+  g_assert_cmpuint(r[static_cast<size_t>(h.size) + 8], ==, PayloadByte(3, 1500000, 0));
+}
+
 void TestFates() {
   LivePointSettings settings;
   settings.lookahead = 0;
@@ -168,24 +210,92 @@ void TestFates() {
   // Redundant encoder / resend: same time again.
   g_assert_true(p.AddFragment("s1", Frag(1, kD), 0) == FragmentFate::kDuplicate);
   g_assert_true(p.AddFragment("s1", Frag(1, 0), 0) == FragmentFate::kDuplicate);
-  // Inside the last one, at no known time.
-  g_assert_true(p.AddFragment("s1", Frag(1, kD + 5), 0) == FragmentFate::kOutOfOrder);
+  // Before the last one's start; inside it (ends before it ends).
+  g_assert_true(p.AddFragment("s1", Frag(1, kD / 2), 0) == FragmentFate::kOutOfOrder);
+  IngestFragment inside = Frag(1, kD + 5);
+  inside.duration = kD / 2;
+  g_assert_true(p.AddFragment("s1", std::move(inside), 0) == FragmentFate::kOutOfOrder);
+  // A negative time (FFmpeg's AAC priming) cannot be placed.
+  g_assert_true(p.AddFragment("s1", Frag(2, UINT64_MAX - 1000), 0) == FragmentFate::kOutOfOrder);
+  // Overlapping the last one's end by a tick, as FFmpeg's rounded tfxd
+  // durations do: added.
+  g_assert_true(p.AddFragment("s1", Frag(1, 2 * kD - 1), 0) == FragmentFate::kAdded);
   // A gap: allowed, a new c t= in the manifest.
   g_assert_true(p.AddFragment("s1", Frag(1, 10 * kD), 0) == FragmentFate::kAdded);
   g_assert_true(p.AddFragment("s1", Frag(9, 0), 0) == FragmentFate::kRejected);
   g_assert_true(p.AddFragment("nope", Frag(1, 0), 0) == FragmentFate::kRejected);
   LivePointCounters c = p.counters();
-  g_assert_cmpuint(c.fragments_added, ==, 3);
+  g_assert_cmpuint(c.fragments_added, ==, 4);
   g_assert_cmpuint(c.duplicates, ==, 2);
-  g_assert_cmpuint(c.out_of_order, ==, 1);
+  g_assert_cmpuint(c.out_of_order, ==, 3);
   std::string xml = p.ClientManifestXml();
   g_assert_nonnull(strstr(xml.c_str(), ("t=\"" + std::to_string(10 * kD) + "\"").c_str()));
   ClientManifest m = Manifest(p);
   const StreamIndex* video = Find(m, "video");
-  g_assert_true(Times(*video) == (std::vector<uint64_t>{0, kD, 10 * kD}));
-  g_assert_cmpuint(video->chunks.size(), ==, 2);
+  g_assert_true(Times(*video) == (std::vector<uint64_t>{0, kD, 2 * kD - 1, 10 * kD}));
+  g_assert_cmpuint(video->chunks.size(), ==, 3);
   // Audio has no fragment yet: a StreamIndex with an empty timeline.
   g_assert_cmpuint(Find(m, "audio")->FragmentCount(), ==, 0);
+}
+
+// FFmpeg's live push body (-movflags isml+frag_keyframe -f ismv, a real
+// peer): its header opens a stream, its first AAC fragment (at minus the
+// priming) is dropped as out of order, its video fragments (tfxd durations
+// rounded up a tick) are all added, and every listed fragment answers.
+void TestFfmpegLivePush() {
+  std::string body = ReadFixture("ffmpeg_live_push.ismv");
+  IngestParser parser;
+  std::vector<IngestParser::Event> events;
+  g_assert_true(parser.Push(reinterpret_cast<const uint8_t*>(body.data()), body.size(), &events).ok());
+  g_assert_true(parser.Finish().ok());
+  LivePointSettings settings;
+  settings.lookahead = 0;
+  LivePoint p("ff", settings);
+  for (IngestParser::Event& e : events) {
+    if (e.kind == IngestParser::Event::Kind::kHeader) {
+      Status s = p.OpenStream("Encoder1", e.header, 0);
+      if (!s) g_error("%s", s.message().c_str());
+    }
+    if (e.kind == IngestParser::Event::Kind::kFragment) p.AddFragment("Encoder1", std::move(e.fragment), 0);
+  }
+  g_assert_cmpuint(p.counters().out_of_order, ==, 1);
+  g_assert_cmpuint(p.counters().fragments_added, ==, 5);
+  ClientManifest m = Manifest(p);
+  g_assert_cmpuint(m.streams.size(), ==, 2);
+  for (const StreamIndex& si : m.streams) {
+    g_assert_cmpuint(si.FragmentCount(), >=, 2);
+    si.ForEachFragment([&](uint64_t t, uint64_t) {
+      std::vector<uint8_t> r;
+      g_assert_true(p.Fragment(si.quality_levels.at(0).bitrate, si.name, t, &r) == FragmentLookup::kFound);
+      return true;
+    });
+  }
+}
+
+// An encoder that sends tfdt and no tfxd: the response gets a tfxd (with
+// the tfrf beside it), the data offset still finds the samples.
+void TestTfdtOnly() {
+  LivePoint p("p", LivePointSettings());
+  g_assert_true(p.OpenStream("s1", HeaderOf(MakeHeader(VideoAudio())), 0).ok());
+  for (uint64_t k = 0; k < 3; k++) {
+    std::vector<FragmentSample> samples = Samples(4, 500000);
+    MovieFragmentBox moof = FragmentWriter::MakeMoof(Params(1, 1, k * kD), samples);
+    moof.trafs[0].tfxd.reset();
+    moof.trafs[0].tfdt.emplace();
+    moof.trafs[0].tfdt->version = 1;
+    moof.trafs[0].tfdt->base_media_decode_time = k * kD;
+    moof.trafs[0].truns[0].data_offset = static_cast<int32_t>(moof.ComputeSize() + 8);
+    IngestFragment f = Frag(1, k * kD);
+    f.bytes = moof.Serialize();
+    std::vector<uint8_t> payload = Payload(1, k * kD, samples);
+    std::vector<uint8_t> mdat = {0, 0, 0, static_cast<uint8_t>(8 + payload.size()), 'm', 'd', 'a', 't'};
+    Append(&f.bytes, mdat);
+    Append(&f.bytes, payload);
+    g_assert_true(p.AddFragment("s1", std::move(f), 0) == FragmentFate::kAdded);
+  }
+  std::vector<uint8_t> r;
+  g_assert_true(p.Fragment(1000000, "video", 0, &r) == FragmentLookup::kFound);
+  CheckResponse(r, 1, 0, {kD, 2 * kD});
 }
 
 void TestWindow() {
@@ -421,7 +531,10 @@ void TestFileNames() {
 int main(int argc, char** argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/live-point/manifest-and-fragments", TestManifestAndFragments);
+  g_test_add_func("/live-point/ladder-in-one-stream", TestLadderInOneStream);
   g_test_add_func("/live-point/fates", TestFates);
+  g_test_add_func("/live-point/ffmpeg-live-push", TestFfmpegLivePush);
+  g_test_add_func("/live-point/tfdt-only", TestTfdtOnly);
   g_test_add_func("/live-point/window", TestWindow);
   g_test_add_func("/live-point/flat-memory", TestFlatMemory);
   g_test_add_func("/live-point/headers", TestHeaders);
