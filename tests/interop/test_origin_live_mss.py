@@ -25,7 +25,6 @@ sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
 
 import media
 import test_origin as to
-import test_origin_ingest as ti
 import test_origin_mss as tm
 
 PLAY_SECONDS = 8
@@ -47,7 +46,7 @@ def check_live(rep, root, lookahead):
     point = "live/la%d" % lookahead
     cmd = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25",
            "-f", "lavfi", "-i", "sine=r=48000", "-t", str(PLAY_SECONDS + 6), "-c:v", "libx264", "-g", "25",
-           "-b:v", "300k", "-c:a", "aac"] + ti.FFMPEG_WORKAROUNDS + ["-movflags", "isml+frag_keyframe", "-f", "ismv",
+           "-b:v", "300k", "-c:a", "aac", "-movflags", "isml+frag_keyframe", "-f", "ismv",
            origin.url + point + ".isml/Streams(s)"]
     ff = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
