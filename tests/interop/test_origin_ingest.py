@@ -247,6 +247,9 @@ def check_auth_and_hostile(rep, root, header, frags, tail):
         st, body = p.response(5)
         rep.ok(st == 401, "chunked POST with a wrong password -> 401 at once", "%s" % st)
 
+        st, h, body = to.request(origin, "POST", "/live/inj%0Aforged.isml/Streams(x%0Aforged%20line)", body=b"",
+                                 headers=bearer)
+        rep.ok(st == 200, "a probe whose path decodes to newlines -> 200", "%s" % st)
         st, h, body = to.request(origin, "POST", "/ladder.ism/Streams(v)", body=b"junk", headers=bearer)
         rep.ok(st == 405, "POST to a VOD .ism -> 405", "%s %r" % (st, body[:80]))
 
@@ -313,9 +316,10 @@ def check_auth_and_hostile(rep, root, header, frags, tail):
         out = "\n".join(origin.lines + origin.err_lines)
         rep.ok(TOKEN not in out and PASSWORD not in out and base64.b64encode(env_user.encode()).decode() not in out,
                "neither the token nor the password appears in serve's output")
+        rep.ok(not [l for l in origin.lines if l.startswith("forged")], "decoded newlines cannot forge log lines")
         starts = [l for l in origin.lines if "ingest start" in l]
         ends = [l for l in origin.lines if "ingest end" in l]
-        rep.ok(len(starts) == len(ends) and len(starts) >= 6, "one ingest start and one end line per accepted POST "
+        rep.ok(len(starts) == len(ends) and len(starts) >= 7, "one ingest start and one end line per accepted POST "
                "(%d)" % len(starts), "%d starts, %d ends" % (len(starts), len(ends)))
         counters = [l for l in origin.lines if "live:" in l]
         rep.ok(counters and "timed out" in counters[-1], "the counters line has the live counters",
