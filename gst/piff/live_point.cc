@@ -75,11 +75,6 @@ bool Renumber(std::vector<uint8_t>* fragment, uint32_t sequence) {
   return true;
 }
 
-uint32_t Sequence(const std::vector<uint8_t>& b) {
-  if (b.size() < 24 || std::memcmp(&b[12], "mfhd", 4) != 0) return 0;
-  return static_cast<uint32_t>(b[20]) << 24 | static_cast<uint32_t>(b[21]) << 16 | static_cast<uint32_t>(b[22]) << 8 | b[23];
-}
-
 uint32_t MoofSize(const std::vector<uint8_t>& fragment) {
   BoxHeader h;
   if (!ParseBoxHeader(fragment.data(), fragment.size(), &h)) return 0;
@@ -354,50 +349,25 @@ struct LivePoint::Impl {
     std::unique_ptr<FileByteSource> src;
     Status s = FileByteSource::Open(path, &src);
     if (!s) return s;
-    IngestParser parser;
+    ArchiveScan scan;
+    s = ScanArchiveFile(*src, path, &scan);
+    if (!s) return s;
     Stream* stream = nullptr;
-    uint64_t good_end = 0;
-    bool ended = false, torn = false;
-    const size_t kPiece = 1 << 20;
-    std::vector<uint8_t> piece;
-    for (uint64_t at = 0; at < src->Size() && !ended && !torn;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(kPiece, src->Size() - at));
-      s = src->Read(at, n, &piece);
-      if (!s) return s;
-      at += n;
-      std::vector<IngestParser::Event> events;
-      Status parsed = parser.Push(piece.data(), piece.size(), &events);
-      for (IngestParser::Event& e : events) {
-        if (torn || ended) break;
-        if (e.kind == IngestParser::Event::Kind::kHeader) {
-          s = AddStream(id, e.header, false, &stream);
-          if (!s) return s.WithContext(path);
-          good_end = stream->header.bytes.size();
-        } else if (e.kind == IngestParser::Event::Kind::kFragment && stream) {
-          Track* t = FindTrack(*stream, e.fragment.track_id);
-          // Not something the point wrote: the file is cut before it.
-          if (!t || t->timeline.Check(e.fragment.time, e.fragment.duration) != LiveOffer::kAdd) {
-            torn = true;
-            break;
-          }
-          LiveEntry entry;
-          entry.time = e.fragment.time;
-          entry.duration = e.fragment.duration;
-          entry.offset = e.fragment.offset;
-          entry.size = static_cast<uint32_t>(e.fragment.bytes.size());
-          entry.moof_size = MoofSize(e.fragment.bytes);
-          t->timeline.Add(entry, {}, settings.memory_fragments);
-          good_end = e.fragment.offset + e.fragment.bytes.size();
-          stream->sequence = std::max(stream->sequence, Sequence(e.fragment.bytes));
-        } else if (e.kind == IngestParser::Event::Kind::kEnd) {
-          ended = true;
-        }
+    s = AddStream(id, scan.header, false, &stream);
+    if (!s) return s.WithContext(path);
+    for (const ArchivedFragment& f : scan.fragments) {
+      Track* t = FindTrack(*stream, f.track_id);
+      // Not something the point wrote: the file is cut before it.
+      if (!t || t->timeline.Check(f.entry.time, f.entry.duration) != LiveOffer::kAdd) {
+        scan.good_end = f.entry.offset;
+        scan.ended = false;
+        break;
       }
-      if (!parsed) torn = true;  // a torn tail: what came before it stays
+      t->timeline.Add(f.entry, {}, settings.memory_fragments);
+      stream->sequence = std::max(stream->sequence, f.sequence);
     }
-    if (!stream) return Status::Error(path + ": no complete header (ftyp, Live Server Manifest, moov)");
     // A stopped point keeps its finished files whole.
-    return stream->archive.OpenAt(path, stopped && ended ? src->Size() : good_end);
+    return stream->archive.OpenAt(path, stopped && scan.ended ? src->Size() : scan.good_end);
   }
 };
 

@@ -478,8 +478,9 @@ void TestRecover() {
   }
   std::string path = settings.archive_dir + "/" + ArchiveFileName("s1");
   {
+    // Cut inside its mdat: the moof is whole, its samples are not.
     std::vector<uint8_t> torn = MakeFragment(1, 1, n * kD);
-    torn.resize(torn.size() / 2);
+    torn.resize(torn.size() - 10);
     FILE* f = fopen(path.c_str(), "ab");
     g_assert_nonnull(f);
     g_assert_cmpuint(fwrite(torn.data(), 1, torn.size(), f), ==, torn.size());
@@ -509,6 +510,36 @@ void TestRecover() {
   g_assert_nonnull(again.get());
   g_assert_true(again->stopped());
   CheckArchive(settings.archive_dir, "ch", n + 3);
+}
+
+// Archive files cut anywhere: inside a moof the file loses that fragment;
+// inside the header the point cannot be recovered, and says why.
+void TestRecoverTorn() {
+  TempDir dir("livepoint-XXXXXX");
+  LivePointSettings settings;
+  settings.archive_dir = dir.path;
+  std::vector<uint8_t> file = MakeHeader(VideoAudio());
+  const size_t header = file.size();
+  Append(&file, MakeFragment(1, 1, 0));
+  Append(&file, MakeFragment(1, 2, kD));
+  const size_t whole = file.size();
+  std::vector<uint8_t> next = MakeFragment(1, 3, 2 * kD);
+  file.insert(file.end(), next.begin(), next.begin() + 30);
+  std::string path = dir.Write(ArchiveFileName("s"), file);
+  std::string error;
+  std::unique_ptr<LivePoint> p = LivePoint::Recover("x", settings, &error);
+  if (!p) g_error("%s", error.c_str());
+  std::vector<uint8_t> r;
+  g_assert_true(p->Fragment(1000000, "video", kD, &r) == FragmentLookup::kFound);
+  g_assert_true(p->Fragment(1000000, "video", 2 * kD, &r) == FragmentLookup::kNotYet);
+  p.reset();
+  GStatBuf st;
+  g_assert_cmpint(g_stat(path.c_str(), &st), ==, 0);
+  g_assert_cmpuint(static_cast<uint64_t>(st.st_size), ==, whole);
+  file.resize(header - 7);
+  dir.Write(ArchiveFileName("s"), file);
+  g_assert_null(LivePoint::Recover("x", settings, &error).get());
+  g_assert_nonnull(strstr(error.c_str(), "no whole header"));
 }
 
 void TestFileNames() {
@@ -542,6 +573,7 @@ int main(int argc, char** argv) {
   g_test_add_func("/live-point/archive-and-stop", TestArchiveAndStop);
   g_test_add_func("/live-point/idle-stop", TestIdleStop);
   g_test_add_func("/live-point/recover", TestRecover);
+  g_test_add_func("/live-point/recover-torn", TestRecoverTorn);
   g_test_add_func("/live-point/file-names", TestFileNames);
   return g_test_run();
 }
