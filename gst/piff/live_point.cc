@@ -12,6 +12,7 @@
 #include <map>
 
 #include "fourcc.h"
+#include "language.h"
 #include "live_archive.h"
 #include "live_timeline.h"
 #include "media_index.h"
@@ -159,7 +160,12 @@ struct LivePoint::Impl {
                              (st.kind == "video" ? "sound" : "video") + " track in the moov");
       t.track_id = *track_id;
       t.config = described.config;
-      if (st.system_language && !st.system_language->empty()) t.config.language = *st.system_language;
+      // systemLanguage: an attribute (IIS), or a param (FFmpeg); an RFC
+      // 1766 / BCP 47 tag, kept as the ISO 639-2/T code the manifests use.
+      const ServerParam* lang_param = st.FindParam("systemLanguage");
+      std::string lang = st.system_language ? *st.system_language : lang_param ? lang_param->value : "";
+      std::string iso;
+      if (!lang.empty() && LanguageToIso639_2T(lang, &iso)) t.config.language = iso;
       t.fourcc = described.manifest_fourcc;
       for (const Track& o : *out)
         if (o.track_id == t.track_id || (o.kind == t.kind && o.name == t.name && o.bitrate == t.bitrate))
@@ -416,7 +422,16 @@ std::unique_ptr<LivePoint> LivePoint::Recover(std::string name, LivePointSetting
 Status LivePoint::OpenStream(const std::string& stream_id, const IngestHeader& header, uint64_t now_ms) {
   Impl& m = *impl_;
   (void)now_ms;
-  if (m.stopped) m.Restart();
+  if (m.stopped) {
+    // A refused header does not end the stopped event's archive.
+    std::vector<Track> tracks;
+    Status st = m.DescribeStream(stream_id, header, &tracks);
+    if (!st) {
+      m.counters.refused_headers++;
+      return st;
+    }
+    m.Restart();
+  }
   if (Stream* s = m.FindStream(stream_id)) {
     if (s->header.bytes != header.bytes) {
       m.counters.refused_headers++;

@@ -122,7 +122,9 @@ void TestManifestAndFragments() {
   settings.dvr_window = 0;
   LivePoint p("events/ch1", settings);
   g_assert_false(p.running());
-  g_assert_true(p.OpenStream("s1", HeaderOf(MakeHeader(VideoAudio())), 0).ok());
+  std::vector<FixtureTrack> tracks = VideoAudio();
+  tracks[1].language = "fr";  // RFC 1766 in the LSM, ISO 639-2/T in the manifest
+  g_assert_true(p.OpenStream("s1", HeaderOf(MakeHeader(tracks)), 0).ok());
   g_assert_true(p.running());
   for (uint64_t k = 0; k < 5; k++)
     for (uint32_t track : {1u, 2u}) g_assert_true(p.AddFragment("s1", Frag(track, k * kD), 0) == FragmentFate::kAdded);
@@ -142,6 +144,7 @@ void TestManifestAndFragments() {
   g_assert_cmpuint(video->quality_levels[0].bitrate, ==, 1000000);
   EXPECT_STR(video->quality_levels[0].fourcc, "H264");
   g_assert_cmpuint(audio->quality_levels[0].bitrate, ==, 128000);
+  EXPECT_STR(audio->language, "fra");
   // Five fragments, two held back.
   g_assert_true(Times(*video) == (std::vector<uint64_t>{0, kD, 2 * kD}));
   g_assert_true(Times(*audio) == (std::vector<uint64_t>{0, kD, 2 * kD}));
@@ -439,6 +442,13 @@ void TestArchiveAndStop() {
   g_assert_true(p.Fragment(1000000, "video", 5 * kD, &r) == FragmentLookup::kFound);
   CheckResponse(r, 1, 5 * kD, {});
   g_assert_true(p.AddFragment("a/b", Frag(1, 6 * kD), 0) == FragmentFate::kRejected);
+  // A refused header leaves the stopped point as it is.
+  std::vector<uint8_t> bare;
+  MakeIsmvFileType().Write(bare);
+  MakeMovie({ConfigOf(VideoAudio()[0])}, 10000000, 0).Write(bare);
+  g_assert_false(p.OpenStream("a/b", HeaderOf(bare), 150).ok());
+  g_assert_true(p.stopped());
+  CheckArchive(settings.archive_dir, "ch1", 6);
   // A new stream starts a new event; the old archive goes to previous/.
   g_assert_true(p.OpenStream("a/b", HeaderOf(MakeHeader(VideoAudio())), 200).ok());
   g_assert_true(p.running());
