@@ -55,16 +55,11 @@
 #include "ismvmux_queue.h"
 #include "presentation.h"
 
-GST_DEBUG_CATEGORY_STATIC(gst_ismv_mux_debug);
+GST_DEBUG_CATEGORY(gst_ismv_mux_debug);
 #define GST_CAT_DEFAULT gst_ismv_mux_debug
 
 static gboolean gst_ismv_mux_sink_event_queued(GstAggregator* agg, GstAggregatorPad* pad, GstEvent* event);
 
-#define DEFAULT_FRAGMENT_DURATION (2 * GST_SECOND)
-#define DEFAULT_TIMESCALE 10000000
-#define DEFAULT_H264_FOURCC "H264"
-#define DEFAULT_STRICT_ALIGNMENT FALSE
-#define DEFAULT_TIMESTAMP_MODE GST_ISMV_MUX_TIMESTAMPS_ZERO
 
 enum {
   PROP_0,
@@ -76,159 +71,20 @@ enum {
   PROP_STRICT_ALIGNMENT,
   PROP_TIMESTAMP_MODE,
   PROP_MEDIA_FILE_NAME,
+  PROP_LIVE,
+  PROP_LIVE_END_MFRA,
+  PROP_FRAGMENT_BOUNDARIES,
   PROP_ENCRYPTION,  // first of ismvmux::kEncryptionPropertyCount (ismvmux_encryption.h)
   PROP_LAST = PROP_ENCRYPTION + ismvmux::kEncryptionPropertyCount,
 };
 
-enum { PROP_PAD_0, PROP_PAD_LANGUAGE };
+enum { PROP_PAD_0, PROP_PAD_LANGUAGE, PROP_PAD_BITRATE };
 
-namespace {
-
-struct BufferUnref {
-  void operator()(GstBuffer* b) const { gst_buffer_unref(b); }
-};
-using BufferPtr = std::unique_ptr<GstBuffer, BufferUnref>;
-
-// A sample waiting for its fragment to close. Times are nanoseconds relative
-// to the output origin (signed: a DTS may precede the origin).
-struct PendingSample {
-  BufferPtr buffer;
-  int64_t pts = 0;
-  int64_t dts = 0;
-  bool sync = false;
-  // Already-encrypted input: the sample's IV and subsamples (protection meta).
-  std::optional<ismvmux::SampleProtection> protection;
-};
-
-struct WrittenFragment {
-  uint64_t time = 0;
-  uint64_t duration = 0;
-  uint64_t moof_offset = 0;
-};
-
-struct Track {
-  Track() = default;
-  Track(const Track&) = delete;
-  Track& operator=(const Track&) = delete;
-  ~Track() {
-    if (pad) gst_object_unref(pad);
-  }
-  GstIsmvMuxPad* pad = nullptr;  // a reference is held: the track outlives a released pad
-  bool released = false;         // pad released while muxing: the track has ended
-  piff::TrackConfig config;
-  bool has_caps = false;
-  std::string fourcc;
-  std::string language = "und";
-  std::string unmapped_tag;  // the last language-code tag warned about
-  ismvmux::TrackCrypto crypto;
-
-  std::deque<PendingSample> pending;
-  bool started = false;        // first sample seen (and accepted)
-  int64_t decode_shift = 0;    // ticks added to DTS ticks (first PTS - first DTS)
-  int64_t last_dts = G_MININT64;
-  uint64_t dropped_leading = 0;  // non-keyframes dropped before the first keyframe
-  uint64_t open_gop_fragments = 0;  // fragments written with leading pictures (warned at the first)
-  size_t next_boundary = 0;    // index into the boundary list of the next cut
-  // Boundary searches resume where the last one stopped (pending only grows
-  // between fragments): the cut time searched for and the first index not
-  // yet looked at, for FindCut and for the reference track's next boundary.
-  int64_t scan_time = G_MININT64;
-  size_t scan_from = 0;
-  int64_t ref_scan_time = G_MININT64;
-  size_t ref_scan_from = 0;
-  uint64_t last_duration = 0;  // ticks, for the final sample when unknown
-
-  uint64_t payload_bytes = 0;
-  std::vector<WrittenFragment> fragments;
-
-  bool is_video() const { return config.kind == piff::TrackConfig::Kind::kVideo; }
-};
-
-}  // namespace
-
-struct _GstIsmvMuxPad {
-  GstAggregatorPad parent;
-  gchar* language;
-  ismvmux::PadQueue* queue;  // direct input (ismvmux_queue.h)
-};
+#include "ismvmux_live.h"
+#include "ismvmux_private.h"
 
 G_DEFINE_TYPE(GstIsmvMuxPad, gst_ismv_mux_pad, GST_TYPE_AGGREGATOR_PAD)
 
-struct IsmvMuxState {
-  // Properties (guarded by the object lock).
-  GstClockTime fragment_duration = DEFAULT_FRAGMENT_DURATION;
-  guint timescale = DEFAULT_TIMESCALE;
-  std::string server_manifest;
-  std::string client_manifest;
-  std::string h264_fourcc = DEFAULT_H264_FOURCC;
-  bool strict_alignment = DEFAULT_STRICT_ALIGNMENT;
-  GstIsmvMuxTimestampMode timestamp_mode = DEFAULT_TIMESTAMP_MODE;
-  std::string media_file_name;
-  ismvmux::EncryptionProperties encryption_props;
-
-  // Encryption settings checked at start; the protection system headers of
-  // protection events (kept over a flush: the events are sticky and not
-  // sent again); and the headers written: the generated PlayReady Object
-  // when encrypting, else the events' when some input is encrypted.
-  ismvmux::MuxEncryption encryption;
-  ismvmux::ProtectionHeaderSet input_protection;
-  ismvmux::ProtectionHeaderSet protection;
-  ismvmux::DirectInput direct;  // guarded by tracks_lock
-
-  // Guards `tracks` against pads requested or released from the application
-  // thread while the streaming thread iterates it.
-  std::mutex tracks_lock;
-  // Streaming state (streaming thread only, reset on start/stop).
-  std::vector<std::unique_ptr<Track>> tracks;  // in pad request order
-  bool header_written = false;
-  bool finished = false;
-  int64_t origin = 0;                 // running time (ns) that maps to 0
-  uint64_t offset = 0;                // bytes pushed so far
-  size_t mehd_offset = 0;
-  uint32_t sequence_number = 0;
-  std::vector<int64_t> boundaries;    // fragment cut times (ns, origin-relative)
-  int64_t next_target = 0;
-  uint32_t next_track_id = 1;
-
-  // `clear_input`: also empty the pads' own queues (not on a flush: each pad
-  // empties its queue at its own flush-start, and may have new data by now).
-  void ResetStreaming(bool clear_input = true) {
-    std::lock_guard<std::mutex> lock(tracks_lock);
-    tracks.erase(std::remove_if(tracks.begin(), tracks.end(), [](const std::unique_ptr<Track>& t) { return t->released; }),
-                 tracks.end());
-    for (auto& t : tracks) {
-      t->pending.clear();
-      t->started = false;
-      t->decode_shift = 0;
-      t->last_dts = G_MININT64;
-      t->dropped_leading = 0;
-      t->open_gop_fragments = 0;
-      t->next_boundary = 0;
-      t->scan_time = t->ref_scan_time = G_MININT64;
-      t->last_duration = 0;
-      t->payload_bytes = 0;
-      t->fragments.clear();
-      t->crypto.ResetStreaming();
-      if (clear_input) ismvmux::ResetPadQueue(GST_PAD(t->pad));
-    }
-    direct.Reset();
-    direct.cond.notify_all();
-    protection.Clear();
-    header_written = false;
-    finished = false;
-    origin = 0;
-    offset = 0;
-    mehd_offset = 0;
-    sequence_number = 0;
-    boundaries.clear();
-    next_target = 0;
-  }
-};
-
-struct _GstIsmvMux {
-  GstAggregator parent;
-  IsmvMuxState* state;
-};
 
 G_DEFINE_TYPE_WITH_CODE(GstIsmvMux, gst_ismv_mux, GST_TYPE_AGGREGATOR,
                         G_IMPLEMENT_INTERFACE(GST_TYPE_CHILD_PROXY, IsmvMuxChildProxyInit))
@@ -237,7 +93,7 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(ismvmux, "ismvmux", GST_RANK_PRIMARY, GST_
                                                               "Smooth Streaming PIFF muxer"));
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/quicktime, variant = (string) iso-fragmented"));
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/quicktime, variant = (string) { iso-fragmented, isml }"));
 
 static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
     "video_%u", GST_PAD_SINK, GST_PAD_REQUEST,
@@ -269,30 +125,24 @@ static GType gst_ismv_mux_timestamp_mode_get_type(void) {
   return type;
 }
 
+#define GST_TYPE_ISMV_MUX_FRAGMENT_BOUNDARIES (gst_ismv_mux_fragment_boundaries_get_type())
+static GType gst_ismv_mux_fragment_boundaries_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_ISMV_MUX_BOUNDARIES_KEYFRAME, "At the first keyframe at or after each fragment-duration", "keyframe"},
+      {GST_ISMV_MUX_BOUNDARIES_CLOCK_GRID,
+       "At the first frame of each multiple of fragment-duration on the output timeline, sample times snapped to "
+       "the frame grid (timecode-ganged redundant encoders)",
+       "clock-grid"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstIsmvMuxFragmentBoundaries", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
 // ---------------------------------------------------------------- helpers
-
-static int64_t ToTicks(int64_t ns, uint32_t timescale) {
-  if (ns >= 0) return static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(ns), timescale, GST_SECOND));
-  return -static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(-ns), timescale, GST_SECOND));
-}
-
-// The nanosecond time whose ToTicks() is `ticks` (exact for timescales up
-// to 1 GHz: the rounding error is below half a tick).
-static int64_t TicksToNs(int64_t ticks, uint32_t timescale) {
-  if (ticks >= 0) return static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(ticks), GST_SECOND, timescale));
-  return -static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(-ticks), GST_SECOND, timescale));
-}
-
-static std::string FormatTime(int64_t ns) {
-  gchar* s = g_strdup_printf("%s%" GST_TIME_FORMAT, ns < 0 ? "-" : "", GST_TIME_ARGS(static_cast<GstClockTime>(ns < 0 ? -ns : ns)));
-  std::string r(s);
-  g_free(s);
-  return r;
-}
-
-static std::string TrackLabel(const Track& t) {
-  return std::string(GST_PAD_NAME(t.pad)) + " (track " + std::to_string(t.config.track_id) + ")";
-}
 
 static Track* FindTrack(IsmvMuxState* st, GstAggregatorPad* pad) {
   for (auto& t : st->tracks)
@@ -352,14 +202,19 @@ static bool SameConfig(const piff::TrackConfig& a, const piff::TrackConfig& b) {
 
 // ---------------------------------------------------------------- output
 
-static GstFlowReturn PushBytes(GstIsmvMux* self, std::vector<uint8_t> bytes) {
-  IsmvMuxState* st = self->state;
+GstBuffer* WrapBytes(std::vector<uint8_t> bytes) {
   gsize n = bytes.size();
-  auto* holder = new std::vector<uint8_t>(std::move(bytes));
-  GstBuffer* buf = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, holder->data(), n, 0, n, holder,
-                                               [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
+  auto holder = std::make_unique<std::vector<uint8_t>>(std::move(bytes));
+  guint8* data = holder->data();
+  return gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, data, n, 0, n, holder.release(),
+                                     [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
+}
+
+GstFlowReturn PushBytes(GstIsmvMux* self, std::vector<uint8_t> bytes) {
+  IsmvMuxState* st = self->state;
+  GstBuffer* buf = WrapBytes(std::move(bytes));
   GST_BUFFER_OFFSET(buf) = st->offset;
-  st->offset += n;
+  st->offset += gst_buffer_get_size(buf);
   GST_BUFFER_OFFSET_END(buf) = st->offset;
   return gst_aggregator_finish_buffer(GST_AGGREGATOR(self), buf);
 }
@@ -437,6 +292,10 @@ static GstFlowReturn WriteHeader(GstIsmvMux* self) {
   std::vector<piff::TrackConfig> configs;
   for (auto& t : st->tracks) configs.push_back(t->config);
   if (!SetUpTrackProtection(self, &configs)) return GST_FLOW_ERROR;
+  if (st->live) {
+    st->header_written = true;
+    return ismvmux::PushLiveHeader(self, configs);
+  }
   piff::InitSegment init = piff::BuildInitSegment(configs, st->timescale, 0, st->protection.moov_boxes());
   st->mehd_offset = init.mehd_duration_offset;
 
@@ -533,23 +392,28 @@ static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, boo
                   TrackLabel(*t).c_str(), params.sequence_number, wf.time, wf.duration, count,
                   static_cast<guint64>(header.bytes.size() + header.payload_size), at_eos ? " (final)" : "");
 
-  // One buffer list: the header bytes, then every sample's memory shared.
-  GstBufferList* list = gst_buffer_list_new_sized(count + 1);
-  gsize hn = header.bytes.size();
-  auto* holder = new std::vector<uint8_t>(std::move(header.bytes));
-  GstBuffer* hb = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, holder->data(), hn, 0, hn, holder,
-                                              [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
-  GST_BUFFER_OFFSET(hb) = st->offset;
-  st->offset += hn;
-  gst_buffer_list_add(list, hb);
+  std::vector<GstBuffer*> payloads;
   for (size_t i = 0; i < count; i++) {
-    GstBuffer* out = encrypted.empty() ? ismvmux::OutputBuffer(t->pending.front().buffer.release()) : encrypted[i].release();
-    GST_BUFFER_OFFSET(out) = st->offset;
-    st->offset += gst_buffer_get_size(out);
-    gst_buffer_list_add(list, out);
+    payloads.push_back(encrypted.empty() ? ismvmux::OutputBuffer(t->pending.front().buffer.release())
+                                         : encrypted[i].release());
     t->pending.pop_front();
   }
   t->scan_time = t->ref_scan_time = G_MININT64;  // the indexes moved
+  if (st->live)
+    return ismvmux::PushLiveFragment(self, *t, std::move(header.bytes), std::move(payloads), params, wf,
+                                     samples[0].sync);
+
+  // One buffer list: the header bytes, then every sample's memory shared.
+  GstBufferList* list = gst_buffer_list_new_sized(count + 1);
+  GstBuffer* hb = WrapBytes(std::move(header.bytes));
+  GST_BUFFER_OFFSET(hb) = st->offset;
+  st->offset += gst_buffer_get_size(hb);
+  gst_buffer_list_add(list, hb);
+  for (GstBuffer* out : payloads) {
+    GST_BUFFER_OFFSET(out) = st->offset;
+    st->offset += gst_buffer_get_size(out);
+    gst_buffer_list_add(list, out);
+  }
   return gst_aggregator_finish_buffer_list(GST_AGGREGATOR(self), list);
 }
 
@@ -723,6 +587,16 @@ static GstFlowReturn AddSample(GstIsmvMux* self, Track* t, GstBuffer* buf) {
   dts -= st->origin;
   bool sync = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
   if (!t->is_video()) sync = true;
+  if (st->fragment_boundaries == GST_ISMV_MUX_BOUNDARIES_CLOCK_GRID) {
+    // Snapped to the track's frame grid; dropped before the first boundary.
+    PendingSample grid_sample;
+    grid_sample.pts = pts;
+    grid_sample.dts = dts;
+    grid_sample.sync = sync;
+    if (!ismvmux::GridAdmitSample(self, t, &grid_sample)) return GST_FLOW_OK;
+    pts = grid_sample.pts;
+    dts = grid_sample.dts;
+  }
 
   if (!t->started) {
     if (!sync) {
@@ -766,6 +640,10 @@ static GstFlowReturn AddSample(GstIsmvMux* self, Track* t, GstBuffer* buf) {
   s.dts = dts;
   s.sync = sync;
   t->pending.push_back(std::move(s));
+  if (st->fragment_boundaries == GST_ISMV_MUX_BOUNDARIES_CLOCK_GRID) {
+    size_t ready = ismvmux::GridFragmentReady(self, t);
+    return ready ? WriteFragment(self, t, ready, false) : GST_FLOW_OK;
+  }
   return CloseReadyFragments(self);
 }
 
@@ -910,6 +788,7 @@ static GstFlowReturn Finish(GstIsmvMux* self) {
     t->next_boundary = st->boundaries.size();
     if ((ret = WriteFragment(self, t.get(), t->pending.size(), true)) != GST_FLOW_OK) return ret;
   }
+  if (st->live) return ismvmux::FinishLive(self);
 
   // mfra: one tfra v1 per track, one entry per fragment.
   piff::MovieFragmentRandomAccessBox mfra;
@@ -1028,9 +907,14 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
     if (ret != GST_FLOW_OK) return ret;
   }
 
-  if (!best) return all_eos ? Finish(self) : GST_FLOW_OK;
+  if (!best) {
+    if (all_eos) return Finish(self);
+    if (timeout && st->live) ismvmux::NoteStarved(self);
+    return GST_FLOW_OK;
+  }
   GstBuffer* buf = ismvmux::PopBuffer(&best->pad->parent);
   if (!buf) return GST_FLOW_OK;
+  if (st->live) ismvmux::NoteSampleTaken(self, &best->pad->parent, buf);
   return AddSample(self, best, buf);
 }
 
@@ -1081,6 +965,11 @@ static gboolean gst_ismv_mux_sink_event(GstAggregator* agg, GstAggregatorPad* pa
     t->config = config;
     t->fourcc = fourcc;
     t->has_caps = true;
+    t->grid = ismvmux::GridFromCaps(gst_caps_get_structure(caps, 0), config);
+    if (st->fragment_boundaries == GST_ISMV_MUX_BOUNDARIES_CLOCK_GRID && !t->grid.valid())
+      GST_ELEMENT_WARNING(self, STREAM, MUX, ("No frame grid for %s", GST_PAD_NAME(pad)),
+                          ("fragment-boundaries=clock-grid needs a fixed framerate in the video caps (or a "
+                           "parseable AAC config); sample times are not snapped, so ganged encoders may differ"));
     t->crypto.input_encrypted = encrypted;
     t->crypto.input_scheme = scheme;
     GST_DEBUG_OBJECT(self, "%s configured: %" GST_PTR_FORMAT, TrackLabel(*t).c_str(), caps);
@@ -1088,6 +977,11 @@ static gboolean gst_ismv_mux_sink_event(GstAggregator* agg, GstAggregatorPad* pa
     Track* t = FindTrack(st, pad);
     GstTagList* tags;
     gst_event_parse_tag(event, &tags);
+    guint bitrate = 0;
+    if (t && !st->header_written &&
+        (gst_tag_list_get_uint(tags, GST_TAG_NOMINAL_BITRATE, &bitrate) ||
+         gst_tag_list_get_uint(tags, GST_TAG_BITRATE, &bitrate)) && bitrate)
+      t->tag_bitrate = bitrate;
     gchar* lang = nullptr;
     if (t && !GST_ISMV_MUX_PAD(pad)->language && gst_tag_list_get_string(tags, GST_TAG_LANGUAGE_CODE, &lang) &&
         lang) {
@@ -1187,8 +1081,15 @@ static GstPad* gst_ismv_mux_request_new_pad(GstElement* element, GstPadTemplate*
 }
 
 static GstFlowReturn gst_ismv_mux_update_src_caps(GstAggregator* agg, GstCaps* caps, GstCaps** ret) {
+  if (GST_ISMV_MUX(agg)->state->live) return ismvmux::LiveSrcCaps(GST_ISMV_MUX(agg), ret);
   *ret = gst_caps_new_simple("video/quicktime", "variant", G_TYPE_STRING, "iso-fragmented", nullptr);
   return GST_FLOW_OK;
+}
+
+// Live mode: the aggregator's timeout counts from here (ismvmux_live.h).
+static GstClockTime gst_ismv_mux_get_next_time(GstAggregator* agg) {
+  GstIsmvMux* self = GST_ISMV_MUX(agg);
+  return self->state->live ? ismvmux::LiveNextTime(self) : GST_CLOCK_TIME_NONE;
 }
 
 static gboolean gst_ismv_mux_start(GstAggregator* agg) {
@@ -1209,6 +1110,13 @@ static gboolean gst_ismv_mux_start(GstAggregator* agg) {
   }
   for (auto& w : warnings)
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("Encryption settings: %s", w.c_str()), (nullptr));
+  GST_OBJECT_LOCK(self);
+  bool manifests_in_live = st->live && (!st->server_manifest.empty() || !st->client_manifest.empty());
+  GST_OBJECT_UNLOCK(self);
+  if (manifests_in_live)
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("server-manifest and client-manifest are ignored in live mode"),
+                        ("the publishing point makes the manifests of a live stream from the Live Server Manifest "
+                         "and the fragments"));
   if (st->encryption.enabled())
     GST_INFO_OBJECT(self, "encrypting with %s, KID %s, PlayReady Object of %zu bytes",
                     piff::SchemeName(st->encryption.settings.scheme),
@@ -1255,6 +1163,11 @@ static void gst_ismv_mux_set_property(GObject* object, guint prop_id, const GVal
     case PROP_STRICT_ALIGNMENT: st->strict_alignment = g_value_get_boolean(value); break;
     case PROP_TIMESTAMP_MODE: st->timestamp_mode = static_cast<GstIsmvMuxTimestampMode>(g_value_get_enum(value)); break;
     case PROP_MEDIA_FILE_NAME: st->media_file_name = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_LIVE: st->live = g_value_get_boolean(value); break;
+    case PROP_LIVE_END_MFRA: st->live_end_mfra = g_value_get_boolean(value); break;
+    case PROP_FRAGMENT_BOUNDARIES:
+      st->fragment_boundaries = static_cast<GstIsmvMuxFragmentBoundaries>(g_value_get_enum(value));
+      break;
     default:
       if (!ismvmux::SetEncryptionProperty(&st->encryption_props, prop_id - PROP_ENCRYPTION, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1276,6 +1189,9 @@ static void gst_ismv_mux_get_property(GObject* object, guint prop_id, GValue* va
     case PROP_STRICT_ALIGNMENT: g_value_set_boolean(value, st->strict_alignment); break;
     case PROP_TIMESTAMP_MODE: g_value_set_enum(value, st->timestamp_mode); break;
     case PROP_MEDIA_FILE_NAME: g_value_set_string(value, st->media_file_name.empty() ? nullptr : st->media_file_name.c_str()); break;
+    case PROP_LIVE: g_value_set_boolean(value, st->live); break;
+    case PROP_LIVE_END_MFRA: g_value_set_boolean(value, st->live_end_mfra); break;
+    case PROP_FRAGMENT_BOUNDARIES: g_value_set_enum(value, st->fragment_boundaries); break;
     default:
       if (!ismvmux::GetEncryptionProperty(st->encryption_props, prop_id - PROP_ENCRYPTION, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1349,6 +1265,31 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
                           "Media file name written as src in the server manifest; when unset it is learned from "
                           "downstream (the URI query that filesink answers), relative to the .ism (default: unset)",
                           nullptr, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_LIVE,
+      g_param_spec_boolean("live", "Live ingest",
+                           "Write a Smooth Streaming live ingest stream (for a publishing point, e.g. through "
+                           "smoothsink): ftyp + Live Server Manifest + moov as a HEADER buffer and in the src caps "
+                           "(streamheader), then each track fragment as one buffer as soon as it closes; no seeking "
+                           "back, no mfra index, no manifest files (default: false)",
+                           DEFAULT_LIVE, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_LIVE_END_MFRA,
+      g_param_spec_boolean("live-end-mfra", "Live end mfra",
+                           "In live mode, end the stream with an empty 8-byte mfra box: IIS publishing points take "
+                           "it as end of stream; Azure Media Services ignores it and asks encoders not to send it "
+                           "(default: false)",
+                           DEFAULT_LIVE_END_MFRA, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_FRAGMENT_BOUNDARIES,
+      g_param_spec_enum("fragment-boundaries", "Fragment boundaries",
+                        "Where fragments start: keyframe (the first keyframe at or after fragment-duration after "
+                        "the previous boundary) or clock-grid (for timecode-ganged redundant encoders with "
+                        "timestamp-mode=clock: at the first frame of every multiple of fragment-duration on the "
+                        "output timeline, sample times snapped to each track's frame grid, samples before the "
+                        "first boundary dropped, and force-key-unit events sent upstream for each boundary) "
+                        "(default: keyframe)",
+                        GST_TYPE_ISMV_MUX_FRAGMENT_BOUNDARIES, DEFAULT_FRAGMENT_BOUNDARIES, flags));
   ismvmux::InstallEncryptionProperties(gobject_class, PROP_ENCRYPTION, flags);
 
   gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template, GST_TYPE_AGGREGATOR_PAD);
@@ -1369,9 +1310,12 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
   agg_class->stop = gst_ismv_mux_stop;
   agg_class->flush = gst_ismv_mux_flush;
   agg_class->update_src_caps = gst_ismv_mux_update_src_caps;
+  agg_class->get_next_time = gst_ismv_mux_get_next_time;
+  ismvmux::RegisterFragmentMeta();
 
   gst_type_mark_as_plugin_api(GST_TYPE_ISMV_MUX_PAD, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_ISMV_MUX_TIMESTAMP_MODE, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_ISMV_MUX_FRAGMENT_BOUNDARIES, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_ISMV_ENCRYPTION, static_cast<GstPluginAPIFlags>(0));
 }
 
@@ -1398,6 +1342,11 @@ static void gst_ismv_mux_pad_set_property(GObject* object, guint prop_id, const 
       }
       break;
     }
+    case PROP_PAD_BITRATE:
+      GST_OBJECT_LOCK(pad);
+      pad->bitrate = g_value_get_uint(value);
+      GST_OBJECT_UNLOCK(pad);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -1408,6 +1357,11 @@ static void gst_ismv_mux_pad_get_property(GObject* object, guint prop_id, GValue
     case PROP_PAD_LANGUAGE:
       GST_OBJECT_LOCK(pad);
       g_value_set_string(value, pad->language);
+      GST_OBJECT_UNLOCK(pad);
+      break;
+    case PROP_PAD_BITRATE:
+      GST_OBJECT_LOCK(pad);
+      g_value_set_uint(value, pad->bitrate);
       GST_OBJECT_UNLOCK(pad);
       break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
@@ -1435,10 +1389,20 @@ static void gst_ismv_mux_pad_class_init(GstIsmvMuxPadClass* klass) {
                           "ismvmux name=mux audio_0::language=fra",
                           nullptr,
                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property(
+      gobject_class, PROP_PAD_BITRATE,
+      g_param_spec_uint("bitrate", "Bitrate",
+                        "Live mode: the track's systemBitrate in the Live Server Manifest, in bit/s (the number in "
+                        "its QualityLevels(...) URLs); 0 = the nominal-bitrate or bitrate tag of the input seen "
+                        "before the header (x264enc, for one, tags its bitrate). Unused in on-demand files, whose "
+                        "bitrates are measured (default: 0)",
+                        0, G_MAXUINT, 0,
+                        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 }
 
 static void gst_ismv_mux_pad_init(GstIsmvMuxPad* pad) {
   pad->language = nullptr;
+  pad->bitrate = 0;
   pad->queue = new ismvmux::PadQueue();
 }
 
@@ -1453,7 +1417,9 @@ static gboolean gst_ismv_mux_sink_event_queued(GstAggregator* agg, GstAggregator
   GstEventType type = GST_EVENT_TYPE(event);
   bool queued = GST_EVENT_IS_SERIALIZED(event) && type != GST_EVENT_FLUSH_STOP;
   gboolean ret = gst_ismv_mux_sink_event(agg, pad, event);
-  if (type == GST_EVENT_CAPS && ret && !gst_pad_has_current_caps(GST_AGGREGATOR_SRC_PAD(agg))) {
+  // Live mode: the caps carry the header, set when it is built.
+  if (type == GST_EVENT_CAPS && ret && !GST_ISMV_MUX(agg)->state->live &&
+      !gst_pad_has_current_caps(GST_AGGREGATOR_SRC_PAD(agg))) {
     GstCaps* caps = nullptr;
     gst_ismv_mux_update_src_caps(agg, nullptr, &caps);
     gst_aggregator_set_src_caps(agg, caps);
