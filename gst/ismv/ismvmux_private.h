@@ -189,6 +189,9 @@ struct IsmvMuxState {
       if (clear_input) ismvmux::ResetPadQueue(GST_PAD(t->pad));
     }
     direct.Reset();
+    // Live mode pushes its header (caps with streamheader) and fragments
+    // from the aggregator's thread, which holds the src pad's stream lock.
+    if (live) direct.mode = ismvmux::DirectInput::Mode::kAggregator;
     direct.cond.notify_all();
     protection.Clear();
     header_written = false;
