@@ -34,6 +34,7 @@ Status MakeLiveServerManifest(const std::vector<LiveTrack>& tracks, ServerManife
     number("systemBitrate", t.bitrate);
     number("trackID", t.config.track_id);
     param("trackName", names[i]);
+    param("systemLanguage", t.config.language);  // also the attribute; FFmpeg and IIS examples give both
     number("timescale", t.config.timescale);
     param("FourCC", t.fourcc);
     param("CodecPrivateData", ql.codec_private_data);

@@ -25,7 +25,8 @@ struct LiveTrack {
 
 // The Live Server Manifest: one <video>/<audio> per track, src "Streams"
 // (what [MS-SSTR] 2.2.7.3 says a live manifest SHOULD use), systemBitrate,
-// systemLanguage, and params systemBitrate, trackID, trackName, timescale,
+// systemLanguage, and params systemBitrate, trackID, trackName,
+// systemLanguage, timescale,
 // FourCC, CodecPrivateData, then MaxWidth, MaxHeight, DisplayWidth,
 // DisplayHeight (video) or AudioTag, Channels, SamplingRate, BitsPerSample,
 // PacketSize (audio) - FFmpeg's isml set plus the timescale. Fails on a track

@@ -62,6 +62,7 @@ void TestManifest() {
   const ServerTrack& a = back.tracks[1];
   EXPECT_STR(a.kind, "audio");
   EXPECT_STR(*a.system_language, "fra");
+  EXPECT_STR(Param(a, "systemLanguage"), "fra");
   g_assert_cmpuint(*a.track_id(), ==, 2);
   EXPECT_STR(a.track_name(), "audio");
   EXPECT_STR(Param(a, "FourCC"), "AACL");
