@@ -10,13 +10,22 @@
  * Muxes H.264 and AAC streams into one PIFF 1.1 / Smooth Streaming fragmented
  * MP4 file (.ismv, or .isma for audio only) with a 10 MHz timescale, a tfxd
  * box in every fragment and an mfra index, and writes the server (.ism) and
- * client (.ismc) manifests at EOS.
+ * client (.ismc) manifests at EOS. With live=true it writes a live ingest
+ * stream instead (ftyp + Live Server Manifest + moov, then one buffer per
+ * track fragment; ismvmux_live.h has the contract with downstream).
  *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -e videotestsrc num-buffers=240 ! x264enc key-int-max=48 ! h264parse ! mux.video_0 \
  *   audiotestsrc num-buffers=470 ! avenc_aac ! aacparse ! mux.audio_0 \
  *   ismvmux name=mux server-manifest=out.ism client-manifest=out.ismc ! filesink location=out.ismv
+ * ]|
+ *
+ * Live ingest stream, fragments of 2 s pushed as they close:
+ * |[
+ * gst-launch-1.0 -e videotestsrc is-live=true num-buffers=300 ! x264enc tune=zerolatency key-int-max=60 ! h264parse ! \
+ *   ismvmux name=m live=true ! filesink location=live.isml \
+ *   audiotestsrc is-live=true num-buffers=470 ! avenc_aac ! aacparse ! m.
  * ]|
  *
  * PlayReady-protected output (PIFF AES-CTR, a PlayReady Object generated from
@@ -1298,7 +1307,8 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
   gst_element_class_set_static_metadata(
       element_class, "Smooth Streaming (PIFF/ISMV) muxer", "Codec/Muxer",
       "Muxes H.264 and AAC into PIFF 1.1 fragmented MP4 (.ismv/.isma) with tfxd and mfra, GOP-aligned across "
-      "bitrates, and writes the .ism and .ismc manifests",
+      "bitrates, and writes the .ism and .ismc manifests; or, with live=true, into a Smooth Streaming live "
+      "ingest stream (Live Server Manifest, one buffer per fragment)",
       "gst-smooth developers <gst-smooth@example.org>");
 
   element_class->release_pad = gst_ismv_mux_release_pad;
