@@ -58,11 +58,9 @@
 #include "fragment.h"
 #include "fragment_start.h"
 #include "movie.h"
-#include "asset.h"
 #include "ismvmux_encryption.h"
 #include "ismvmux_pads.h"
 #include "ismvmux_queue.h"
-#include "presentation.h"
 
 GST_DEBUG_CATEGORY(gst_ismv_mux_debug);
 #define GST_CAT_DEFAULT gst_ismv_mux_debug
@@ -87,12 +85,10 @@ enum {
   PROP_LAST = PROP_ENCRYPTION + ismvmux::kEncryptionPropertyCount,
 };
 
-enum { PROP_PAD_0, PROP_PAD_LANGUAGE, PROP_PAD_BITRATE };
 
 #include "ismvmux_live.h"
 #include "ismvmux_private.h"
 
-G_DEFINE_TYPE(GstIsmvMuxPad, gst_ismv_mux_pad, GST_TYPE_AGGREGATOR_PAD)
 
 
 G_DEFINE_TYPE_WITH_CODE(GstIsmvMux, gst_ismv_mux, GST_TYPE_AGGREGATOR,
@@ -152,12 +148,6 @@ static GType gst_ismv_mux_fragment_boundaries_get_type(void) {
 }
 
 // ---------------------------------------------------------------- helpers
-
-static Track* FindTrack(IsmvMuxState* st, GstAggregatorPad* pad) {
-  for (auto& t : st->tracks)
-    if (GST_AGGREGATOR_PAD(t->pad) == pad) return t.get();
-  return nullptr;
-}
 
 // Parses sink caps into a track configuration. Returns an error text or "".
 static std::string ConfigFromCaps(GstIsmvMux* self, Track* t, GstCaps* caps, piff::TrackConfig* out,
@@ -236,66 +226,6 @@ static void SeekOutput(GstIsmvMux* self, guint64 position) {
   gst_aggregator_update_segment(GST_AGGREGATOR(self), &segment);
 }
 
-// Protection of every track for the header: an encryptor per track when
-// encrypting, or the tenc of already-encrypted input (from its first
-// buffer's protection meta), and the sinf either way.
-static bool SetUpTrackProtection(GstIsmvMux* self, std::vector<piff::TrackConfig>* configs) {
-  IsmvMuxState* st = self->state;
-  bool any_input_encrypted = false;
-  for (size_t i = 0; i < st->tracks.size(); i++) {
-    Track* t = st->tracks[i].get();
-    piff::TrackConfig& c = (*configs)[i];
-    if (st->encryption.enabled()) {
-      piff::Status s = ismvmux::CreateTrackEncryptor(st->encryption, c, i, &t->crypto.encryptor);
-      if (!s) {
-        GST_ELEMENT_ERROR(self, STREAM, MUX, ("Cannot encrypt %s", TrackLabel(*t).c_str()), ("%s", s.message().c_str()));
-        return false;
-      }
-      c.sinf = ismvmux::TrackSinf(c, t->crypto.encryptor->TencFields());
-      GST_INFO_OBJECT(self, "%s: %s, KID %s, first IV %s", TrackLabel(*t).c_str(),
-                      piff::SchemeName(st->encryption.settings.scheme), piff::UuidToString(st->encryption.settings.kid).c_str(),
-                      piff::ToHex(t->crypto.encryptor->first_iv()).c_str());
-    } else if (t->crypto.input_encrypted) {
-      any_input_encrypted = true;
-      ismvmux::SampleProtection first;
-      GstBuffer* head = ismvmux::PeekBuffer(GST_AGGREGATOR_PAD(t->pad));
-      piff::Status s = head ? ismvmux::ReadProtectionMeta(head, &first) : piff::Status::Ok();
-      if (head) gst_buffer_unref(head);
-      if (!s) {
-        GST_ELEMENT_ERROR(self, STREAM, MUX, ("Unusable encrypted sample on %s", GST_PAD_NAME(t->pad)),
-                          ("%s", s.message().c_str()));
-        return false;
-      }
-      if (head) {
-        t->crypto.input_kid = first.kid;
-        t->crypto.input_iv_size = static_cast<uint8_t>(first.sample.iv.size());
-      } else {
-        // A track that ends before its first sample: nothing names its KID.
-        GST_WARNING_OBJECT(self, "%s: encrypted input without samples, tenc KID unknown", TrackLabel(*t).c_str());
-        t->crypto.input_iv_size = piff::SchemeIvSize(t->crypto.input_scheme);
-      }
-      t->crypto.have_input_tenc = true;
-      piff::TrackEncryptionFields tenc;
-      tenc.head = piff::PiffAlgorithmId(t->crypto.input_scheme);
-      tenc.iv_size = t->crypto.input_iv_size;
-      tenc.kid = t->crypto.input_kid;
-      c.sinf = ismvmux::TrackSinf(c, tenc);
-      GST_INFO_OBJECT(self, "%s: already encrypted (%s, KID %s), samples pass through", TrackLabel(*t).c_str(),
-                      piff::SchemeName(t->crypto.input_scheme), piff::UuidToString(tenc.kid).c_str());
-    }
-  }
-  st->protection.Clear();
-  if (st->encryption.enabled())
-    st->protection.AddPlayReadyObject(st->encryption.pro);
-  else if (any_input_encrypted)
-    st->protection = st->input_protection;
-  if (any_input_encrypted && st->protection.manifest_headers().empty())
-    GST_ELEMENT_WARNING(self, STREAM, MUX, ("Encrypted input without a PlayReady header"),
-                        ("no protection event carried a PlayReady Object or pssh; the file and the .ismc have no "
-                         "PlayReady header, so Smooth Streaming clients cannot request a license"));
-  return true;
-}
-
 static GstFlowReturn WriteHeader(GstIsmvMux* self) {
   IsmvMuxState* st = self->state;
   std::vector<piff::TrackConfig> configs;
@@ -315,7 +245,7 @@ static GstFlowReturn WriteHeader(GstIsmvMux* self) {
 }
 
 // Writes the first `count` pending samples of a track as one fragment.
-static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, bool at_eos) {
+GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, bool at_eos) {
   IsmvMuxState* st = self->state;
   if (count == 0) return GST_FLOW_OK;
   uint32_t ts = t->config.timescale;
@@ -426,142 +356,6 @@ static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, boo
   return gst_aggregator_finish_buffer_list(GST_AGGREGATOR(self), list);
 }
 
-// Index of the sample that starts the next fragment of `t` for the cut time
-// `b`, or -1 when the samples that decide it have not arrived yet.
-static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
-  size_t from = t->scan_time == b ? t->scan_from : 0;
-  t->scan_time = b;
-  t->scan_from = from;
-  const uint32_t ts = t->config.timescale;
-  const int64_t bt = ToTicks(b, ts);  // compared on the file's ticks (see below)
-  if (t->is_video()) {
-    for (size_t i = std::max<size_t>(from, 1); i < t->pending.size(); i++) {
-      const PendingSample& s = t->pending[i];
-      if (s.sync && ToTicks(s.pts, ts) >= bt) {
-        if (ToTicks(s.pts, ts) != bt) {
-          std::string msg = TrackLabel(*t) + ": no keyframe at fragment boundary " + FormatTime(b) +
-                            "; the fragment closes at the next keyframe, " + FormatTime(s.pts) +
-                            ". Encode every bitrate with the same GOP (closed, no scene-cut keyframes).";
-          if (self->state->strict_alignment) {
-            GST_ELEMENT_ERROR(self, STREAM, MUX, ("Keyframes of the bitrate ladder do not line up"), ("%s", msg.c_str()));
-            return -2;
-          }
-          GST_ELEMENT_WARNING(self, STREAM, MUX, ("Keyframes of the bitrate ladder do not line up"), ("%s", msg.c_str()));
-        }
-        return static_cast<ssize_t>(i);
-      }
-    }
-    t->scan_from = t->pending.size();
-    return -1;
-  }
-  // Audio (and any all-sync track): the sample boundary nearest to b, on
-  // the ticks the file gets (a re-mux of the file sees the same ticks, not
-  // the same nanoseconds); a tie goes to the later sample.
-  for (size_t i = from; i < t->pending.size(); i++) {
-    int64_t at = ToTicks(t->pending[i].pts, ts);
-    if (at >= bt) {
-      if (i >= 2 && piff::CutAtEarlierSample(ToTicks(t->pending[i - 1].pts, ts), at, bt))
-        return static_cast<ssize_t>(i - 1);
-      return i == 0 ? -1 : static_cast<ssize_t>(i);
-    }
-  }
-  t->scan_from = t->pending.size();
-  return -1;
-}
-
-// A track has ended when its pad was released, or is EOS with nothing left
-// queued (the aggregator marks a pad EOS only once its buffers are popped).
-static bool TrackEnded(const Track& t) {
-  if (t.released) return true;
-  GstAggregatorPad* pad = &t.pad->parent;
-  return ismvmux::PadIsEos(pad) && !ismvmux::HasBuffer(pad);
-}
-
-// Closes every fragment whose boundary is known and whose cut sample arrived.
-static GstFlowReturn CloseReadyFragments(GstIsmvMux* self) {
-  IsmvMuxState* st = self->state;
-  if (st->tracks.empty()) return GST_FLOW_OK;
-  // The reference is the first video track still running, else the first
-  // running track: when it ends (EOS, pad released) before the others, the
-  // next one takes over, so the others keep getting boundaries instead of
-  // holding every sample until EOS.
-  Track* ref = nullptr;
-  Track* first_choice = nullptr;
-  for (auto& t : st->tracks) {
-    if (!TrackEnded(*t) && (!ref || (t->is_video() && !ref->is_video()))) ref = t.get();
-    if (!first_choice || (t->is_video() && !first_choice->is_video())) first_choice = t.get();
-  }
-  // After a handover the stream may be about to end too (audio a few ms
-  // longer than video): a boundary is decided only once half a fragment
-  // lies beyond it, so a short tail joins the last fragment (at most 1.5
-  // fragment durations) instead of making a fragment of its own.
-  const bool handed_over = ref != first_choice;
-
-  // An ended track will not reach its next boundary: its last samples make
-  // its final fragment now (the other tracks' fragments keep coming).
-  for (auto& tp : st->tracks) {
-    Track* t = tp.get();
-    if (t->pending.empty() || !TrackEnded(*t)) continue;
-    while (t->next_boundary < st->boundaries.size()) {
-      ssize_t cut = FindCut(self, t, st->boundaries[t->next_boundary]);
-      if (cut == -2) return GST_FLOW_ERROR;
-      if (cut < 0) break;
-      t->next_boundary++;
-      if (GstFlowReturn ret = WriteFragment(self, t, static_cast<size_t>(cut), false); ret != GST_FLOW_OK) return ret;
-    }
-    GST_DEBUG_OBJECT(self, "%s ended: its last %zu samples make its final fragment", TrackLabel(*t).c_str(),
-                     t->pending.size());
-    t->next_boundary = st->boundaries.size();
-    if (GstFlowReturn ret = WriteFragment(self, t, t->pending.size(), true); ret != GST_FLOW_OK) return ret;
-  }
-  if (!ref) return GST_FLOW_OK;  // all ended: Finish writes what is left
-
-  // The reference track decides new boundaries: video at the first keyframe
-  // at or after the target, audio at the sample nearest to it.
-  for (;;) {
-    if (ref->next_boundary < st->boundaries.size()) break;  // it still has one to apply
-    if (handed_over && (ref->pending.empty() || ref->pending.back().pts < st->next_target +
-                                                                            static_cast<int64_t>(st->fragment_duration / 2)))
-      break;
-    ssize_t cut = -1;
-    if (ref->is_video()) {
-      size_t from = ref->ref_scan_time == st->next_target ? ref->ref_scan_from : 1;
-      const int64_t target_ticks = ToTicks(st->next_target, ref->config.timescale);
-      for (size_t i = std::max<size_t>(from, 1); i < ref->pending.size(); i++)
-        if (ref->pending[i].sync && ToTicks(ref->pending[i].pts, ref->config.timescale) >= target_ticks) {
-          cut = static_cast<ssize_t>(i);
-          break;
-        }
-      ref->ref_scan_time = st->next_target;
-      ref->ref_scan_from = cut < 0 ? ref->pending.size() : 1;
-    } else {
-      cut = FindCut(self, ref, st->next_target);
-    }
-    if (cut < 0) break;
-    int64_t b = ref->pending[cut].pts;
-    st->boundaries.push_back(b);
-    // The next target on the tick grid (boundary ticks + duration ticks), so
-    // that an audio reference's nearest-sample decision does not depend on
-    // how the input rounded its nanoseconds.
-    const uint32_t ts = ref->config.timescale;
-    st->next_target = TicksToNs(ToTicks(b, ts) + ToTicks(static_cast<int64_t>(st->fragment_duration), ts), ts);
-    GST_DEBUG_OBJECT(self, "fragment boundary %zu at %s", st->boundaries.size(), FormatTime(b).c_str());
-  }
-
-  for (auto& tp : st->tracks) {
-    Track* t = tp.get();
-    while (t->next_boundary < st->boundaries.size()) {
-      ssize_t cut = FindCut(self, t, st->boundaries[t->next_boundary]);
-      if (cut == -2) return GST_FLOW_ERROR;
-      if (cut < 0) break;
-      t->next_boundary++;
-      GstFlowReturn ret = WriteFragment(self, t, static_cast<size_t>(cut), false);
-      if (ret != GST_FLOW_OK) return ret;
-    }
-  }
-  return GST_FLOW_OK;
-}
-
 // ---------------------------------------------------------------- input
 
 static int64_t RunningTime(GstAggregatorPad* pad, GstClockTime ts) {
@@ -657,131 +451,6 @@ static GstFlowReturn AddSample(GstIsmvMux* self, Track* t, GstBuffer* buf) {
 }
 
 // ---------------------------------------------------------------- EOS
-
-static std::string PathFromUri(const gchar* uri) {
-  gchar* path = g_filename_from_uri(uri, nullptr, nullptr);
-  std::string r = path ? path : "";
-  g_free(path);
-  return r;
-}
-
-static std::string AbsolutePath(const std::string& p) {
-  gchar* c = g_canonicalize_filename(p.c_str(), nullptr);
-  std::string r(c);
-  g_free(c);
-  return r;
-}
-
-static bool WriteFile(GstIsmvMux* self, const std::string& path, const std::string& text) {
-  GError* err = nullptr;
-  if (!g_file_set_contents(path.c_str(), text.data(), static_cast<gssize>(text.size()), &err)) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("Could not write manifest \"%s\"", path.c_str()),
-                      ("%s", err ? err->message : "unknown error"));
-    g_clear_error(&err);
-    return false;
-  }
-  GST_INFO_OBJECT(self, "wrote %s (%zu bytes)", path.c_str(), text.size());
-  return true;
-}
-
-// The outcome for applications: an element message "ismvmux-manifests"
-// (always, once both manifests are written), and when QualityLevels were left
-// out of them (misaligned ladder, see piff::AlignLadder) an error naming each
-// one: the files are complete and every manifest URL resolves, but the
-// presentation lacks renditions it was given.
-static void PostManifestsOutcome(GstIsmvMux* self, const piff::Presentation& pres, const std::string& ism,
-                                 const std::string& ismc) {
-  IsmvMuxState* st = self->state;
-  GValue pads = G_VALUE_INIT, reasons = G_VALUE_INIT;
-  gst_value_array_init(&pads, pres.left_out.size());
-  gst_value_array_init(&reasons, pres.left_out.size());
-  std::string details;
-  for (auto& l : pres.left_out) {
-    std::string pad = st->tracks[l.track]->pad ? GST_PAD_NAME(st->tracks[l.track]->pad) : "";
-    std::string msg = (pad.empty() ? "" : pad + ": ") + l.message;
-    GValue v = G_VALUE_INIT;
-    g_value_init(&v, G_TYPE_STRING);
-    g_value_set_string(&v, pad.c_str());
-    gst_value_array_append_and_take_value(&pads, &v);
-    g_value_init(&v, G_TYPE_STRING);
-    g_value_set_string(&v, msg.c_str());
-    gst_value_array_append_and_take_value(&reasons, &v);
-    details += (details.empty() ? "" : "\n") + msg;
-  }
-  guint levels = 0;
-  for (auto& si : pres.client.streams) levels += static_cast<guint>(si.quality_levels.size());
-  GstStructure* s = gst_structure_new("ismvmux-manifests", "server-manifest", G_TYPE_STRING, ism.c_str(),
-                                      "client-manifest", G_TYPE_STRING, ismc.c_str(), "quality-levels", G_TYPE_UINT,
-                                      levels, "left-out", G_TYPE_UINT, static_cast<guint>(pres.left_out.size()),
-                                      nullptr);
-  gst_structure_take_value(s, "left-out-pads", &pads);
-  gst_structure_take_value(s, "left-out-reasons", &reasons);
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
-  if (!pres.left_out.empty())
-    GST_ELEMENT_ERROR(self, STREAM, MUX,
-                      ("%zu QualityLevel(s) left out of the manifests: the bitrate ladder is not aligned",
-                       pres.left_out.size()),
-                      ("%s", details.c_str()));
-}
-
-static bool WriteManifests(GstIsmvMux* self) {
-  IsmvMuxState* st = self->state;
-  GST_OBJECT_LOCK(self);
-  std::string ism = st->server_manifest, ismc = st->client_manifest, media = st->media_file_name;
-  GST_OBJECT_UNLOCK(self);
-  if (ism.empty() && ismc.empty()) return true;
-
-  // The media file name for the .ism comes from the property, else from
-  // downstream (filesink answers the URI query), relative to the .ism.
-  std::string media_path;
-  if (media.empty()) {
-    GstQuery* q = gst_query_new_uri();
-    if (gst_pad_peer_query(GST_AGGREGATOR_SRC_PAD(self), q)) {
-      gchar* uri = nullptr;
-      gst_query_parse_uri(q, &uri);
-      if (uri) media_path = PathFromUri(uri);
-      g_free(uri);
-    }
-    gst_query_unref(q);
-  }
-  std::string src = media;
-  std::string ism_dir = ism.empty() ? "" : AbsolutePath(ism).substr(0, AbsolutePath(ism).rfind('/'));
-  if (src.empty() && !media_path.empty())
-    src = ism.empty() ? g_path_get_basename(media_path.c_str()) : piff::RelativePath(AbsolutePath(media_path), ism_dir);
-  if (src.empty() && !ism.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Cannot name the media file in the server manifest"),
-                      ("downstream did not answer the URI query; set the media-file-name property"));
-    return false;
-  }
-
-  std::vector<piff::TrackSummary> summaries;
-  for (auto& t : st->tracks) {
-    piff::TrackSummary s;
-    s.config = t->config;
-    s.fourcc = t->fourcc;
-    s.src = src;
-    s.payload_bytes = t->payload_bytes;
-    for (auto& f : t->fragments) s.fragments.push_back({f.time, f.duration});
-    summaries.push_back(std::move(s));
-  }
-  std::string ismc_rel;
-  if (!ismc.empty()) ismc_rel = ism.empty() ? "" : piff::RelativePath(AbsolutePath(ismc), ism_dir);
-  piff::Presentation pres;
-  piff::Status status = piff::BuildPresentation(summaries, st->timescale, ismc_rel, &pres);
-  if (!status) {
-    GST_ELEMENT_ERROR(self, STREAM, MUX, ("Could not build the manifests"), ("%s", status.message().c_str()));
-    return false;
-  }
-  pres.client.protection = st->protection.manifest_headers();
-  for (auto& w : pres.warnings) GST_ELEMENT_WARNING(self, STREAM, MUX, ("Manifest warning"), ("%s", w.c_str()));
-  for (size_t i = 0; i < st->tracks.size(); i++)
-    GST_INFO_OBJECT(self, "%s: name %s, bitrate %u bit/s%s", TrackLabel(*st->tracks[i]).c_str(), pres.names[i].c_str(),
-                    pres.bitrates[i], pres.InManifests(i) ? "" : " (left out of the manifests)");
-  if (!ismc.empty() && !WriteFile(self, ismc, pres.client.Write())) return false;
-  if (!ism.empty() && !WriteFile(self, ism, pres.server.Write())) return false;
-  PostManifestsOutcome(self, pres, ism, ismc);
-  return true;
-}
 
 static GstFlowReturn Finish(GstIsmvMux* self) {
   IsmvMuxState* st = self->state;
@@ -1327,93 +996,6 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_ISMV_MUX_TIMESTAMP_MODE, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_ISMV_MUX_FRAGMENT_BOUNDARIES, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_ISMV_ENCRYPTION, static_cast<GstPluginAPIFlags>(0));
-}
-
-// ---------------------------------------------------------------- pad
-
-static void gst_ismv_mux_pad_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
-  GstIsmvMuxPad* pad = GST_ISMV_MUX_PAD(object);
-  switch (prop_id) {
-    case PROP_PAD_LANGUAGE: {
-      GST_OBJECT_LOCK(pad);
-      g_free(pad->language);
-      pad->language = g_value_dup_string(value);
-      GST_OBJECT_UNLOCK(pad);
-      GstElement* parent = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(pad)));
-      if (parent) {
-        // Mapped (and warned about) before the tracks are locked.
-        std::string iso = "und";
-        const gchar* tag = g_value_get_string(value);
-        if (tag) MapPadLanguage(parent, GST_PAD(pad), tag, "language property", &iso);
-        std::lock_guard<std::mutex> lock(GST_ISMV_MUX(parent)->state->tracks_lock);
-        Track* t = FindTrack(GST_ISMV_MUX(parent)->state, GST_AGGREGATOR_PAD(pad));
-        if (t && tag) t->language = t->config.language = iso;
-        gst_object_unref(parent);
-      }
-      break;
-    }
-    case PROP_PAD_BITRATE:
-      GST_OBJECT_LOCK(pad);
-      pad->bitrate = g_value_get_uint(value);
-      GST_OBJECT_UNLOCK(pad);
-      break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
-  }
-}
-
-static void gst_ismv_mux_pad_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
-  GstIsmvMuxPad* pad = GST_ISMV_MUX_PAD(object);
-  switch (prop_id) {
-    case PROP_PAD_LANGUAGE:
-      GST_OBJECT_LOCK(pad);
-      g_value_set_string(value, pad->language);
-      GST_OBJECT_UNLOCK(pad);
-      break;
-    case PROP_PAD_BITRATE:
-      GST_OBJECT_LOCK(pad);
-      g_value_set_uint(value, pad->bitrate);
-      GST_OBJECT_UNLOCK(pad);
-      break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
-  }
-}
-
-static void gst_ismv_mux_pad_finalize(GObject* object) {
-  g_free(GST_ISMV_MUX_PAD(object)->language);
-  delete GST_ISMV_MUX_PAD(object)->queue;
-  G_OBJECT_CLASS(gst_ismv_mux_pad_parent_class)->finalize(object);
-}
-
-static void gst_ismv_mux_pad_class_init(GstIsmvMuxPadClass* klass) {
-  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
-  gobject_class->set_property = gst_ismv_mux_pad_set_property;
-  gobject_class->get_property = gst_ismv_mux_pad_get_property;
-  gobject_class->finalize = gst_ismv_mux_pad_finalize;
-  g_object_class_install_property(
-      gobject_class, PROP_PAD_LANGUAGE,
-      g_param_spec_string("language", "Language",
-                          "Language of the track: an ISO 639-1/639-2 code or a BCP 47 tag (\"fr\", \"fre\", "
-                          "\"fra\", \"pt-BR\", \"zh-Hans\"), written as its ISO 639-2/T code (mdhd, .ismc "
-                          "Language); a tag that maps to none is a warning and \"und\". Overrides the "
-                          "language-code tag (default: from tags, else \"und\"). From gst-launch-1.0: "
-                          "ismvmux name=mux audio_0::language=fra",
-                          nullptr,
-                          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
-  g_object_class_install_property(
-      gobject_class, PROP_PAD_BITRATE,
-      g_param_spec_uint("bitrate", "Bitrate",
-                        "Live mode: the track's systemBitrate in the Live Server Manifest, in bit/s (the number in "
-                        "its QualityLevels(...) URLs); 0 = the nominal-bitrate or bitrate tag of the input seen "
-                        "before the header (x264enc, for one, tags its bitrate). Unused in on-demand files, whose "
-                        "bitrates are measured (default: 0)",
-                        0, G_MAXUINT, 0,
-                        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
-}
-
-static void gst_ismv_mux_pad_init(GstIsmvMuxPad* pad) {
-  pad->language = nullptr;
-  pad->bitrate = 0;
-  pad->queue = new ismvmux::PadQueue();
 }
 
 // ---------------------------------------------------------------- direct input (ismvmux_queue.h)

@@ -218,6 +218,19 @@ struct _GstIsmvMux {
 GstFlowReturn PushBytes(GstIsmvMux* self, std::vector<uint8_t> bytes);
 // A buffer owning `bytes`, read-only, without a copy.
 GstBuffer* WrapBytes(std::vector<uint8_t> bytes);
+// Writes the first `count` pending samples of a track as one fragment (gstismvmux.cpp).
+GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, bool at_eos);
+// fragment-boundaries=keyframe: closes every fragment whose boundary is
+// known and whose cut sample arrived (ismvmux_boundaries.cpp).
+GstFlowReturn CloseReadyFragments(GstIsmvMux* self);
+// Protection of every track for the header (ismvmux_encryption.cpp): an
+// encryptor per track, or the tenc of already-encrypted input; each config's
+// sinf, and the muxer's protection headers. False after posting an error.
+bool SetUpTrackProtection(GstIsmvMux* self, std::vector<piff::TrackConfig>* configs);
+
+// Writes the .ism/.ismc asked for at EOS and posts "ismvmux-manifests"
+// (ismvmux_manifests.cpp). False after posting an error.
+bool WriteManifests(GstIsmvMux* self);
 
 inline int64_t ToTicks(int64_t ns, uint32_t timescale) {
   if (ns >= 0) return static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(ns), timescale, GST_SECOND));
@@ -242,3 +255,8 @@ inline std::string TrackLabel(const Track& t) {
   return std::string(GST_PAD_NAME(t.pad)) + " (track " + std::to_string(t.config.track_id) + ")";
 }
 
+inline Track* FindTrack(IsmvMuxState* st, GstAggregatorPad* pad) {
+  for (auto& t : st->tracks)
+    if (GST_AGGREGATOR_PAD(t->pad) == pad) return t.get();
+  return nullptr;
+}
