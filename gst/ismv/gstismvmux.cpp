@@ -276,7 +276,7 @@ GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, bool at_eo
   if (leading.count() && t->open_gop_fragments++ == 0)
     GST_ELEMENT_WARNING(self, STREAM, MUX, ("Input on %s has open GOPs", GST_PAD_NAME(t->pad)),
                         ("%s: %s", TrackLabel(*t).c_str(),
-                         piff::DescribeOpenGops(1, t->fragments.size() + 1, static_cast<double>(first_decode) / ts,
+                         piff::DescribeOpenGops(1, t->fragments_written + 1, static_cast<double>(first_decode) / ts,
                                                 leading.count(), true).c_str()));
   else if (leading.count())
     GST_DEBUG_OBJECT(self, "%s: fragment at %" G_GUINT64_FORMAT " has %u leading pictures (%" G_GUINT64_FORMAT " so far)",
@@ -325,6 +325,10 @@ GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, bool at_eo
   wf.moof_offset = st->offset;
   for (auto& s : samples) wf.duration += s.duration;
   t->fragments.push_back(wf);
+  t->fragments_written++;
+  // A live stream runs for days and needs no index: only the last fragment
+  // is kept (for the continuity check above).
+  if (st->live && t->fragments.size() > 1) t->fragments.erase(t->fragments.begin());
   t->payload_bytes += header.payload_size;
 
   GST_INFO_OBJECT(self, "%s: fragment #%u t=%" G_GUINT64_FORMAT " d=%" G_GUINT64_FORMAT " samples=%zu bytes=%" G_GUINT64_FORMAT "%s",

@@ -143,5 +143,14 @@ GstFlowReturn CloseReadyFragments(GstIsmvMux* self) {
       if (ret != GST_FLOW_OK) return ret;
     }
   }
+  if (st->live) {
+    // Live streams run for days: forget the boundaries every track has applied.
+    size_t applied = st->boundaries.size();
+    for (auto& t : st->tracks) applied = std::min(applied, t->next_boundary);
+    if (applied) {
+      st->boundaries.erase(st->boundaries.begin(), st->boundaries.begin() + static_cast<std::ptrdiff_t>(applied));
+      for (auto& t : st->tracks) t->next_boundary -= applied;
+    }
+  }
   return GST_FLOW_OK;
 }

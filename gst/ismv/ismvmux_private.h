@@ -89,7 +89,8 @@ struct Track {
   uint64_t last_duration = 0;  // ticks, for the final sample when unknown
 
   uint64_t payload_bytes = 0;
-  std::vector<WrittenFragment> fragments;
+  std::vector<WrittenFragment> fragments;  // all of them for the index; in live mode only the last
+  uint64_t fragments_written = 0;
 
   // Live mode (ismvmux_live.cpp). `bitrate`: systemBitrate of the Live Server
   // Manifest (pad property, else the nominal-bitrate/bitrate tag seen before
@@ -182,6 +183,7 @@ struct IsmvMuxState {
       t->last_duration = 0;
       t->payload_bytes = 0;
       t->fragments.clear();
+      t->fragments_written = 0;
       t->crypto.ResetStreaming();
       t->live_name.clear();
       t->grid_cell = t->last_snapped = t->key_requested = G_MININT64;

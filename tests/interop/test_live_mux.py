@@ -10,6 +10,9 @@ Cases:
           the same tfxd time, duration and sample count, read with the core
           (`gst-smooth inspect --json`); video fragments start on whole
           seconds of the clock.
+  pertrack one process, one ismvmux per track (one ingest stream per track)
+          with the clock grid: each stream has one track in its LSM and moov,
+          and the video and audio fragments start in the same grid cells.
   peers   one live ingest file (the docs' example, 3 s): ffprobe counts every
           packet, qtdemux reads every buffer, `gst-smooth inspect` finds no
           problem; the Live Server Manifest lists every track with the params
@@ -125,6 +128,30 @@ def case_ganged(rep: media.Report) -> None:
     rep.ok(all(t % 10000000 == 0 for f in (fa, fb) for t in f[1]), "ganged: video fragments start on whole seconds")
 
 
+def case_pertrack(rep: media.Report) -> None:
+    odir = media.out_dir("test_live_mux", "pertrack")
+    v, a = os.path.join(odir, "v.isml"), os.path.join(odir, "a.isml")
+    mux = "ismvmux live=true timestamp-mode=clock fragment-boundaries=clock-grid fragment-duration=1000000000"
+    cmd = ("gst-launch-1.0 -e videotestsrc is-live=true num-buffers=120 ! video/x-raw,width=320,height=180,framerate=30/1 ! "
+           "x264enc tune=zerolatency key-int-max=1000 speed-preset=ultrafast ! h264parse ! %s ! filesink location=%s "
+           "audiotestsrc is-live=true num-buffers=188 ! audio/x-raw,rate=48000,channels=1 ! avenc_aac ! aacparse ! "
+           "%s ! filesink location=%s" % (mux, v, mux, a))
+    media.run(["sh", "-c", cmd], timeout=40, what="per-track encode")
+    cells = {}
+    for path, kind in ((v, "video"), (a, "audio")):
+        js = inspect(path)
+        lsm = lsm_tracks(path)
+        rep.ok(len(js["tracks"]) == 1 and js["tracks"][0]["kind"] == kind and len(lsm) == 1 and lsm[0][0] == kind
+               and int(lsm[0][1]["trackID"]) == js["tracks"][0]["id"],
+               "pertrack: the %s stream has one %s track in moov and LSM" % (kind, kind))
+        frags = js["tracks"][0]["fragments"]
+        cells[kind] = [f["time"] // 10000000 for f in frags]
+        rep.ok(len(set(cells[kind])) == len(frags) >= 3, "pertrack: %s fragments, one per grid cell" % kind,
+               str(cells[kind]))
+    common = set(cells["video"]) & set(cells["audio"])
+    rep.ok(len(common) >= 3, "pertrack: video and audio fragments share grid cells", str(cells))
+
+
 def case_peers(rep: media.Report) -> None:
     odir = media.out_dir("test_live_mux", "peers")
     path = os.path.join(odir, "live.isml")
@@ -176,11 +203,12 @@ def main() -> None:
     media.require_tools("ffprobe", "ffmpeg")
     media.require_elements("x264enc", "avenc_aac", "aacparse", "h264parse", "videotestsrc", "audiotestsrc")
     rep = media.Report("test_live_mux")
-    cases = [a for a in sys.argv[1:] if a in ("ganged", "peers")] or ["ganged", "peers"]
+    all_cases = ["ganged", "pertrack", "peers"]
+    cases = [a for a in sys.argv[1:] if a in all_cases] or all_cases
     for case in cases:
         rep.section(case)
         try:
-            {"ganged": case_ganged, "peers": case_peers}[case](rep)
+            {"ganged": case_ganged, "pertrack": case_pertrack, "peers": case_peers}[case](rep)
         except media.Failure as e:
             rep.fail("%s: %s" % (case, e))
     rep.done()
