@@ -133,7 +133,7 @@ struct IngestTarget::State {
   void Lose(const std::string& reason);
   void Retry(const std::string& reason);
   void Fail(const std::string& reason, guint status);
-  void EndRequest();
+  bool EndRequest(GAsyncResult* res, guint* status, std::string* reason);
   void ReleaseLocked();
   guint64 SendTimeoutMs() const;
 };
@@ -264,27 +264,30 @@ void IngestTarget::State::SendProbe() {
       [](GObject*, GAsyncResult* res, gpointer data) { static_cast<State*>(data)->OnProbeDone(res); }, this);
 }
 
-void IngestTarget::State::EndRequest() {
+// Collects the answer of the request in flight and forgets the request.
+// `reason` says why it failed at the transport level (empty: an HTTP answer
+// came, `status`). False when the target is stopping (nothing more to do).
+bool IngestTarget::State::EndRequest(GAsyncResult* res, guint* status, std::string* reason) {
+  GError* err = nullptr;
+  GBytes* reply = soup_session_send_and_read_finish(session, res, &err);
+  if (reply) g_bytes_unref(reply);
+  *status = soup_message_get_status(msg);
+  if (err) *reason = lost_reason.empty() ? err->message : lost_reason;
+  if (err) g_error_free(err);
+  lost_reason.clear();
   g_clear_object(&msg);
   g_clear_object(&body);
   g_clear_object(&cancel);
   g_clear_object(&socket);
   connected = false;
+  if (stopping) g_main_loop_quit(loop);
+  return !stopping;
 }
 
 void IngestTarget::State::OnProbeDone(GAsyncResult* res) {
-  GError* err = nullptr;
-  GBytes* reply = soup_session_send_and_read_finish(session, res, &err);
-  if (reply) g_bytes_unref(reply);
-  guint status = soup_message_get_status(msg);
-  std::string reason = err ? (lost_reason.empty() ? err->message : lost_reason) : "";
-  if (err) g_error_free(err);
-  lost_reason.clear();
-  EndRequest();
-  if (stopping) {
-    g_main_loop_quit(loop);
-    return;
-  }
+  guint status = 0;
+  std::string reason;
+  if (!EndRequest(res, &status, &reason)) return;
   if (!reason.empty()) return Retry("probe: " + reason);
   GST_INFO_OBJECT(element, "%s: probe answered %u", cfg.label.c_str(), status);
   if (status >= 200 && status < 300) return StartPost();
@@ -471,19 +474,10 @@ void IngestTarget::State::Lose(const std::string& reason) {
 }
 
 void IngestTarget::State::OnPostDone(GAsyncResult* res) {
-  GError* err = nullptr;
-  GBytes* reply = soup_session_send_and_read_finish(session, res, &err);
-  if (reply) g_bytes_unref(reply);
-  guint status = soup_message_get_status(msg);
-  std::string reason = err ? (lost_reason.empty() ? err->message : lost_reason) : "";
-  if (err) g_error_free(err);
-  lost_reason.clear();
   bool complete = tail_sent;
-  EndRequest();
-  if (stopping) {
-    g_main_loop_quit(loop);
-    return;
-  }
+  guint status = 0;
+  std::string reason;
+  if (!EndRequest(res, &status, &reason)) return;
   if (!reason.empty()) return Retry(reason);
   GST_INFO_OBJECT(element, "%s: POST answered %u", cfg.label.c_str(), status);
   if (status >= 200 && status < 300 && complete) {

@@ -23,8 +23,8 @@ IngestBacklog::Entry* IngestBacklog::Find(uint64_t seq) {
 }
 
 bool IngestBacklog::InResendSet(const Entry& e) const {
-  auto it = last_sent_.find(e.f.track_id);
-  if (it == last_sent_.end()) return false;
+  auto it = last_confirmed_.find(e.f.track_id);
+  if (it == last_confirmed_.end()) return false;
   return std::find(it->second.begin(), it->second.end(), e.f.seq) != it->second.end();
 }
 
@@ -72,14 +72,7 @@ std::optional<uint64_t> IngestBacklog::Hand(bool* resend) {
     if (resend) *resend = e.sent_before;
     e.state = State::kHanded;
     e.sent_before = true;
-    std::vector<uint64_t>& last = last_sent_[e.f.track_id];
-    if (std::find(last.begin(), last.end(), e.f.seq) == last.end()) {
-      last.push_back(e.f.seq);
-      if (last.size() > 2) last.erase(last.begin());
-    }
-    uint64_t seq = e.f.seq;
-    Settle();  // an older confirmed fragment may have left the resend set
-    return seq;
+    return e.f.seq;
   }
   return std::nullopt;
 }
@@ -95,8 +88,7 @@ std::vector<uint64_t> IngestBacklog::OnAcked(uint64_t acked) {
   std::vector<uint64_t> confirmed;
   for (Entry& e : entries_) {
     if (e.state == State::kWritten && e.mark <= acked) {
-      e.state = State::kConfirmed;
-      Unpend(e);
+      Confirm(&e);
       confirmed.push_back(e.f.seq);
     }
   }
@@ -118,6 +110,16 @@ size_t IngestBacklog::OnConnectionLost() {
     again++;
   }
   return again;
+}
+
+void IngestBacklog::Confirm(Entry* e) {
+  e->state = State::kConfirmed;
+  Unpend(*e);
+  std::vector<uint64_t>& last = last_confirmed_[e->f.track_id];
+  if (std::find(last.begin(), last.end(), e->f.seq) != last.end()) return;  // confirmed again after a resend
+  last.push_back(e->f.seq);
+  std::sort(last.begin(), last.end());
+  if (last.size() > 2) last.erase(last.begin());
 }
 
 void IngestBacklog::Settle() {

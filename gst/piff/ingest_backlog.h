@@ -8,7 +8,10 @@
 // socket are not delivered bytes, so a fragment only counts as confirmed once
 // the kernel reports the connection's peer acknowledged its last byte
 // (OnWritten gives the socket position of that byte, OnAcked the peer's
-// acknowledged position). Everything not confirmed is resent too.
+// acknowledged position). So the resend set is, per track, the last two
+// confirmed fragments and every fragment not confirmed: it always holds the
+// last two sent per track (acknowledgements come in order on a connection),
+// and it overlaps what the server surely has.
 //
 // While the server is away, fragments queue here. The backlog (every
 // fragment not confirmed) is bounded in bytes and in media time per track;
@@ -60,8 +63,8 @@ class IngestBacklog {
   // this confirmed.
   std::vector<uint64_t> OnAcked(uint64_t acked);
   // The connection is gone (a new one will start at socket position 0):
-  // every fragment not confirmed, and the last two fragments handed out per
-  // track, are queued again. Returns how many are to be resent.
+  // every fragment not confirmed, and the last two confirmed per track, are
+  // queued again. Returns how many are to be resent.
   size_t OnConnectionLost();
 
   // Fragments whose bytes the caller may free now (confirmed and not kept
@@ -94,10 +97,11 @@ class IngestBacklog {
   void Settle();  // frees confirmed entries that left the resend set
   uint64_t TrackPendingMs(uint32_t track_id) const;
   void Unpend(const Entry& e);
+  void Confirm(Entry* e);
 
   IngestBacklogLimits limits_;
   std::deque<Entry> entries_;  // sequence order
-  std::map<uint32_t, std::vector<uint64_t>> last_sent_;  // per track: the last two handed out
+  std::map<uint32_t, std::vector<uint64_t>> last_confirmed_;  // per track: the last two confirmed
   std::vector<uint64_t> released_;
   size_t pending_count_ = 0;
   uint64_t pending_bytes_ = 0;

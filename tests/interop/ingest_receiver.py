@@ -95,6 +95,15 @@ class _Conn:
         out, self.buf = self.buf[:n], self.buf[n:]
         return out
 
+    def body(self, n: int):
+        """Reads `n` body bytes as they arrive."""
+        while n:
+            if not self.buf:
+                self.fill()
+            piece, self.buf = self.buf[:n], self.buf[n:]
+            n -= len(piece)
+            self.body_bytes(piece)
+
     def body_bytes(self, data: bytes):
         """Records body bytes one at a time against the plan's limits."""
         plan = self.plan
@@ -230,27 +239,13 @@ class IngestReceiver:
                     while c.line():  # trailers
                         pass
                     break
-                left = size
-                while left:
-                    if not c.buf:
-                        c.fill()
-                    piece = c.buf[:left]
-                    c.buf = c.buf[len(piece):]
-                    left -= len(piece)
-                    c.body_bytes(piece)
+                c.body(size)
                 if c.exact(2) != b"\r\n":
                     raise ValueError("bad chunk end")
         else:
             n = int(post.headers.get("content-length", "0"))
             post.content_length = n
-            left = n
-            while left:
-                if not c.buf:
-                    c.fill()
-                piece = c.buf[:left]
-                c.buf = c.buf[len(piece):]
-                left -= len(piece)
-                c.body_bytes(piece)
+            c.body(n)
         post.complete = True
         self._answer(c, status)
 
