@@ -130,6 +130,7 @@ struct IngestTarget::State {
   void OnWrote(guint size);
   void Tick();
   bool SocketCounters(guint64* acked, guint64* outq) const;
+  bool CheckAcks(gint64 now, guint64* outq);
   void Lose(const std::string& reason);
   void Retry(const std::string& reason);
   void Fail(const std::string& reason, guint status);
@@ -416,6 +417,7 @@ void IngestTarget::State::OnWrote(guint size) {
     }
     if (!counters) backlog.OnAcked(0);
   }
+  if (counters) CheckAcks(NowMs(), &outq);
   Feed();
 }
 
@@ -435,6 +437,25 @@ void IngestTarget::State::ReleaseLocked() {
   }
 }
 
+// Confirms the fragments the peer acknowledged (TCP_INFO). False without
+// socket counters; `outq` is the socket's unacknowledged byte count.
+bool IngestTarget::State::CheckAcks(gint64 now, guint64* outq) {
+  guint64 acked = 0;
+  if (!SocketCounters(&acked, outq)) return false;
+  if (acked <= last_acked) return true;
+  last_acked = acked;
+  last_progress_ms = now;
+  std::lock_guard<std::mutex> lock(mu);
+  std::vector<guint64> confirmed = backlog.OnAcked(acked);
+  for (guint64 seq : confirmed) {
+    auto w = written_at_ms.find(seq);
+    if (w != written_at_ms.end()) rtt_ms = now - w->second;
+  }
+  if (!confirmed.empty()) backoff->Reset();
+  ReleaseLocked();
+  return true;
+}
+
 void IngestTarget::State::Tick() {
   gint64 now = NowMs();
   if (phase == Phase::kProbe && now - phase_started_ms > cfg.connect_timeout_ms) {
@@ -447,20 +468,8 @@ void IngestTarget::State::Tick() {
       Lose("could not connect within " + std::to_string(cfg.connect_timeout_ms) + " ms");
     return;
   }
-  guint64 acked = 0, outq = 0;
-  bool counters = SocketCounters(&acked, &outq);
-  if (counters && acked > last_acked) {
-    last_acked = acked;
-    last_progress_ms = now;
-    std::lock_guard<std::mutex> lock(mu);
-    std::vector<guint64> confirmed = backlog.OnAcked(acked);
-    for (guint64 seq : confirmed) {
-      auto w = written_at_ms.find(seq);
-      if (w != written_at_ms.end()) rtt_ms = now - w->second;
-    }
-    if (!confirmed.empty()) backoff->Reset();
-    ReleaseLocked();
-  }
+  guint64 outq = 0;
+  bool counters = CheckAcks(now, &outq);
   bool outstanding = (counters && outq > 0) || (body && sink_body_stream_unread(body) > 0);
   guint64 timeout = SendTimeoutMs();
   if (outstanding && static_cast<guint64>(now - last_progress_ms) > timeout)

@@ -78,7 +78,7 @@ class Run:
         else:
             line = line.split("backup=")[0]
         m = re.search(r"\b%s=\([a-z0-9]+\)(\"[^\"]*\"|[^,;]*)" % re.escape(field), line)
-        return m.group(1).strip('"') if m else ""
+        return m.group(1).strip('"').replace("\\ ", " ") if m else ""
 
 
 def run_sink(src: str, props: str, timeout: float = 40, debug: bool = False, pre: str = "") -> Run:
@@ -171,16 +171,18 @@ def check_faulted(rep, what, rx, data, min_posts):
             # Resends first: the last fragment of every track the server got
             # before is in this POST, ahead of anything new.
             before = {}
-            for t, f in prev:
-                before[t] = f
+            for n, (t, f) in enumerate(frags):
+                if f in seen:
+                    before[t] = f
             new_at = next((j for j, (t, f) in enumerate(got) if f not in seen), len(got))
             head = [f for t, f in got[:new_at]]
-            rep.ok(all(f in head for f in before.values()),
-                   "%s: POST %d resends the last fragment per track before new ones (%d resent)" % (what, i + 1, new_at))
+            if new_at < len(got) or p.complete:  # (a POST cut during its resends proves nothing)
+                rep.ok(all(f in head for f in before.values()),
+                       "%s: POST %d resends the last fragment per track the server had, before new ones "
+                       "(%d resent)" % (what, i + 1, new_at))
             for t in set(t for t, f in got):
                 idx = [frags.index((t, f)) for tt, f in got if tt == t and (t, f) in frags]
                 rep.ok(idx == sorted(idx), "%s: POST %d track %d in increasing order" % (what, i + 1, t))
-        prev = got
         seen.update(f for t, f in got)
     missing = [i for i, (t, f) in enumerate(frags) if f not in seen]
     rep.ok(not missing, "%s: every input fragment reached the server at least once" % what, "missing %r" % missing)
