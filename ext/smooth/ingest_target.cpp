@@ -118,6 +118,7 @@ struct IngestTarget::State {
   GSource* tick = nullptr;
   GSource* retry = nullptr;
   bool feeding = false, feed_again = false;
+  bool probed = false;  // the probe of the coming POST was answered 2xx
 
   void Run();
   void Begin();
@@ -185,6 +186,13 @@ void OnNetworkEvent(SoupMessage*, GSocketClientEvent event, GIOStream* connectio
   }
 }
 
+// The answer came: the last acknowledgements, while the socket is still open.
+void OnGotHeaders(SoupMessage*, gpointer data) {
+  auto* st = static_cast<IngestTarget::State*>(data);
+  guint64 outq = 0;
+  st->CheckAcks(NowMs(), &outq);
+}
+
 void OnWroteBodyData(SoupMessage*, guint size, gpointer data) { static_cast<IngestTarget::State*>(data)->OnWrote(size); }
 
 }  // namespace
@@ -221,7 +229,9 @@ void IngestTarget::State::Run() {
 
 void IngestTarget::State::Begin() {
   if (stopping || phase == Phase::kFailed || phase == Phase::kDone) return;
-  if (cfg.probe) SendProbe();
+  // Each new connection is probed first; a probe answered before the header
+  // existed still counts.
+  if (cfg.probe && !probed) SendProbe();
   else StartPost();
 }
 
@@ -291,7 +301,10 @@ void IngestTarget::State::OnProbeDone(GAsyncResult* res) {
   if (!EndRequest(res, &status, &reason)) return;
   if (!reason.empty()) return Retry("probe: " + reason);
   GST_INFO_OBJECT(element, "%s: probe answered %u", cfg.label.c_str(), status);
-  if (status >= 200 && status < 300) return StartPost();
+  if (status >= 200 && status < 300) {
+    probed = true;
+    return StartPost();
+  }
   std::string text = "probe POST answered HTTP " + std::to_string(status) + " " + soup_status_get_phrase(status);
   if (status >= 300 && status < 500) return Fail(text, status);
   Retry(text);
@@ -315,6 +328,7 @@ void IngestTarget::State::StartPost() {
   msg = soup_message_new_from_uri("POST", cfg.uri);
   AddHeaders(msg);
   g_signal_connect(msg, "wrote-body-data", G_CALLBACK(OnWroteBodyData), this);
+  g_signal_connect(msg, "got-headers", G_CALLBACK(OnGotHeaders), this);
   body = sink_body_stream_new();
   soup_message_set_request_body(msg, nullptr, G_INPUT_STREAM(body), -1);
   cancel = g_cancellable_new();
@@ -517,6 +531,7 @@ void IngestTarget::State::Retry(const std::string& reason) {
     GST_INFO_OBJECT(element, "%s: connection lost (%s); %zu fragments to resend", cfg.label.c_str(), why.c_str(), again);
   }
   inflight.clear();
+  probed = false;
   guint64 delay = 0;
   if (!backoff->Next(&delay)) {
     Fail("gave up after " + std::to_string(backoff->failures()) + " retries; last error: " + why, 0);

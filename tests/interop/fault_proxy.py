@@ -165,8 +165,8 @@ class FaultProxy:
                     pass
 
     def _down(self, server: socket.socket, client: socket.socket, conn: Conn, done: threading.Event):
-        server.settimeout(0.2)
         try:
+            server.settimeout(0.2)
             while not done.is_set():
                 try:
                     data = server.recv(65536)

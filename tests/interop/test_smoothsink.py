@@ -73,15 +73,15 @@ class Run:
 
     def stat(self, field: str, which: int = -1, backup: bool = False) -> str:
         line = self.stats[which]
-        if backup:
-            line = line[line.find("backup="):]
+        if backup:  # a nested structure, escaped
+            line = re.sub(r"\\(.)", r"\1", line[line.find("backup="):])
         else:
             line = line.split("backup=")[0]
         m = re.search(r"\b%s=\([a-z0-9]+\)(\"[^\"]*\"|[^,;]*)" % re.escape(field), line)
         return m.group(1).strip('"').replace("\\ ", " ") if m else ""
 
 
-def run_sink(src: str, props: str, timeout: float = 40, debug: bool = False, pre: str = "") -> Run:
+def run_sink(src: str, props: str, timeout: float = 40, debug: bool = False, pre: str = "", src_props: str = "") -> Run:
     env = dict(os.environ)
     logf = tempfile.NamedTemporaryFile(prefix="smoothsink-", suffix=".log", delete=False)
     logf.close()
@@ -89,7 +89,7 @@ def run_sink(src: str, props: str, timeout: float = 40, debug: bool = False, pre
         env["GST_DEBUG"] = "smoothsink:7"
         env["GST_DEBUG_FILE"] = logf.name
         env["GST_DEBUG_NO_COLOR"] = "1"
-    cmd = "gst-launch-1.0 -m filesrc location=%s ! %s smoothsink %s" % (src, pre, props)
+    cmd = "gst-launch-1.0 -m filesrc location=%s %s ! %s smoothsink %s" % (src, src_props, pre, props)
     t = time.monotonic()
     p = subprocess.run(["sh", "-c", cmd], env=env, capture_output=True, text=True, timeout=timeout)
     log = open(logf.name, errors="replace").read() if debug else ""
@@ -308,7 +308,9 @@ def case_credentials(rep, src, data):
     rx = IngestReceiver()
     rx.start()
     url = rx.url(userinfo="alice:" + SECRET_PW)
-    props = q(url) + " extra-headers='headers,Authorization=\"Bearer %s\"'" % SECRET_TOKEN
+    # gst-launch-1.0 re-parses its arguments: the quotes of the structure's
+    # string field must reach it escaped.
+    props = q(url) + """ 'extra-headers="headers,Authorization=\\"Bearer\\ %s\\""'""" % SECRET_TOKEN
     r = run_sink(src, props, debug=True)
     rx.wait_posts(2, 5)
     rx.stop()
@@ -334,10 +336,10 @@ def case_credentials(rep, src, data):
 
 
 def case_paced(rep, src, data):
-    """Input arriving over time (identity sleep-time per 64 kB block)."""
+    """Input arriving over time (32 kB blocks 100 ms apart, about 1.2 s)."""
     rx = IngestReceiver()
     rx.start()
-    r = run_sink(src, q(rx.url()), pre="identity sleep-time=100000 !")
+    r = run_sink(src, q(rx.url()), pre="identity sleep-time=100000 !", src_props="blocksize=32768")
     rx.wait_posts(2, 5)
     rx.stop()
     rep.ok(r.rc == 0 and len(rx.posts) == 2 and bytes(rx.posts[1].body) == data,
