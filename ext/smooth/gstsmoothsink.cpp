@@ -377,6 +377,11 @@ bool HandleEos(GstSmoothSink* self) {
       GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("No input: nothing to push"), (nullptr));
       return false;
     }
+    if (!st->reader->moov()) {
+      GST_ELEMENT_ERROR(self, STREAM, WRONG_TYPE, ("The input is not a fragmented MP4 / ISML stream: no moov box"),
+                        ("%" G_GUINT64_FORMAT " bytes read", end.end_offset));
+      return false;
+    }
     FinishHeader(self);
   }
   if (!st->saw_mfra && st->add_mfra) {

@@ -347,10 +347,50 @@ def case_paced(rep, src, data):
     rep.ok(len(r.stats) >= 2, "paced: stats messages posted during the run (%d)" % len(r.stats))
 
 
+def case_pertrack(rep, src, data):
+    """A one-stream-per-track rig: two smoothsinks, one per track, one process."""
+    mp4 = media.ensure_ffmpeg_encoded("mp4")
+    d = media.out_dir("test_smoothsink", "pertrack")
+    files = {}
+    for name, m in (("video", "0:v"), ("audio", "0:a")):
+        files[name] = os.path.join(d, name + ".isml")
+        media.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", mp4, "-map", m, "-c", "copy",
+                   "-movflags", "isml+frag_keyframe", "-f", "ismv", files[name]], what="ffmpeg isml " + name)
+    rx = IngestReceiver()
+    rx.start()
+    branches = " ".join("filesrc location=%s ! smoothsink name=%s location='%s'"
+                        % (files[n], n, rx.url("/live/pub.isml/Streams(%s)" % n)) for n in files)
+    p = subprocess.run(["sh", "-c", "gst-launch-1.0 -q " + branches], capture_output=True, text=True, timeout=40)
+    rx.wait_posts(4, 5)
+    rx.stop()
+    rep.ok(p.returncode == 0, "pertrack: both sinks complete", (p.stdout + p.stderr)[-600:])
+    for n in files:
+        posts = [x for x in rx.posts if x.chunked and x.path.endswith("Streams(%s)" % n)]
+        want = open(files[n], "rb").read()
+        rep.ok(len(posts) == 1 and bytes(posts[0].body) == want, "pertrack: Streams(%s) got its file's bytes" % n)
+        rep.ok(len(posts) == 1 and len(set(t for t, f in split(bytes(posts[0].body))[1])) == 1,
+               "pertrack: Streams(%s) carries one track" % n)
+
+
+def case_garbage(rep, src, data):
+    """Input that is not an ISML stream: a clear error, no long POST."""
+    rx = IngestReceiver()
+    rx.start()
+    with tempfile.NamedTemporaryFile(suffix=".txt") as f:
+        f.write(b"this is not a fragmented mp4 file, just some text\n" * 100)
+        f.flush()
+        r = run_sink(f.name, q(rx.url()), timeout=20)
+    rx.stop()
+    rep.ok(r.rc != 0 and "ERROR" in r.out and ("moov" in r.out or "box" in r.out),
+           "garbage: an ERROR about the input", r.out[-600:])
+    rep.ok(not any(p.chunked for p in rx.posts), "garbage: nothing posted as a stream", repr(rx.posts))
+    rep.ok(r.elapsed < 10, "garbage: fails quickly (%.1f s)" % r.elapsed)
+
+
 CASES = {
     "clean": case_clean, "4xx": case_4xx, "5xx": case_5xx, "reset": case_reset, "stall": case_stall,
     "overflow": case_overflow, "backup": case_backup, "tls": case_tls, "credentials": case_credentials,
-    "paced": case_paced,
+    "paced": case_paced, "pertrack": case_pertrack, "garbage": case_garbage,
 }
 
 
