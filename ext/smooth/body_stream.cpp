@@ -62,13 +62,17 @@ gboolean CancelPendingIdle(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-// May run in the thread that cancels: finish the read in the stream's own context.
+// Runs with the cancellable's lock held, maybe in another thread: finish the
+// read later, from an idle source of the stream's own context (never
+// directly, which could re-enter the cancellable).
 void OnCancelled(GCancellable*, gpointer data) {
   SinkBodyStream* self = SINK_BODY_STREAM(data);
   GTask* task = self->pending;
   if (!task) return;
-  g_main_context_invoke_full(g_task_get_context(task), G_PRIORITY_DEFAULT, CancelPendingIdle, g_object_ref(self),
-                             g_object_unref);
+  GSource* idle = g_idle_source_new();
+  g_source_set_callback(idle, CancelPendingIdle, g_object_ref(self), g_object_unref);
+  g_source_attach(idle, g_task_get_context(task));
+  g_source_unref(idle);
 }
 
 gssize ReadSync(GInputStream* stream, void* buffer, gsize count, GCancellable*, GError** error) {

@@ -475,7 +475,14 @@ static gboolean gst_smooth_sink_stop(GstBaseSink* sink) {
 static gboolean gst_smooth_sink_unlock(GstBaseSink* sink) {
   SinkState* st = State(GST_SMOOTH_SINK(sink));
   std::lock_guard<std::mutex> lock(st->targets_mu);
-  for (auto& t : st->targets) t->Cancel();
+  for (auto& t : st->targets) t->Cancel(true);
+  return TRUE;
+}
+
+static gboolean gst_smooth_sink_unlock_stop(GstBaseSink* sink) {
+  SinkState* st = State(GST_SMOOTH_SINK(sink));
+  std::lock_guard<std::mutex> lock(st->targets_mu);
+  for (auto& t : st->targets) t->Cancel(false);
   return TRUE;
 }
 
@@ -697,6 +704,7 @@ static void gst_smooth_sink_class_init(GstSmoothSinkClass* klass) {
   base->start = gst_smooth_sink_start;
   base->stop = gst_smooth_sink_stop;
   base->unlock = gst_smooth_sink_unlock;
+  base->unlock_stop = gst_smooth_sink_unlock_stop;
   base->render = gst_smooth_sink_render;
   base->event = gst_smooth_sink_event;
 }

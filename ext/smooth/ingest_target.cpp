@@ -81,6 +81,7 @@ struct IngestTarget::State {
   GBytes* tail = nullptr;
   bool finishing = false;
   std::atomic<bool> stopping{false};
+  bool wait_cancelled = false;  // unlock(): Wait returns at once
   guint64 next_seq = 0;
   guint64 fragment_ms = 0;  // longest fragment seen
   Outcome outcome = Outcome::kRunning;
@@ -119,6 +120,9 @@ struct IngestTarget::State {
   GSource* retry = nullptr;
   bool feeding = false, feed_again = false;
   bool probed = false;  // the probe of the coming POST was answered 2xx
+  // The last request failed the TLS handshake (certificate not trusted): a
+  // configuration error, not retried.
+  bool tls_refused = false;
 
   void Run();
   void Begin();
@@ -284,6 +288,7 @@ bool IngestTarget::State::EndRequest(GAsyncResult* res, guint* status, std::stri
   if (reply) g_bytes_unref(reply);
   *status = soup_message_get_status(msg);
   if (err) *reason = lost_reason.empty() ? err->message : lost_reason;
+  tls_refused = err && err->domain == G_TLS_ERROR;
   if (err) g_error_free(err);
   lost_reason.clear();
   g_clear_object(&msg);
@@ -299,6 +304,7 @@ void IngestTarget::State::OnProbeDone(GAsyncResult* res) {
   guint status = 0;
   std::string reason;
   if (!EndRequest(res, &status, &reason)) return;
+  if (tls_refused) return Fail("TLS: " + reason + " (ca-file for a private CA)", 0);
   if (!reason.empty()) return Retry("probe: " + reason);
   GST_INFO_OBJECT(element, "%s: probe answered %u", cfg.label.c_str(), status);
   if (status >= 200 && status < 300) {
@@ -501,6 +507,7 @@ void IngestTarget::State::OnPostDone(GAsyncResult* res) {
   guint status = 0;
   std::string reason;
   if (!EndRequest(res, &status, &reason)) return;
+  if (tls_refused) return Fail("TLS: " + reason + " (ca-file for a private CA)", 0);
   if (!reason.empty()) return Retry(reason);
   GST_INFO_OBJECT(element, "%s: POST answered %u", cfg.label.c_str(), status);
   if (status >= 200 && status < 300 && complete) {
@@ -624,6 +631,7 @@ void IngestTarget::PushFragment(const IngestFragmentIn& in) {
   bool warn = false;
   {
     std::lock_guard<std::mutex> lock(st_->mu);
+    if (st_->outcome == Outcome::kFailed) return;  // it gave up: keep nothing
     piff::IngestFragment f;
     f.seq = st_->next_seq++;
     f.track_id = in.track_id;
@@ -673,13 +681,13 @@ void IngestTarget::Finish(GBytes* tail) {
 IngestTarget::Outcome IngestTarget::Wait(guint64 timeout_ms) {
   std::unique_lock<std::mutex> lock(st_->mu);
   st_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                   [this] { return st_->outcome != Outcome::kRunning || st_->stopping; });
+                   [this] { return st_->outcome != Outcome::kRunning || st_->wait_cancelled; });
   return st_->outcome;
 }
 
-void IngestTarget::Cancel() {
+void IngestTarget::Cancel(bool cancel) {
   std::lock_guard<std::mutex> lock(st_->mu);
-  st_->stopping = true;
+  st_->wait_cancelled = cancel;
   st_->cv.notify_all();
 }
 

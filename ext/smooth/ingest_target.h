@@ -63,8 +63,8 @@ class IngestTarget {
   void Finish(GBytes* tail);
   // Waits until the POST completed or the target failed, at most `timeout_ms`.
   Outcome Wait(guint64 timeout_ms);
-  // Gives up (unblocks Wait).
-  void Cancel();
+  // Makes Wait return at once (true, the sink's unlock) or wait again (false).
+  void Cancel(bool cancel);
   Outcome outcome() const;
   // Statistics as fields of `s` (bytes-sent, fragments-sent, ...).
   void FillStats(GstStructure* s) const;
