@@ -398,11 +398,12 @@ bool HandleEos(GstSmoothSink* self) {
   for (IngestTarget* t : targets) t->Finish(tail);
   if (tail) g_bytes_unref(tail);
   gint64 deadline = g_get_monotonic_time() + static_cast<gint64>(st->eos_timeout) * 1000;
-  size_t done = 0;
+  size_t done = 0, failed = 0;
   for (IngestTarget* t : targets) {
     gint64 left_us = MAX(0, deadline - g_get_monotonic_time());
     IngestTarget::Outcome o = t->Wait(static_cast<guint64>(left_us / 1000));
     if (o == IngestTarget::Outcome::kDone) done++;
+    else if (o == IngestTarget::Outcome::kFailed) failed++;
     else if (o == IngestTarget::Outcome::kRunning)
       GST_ELEMENT_WARNING(self, RESOURCE, WRITE,
                           ("The %s publishing point did not take the end of the stream within eos-timeout (%u ms)",
@@ -415,7 +416,8 @@ bool HandleEos(GstSmoothSink* self) {
                           ("dropped (track:time): %s", t->DroppedSummary().c_str()));
   }
   PostStats(self);
-  if (done == 0 && !AllFailed(st)) {
+  // When every target failed, their failure handler posts the ERROR.
+  if (done == 0 && failed < targets.size()) {
     GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("The stream could not be completed on any publishing point"),
                       ("no final answer within eos-timeout (%u ms)", st->eos_timeout));
     return false;
