@@ -389,10 +389,38 @@ def case_garbage(rep, src, data):
     rep.ok(r.elapsed < 10, "garbage: fails quickly (%.1f s)" % r.elapsed)
 
 
+def case_ffmpeg(rep, src, data):
+    """FFmpeg's own HTTP listener as the receiver (a peer we did not write):
+    it takes one chunked POST (so probe=false) and demuxes it as it arrives."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    url = "http://127.0.0.1:%d/live/pub.isml/Streams(x)" % port
+    ff = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-listen", "1", "-i", url, "-c", "copy",
+                           "-f", "framecrc", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Connects before FFmpeg listens are refused and retried.
+    r = run_sink(src, q(url) + " probe=false retry-delay=100 retry-delay-max=200", timeout=30)
+    try:
+        out, err = ff.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        ff.kill()
+        out, err = ff.communicate()
+    rep.ok(r.rc == 0, "ffmpeg: the sink completes", r.out[-600:])
+    rep.ok(ff.returncode == 0, "ffmpeg: the FFmpeg listener exits 0", err[-600:])
+    got = {}
+    for line in out.splitlines():
+        if line and not line.startswith("#"):
+            got[line.split(",")[0].strip()] = got.get(line.split(",")[0].strip(), 0) + 1
+    want = {str(i): int(st["nb_read_packets"]) for i, st in enumerate(media.ffprobe_streams(src, count_packets=True))}
+    rep.ok(got == want, "ffmpeg: FFmpeg read every packet of every track", "%r vs %r" % (got, want))
+
+
 CASES = {
     "clean": case_clean, "4xx": case_4xx, "5xx": case_5xx, "reset": case_reset, "stall": case_stall,
     "overflow": case_overflow, "backup": case_backup, "tls": case_tls, "credentials": case_credentials,
-    "paced": case_paced, "pertrack": case_pertrack, "garbage": case_garbage,
+    "paced": case_paced, "pertrack": case_pertrack, "garbage": case_garbage, "ffmpeg": case_ffmpeg,
 }
 
 
