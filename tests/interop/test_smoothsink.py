@@ -256,6 +256,23 @@ def case_overflow(rep, src, data):
     kept = sum(len(f) for t, f in frags[len(missing):])
     rep.ok(kept <= 150000 + max(len(f) for t, f in frags), "overflow: the backlog held about backlog-bytes (%d)" % kept)
     rep.ok(r.stat("fragments-dropped") == str(n), "overflow: stats fragments-dropped", r.stat("fragments-dropped"))
+    # By media time: 4 s per track keeps the newest two 2 s fragments of each.
+    rx = IngestReceiver()
+    rx.start()
+    px = FaultProxy(("127.0.0.1", rx.port), refuse_for=1.5)
+    port = px.start()
+    url = "http://127.0.0.1:%d/live/pub.isml/Streams(s1)" % port
+    r = run_sink(src, q(url) + " retry-delay=100 retry-delay-max=200 backlog-time=4100")
+    rx.wait_posts(2, 5)
+    px.stop()
+    rx.stop()
+    got = [f for p in rx.posts if p.chunked for t, f in split(bytes(p.body))[1]]
+    per_track = {}
+    for t, f in frags:
+        if f in got:
+            per_track[t] = per_track.get(t, 0) + 1
+    rep.ok(r.rc == 0 and per_track == {1: 2, 2: 2}, "overflow by time: two fragments per track kept", repr(per_track))
+    rep.ok(got == [f for t, f in frags[-4:]], "overflow by time: the newest ones, in order")
 
 
 def case_backup(rep, src, data):
@@ -417,10 +434,32 @@ def case_ffmpeg(rep, src, data):
     rep.ok(got == want, "ffmpeg: FFmpeg read every packet of every track", "%r vs %r" % (got, want))
 
 
+def case_mfra(rep, src, data):
+    """The trailing empty mfra passes through; add-mfra adds one only when missing."""
+    rep.ok(data.endswith(b"\x00\x00\x00\x08mfra"), "mfra: FFmpeg's isml ends with an empty mfra")
+    with tempfile.NamedTemporaryFile(suffix=".isml") as f:
+        f.write(data[:-8])
+        f.flush()
+        for props, want in (("", data[:-8]), (" add-mfra=true", data)):
+            rx = IngestReceiver()
+            rx.start()
+            r = run_sink(f.name, q(rx.url()) + props)
+            rx.wait_posts(2, 5)
+            rx.stop()
+            body = bytes(rx.posts[-1].body) if rx.posts else b""
+            rep.ok(r.rc == 0 and body == want, "mfra: input without mfra%s: body as expected" % (props or " (default)"))
+    rx = IngestReceiver()
+    rx.start()
+    r = run_sink(src, q(rx.url()) + " add-mfra=true")
+    rx.wait_posts(2, 5)
+    rx.stop()
+    rep.ok(r.rc == 0 and rx.posts and bytes(rx.posts[-1].body) == data, "mfra: add-mfra does not add a second one")
+
+
 CASES = {
     "clean": case_clean, "4xx": case_4xx, "5xx": case_5xx, "reset": case_reset, "stall": case_stall,
     "overflow": case_overflow, "backup": case_backup, "tls": case_tls, "credentials": case_credentials,
-    "paced": case_paced, "pertrack": case_pertrack, "garbage": case_garbage, "ffmpeg": case_ffmpeg,
+    "paced": case_paced, "pertrack": case_pertrack, "garbage": case_garbage, "ffmpeg": case_ffmpeg, "mfra": case_mfra,
 }
 
 
