@@ -219,7 +219,6 @@ def case_stall(rep, src, data):
     px = FaultProxy(("127.0.0.1", rx.port), plan=[{}, {"stall_after": 120000, "stall": 4}], rcvbuf=4096)
     port = px.start()
     url = "http://127.0.0.1:%d/live/pub.isml/Streams(s1)" % port
-    t = time.monotonic()
     r = run_sink(src, q(url) + " send-timeout=1000 retry-delay=100", debug=True)
     rx.wait_posts(4, 6)
     px.stop()
@@ -228,20 +227,26 @@ def case_stall(rep, src, data):
     rep.ok("send timeout" in r.stat("last-error"), "stall: last-error says send timeout", r.stat("last-error"))
     rep.ok(r.elapsed < 4, "stall: the stall was cut by the 1 s send timeout, not waited out (%.1f s)" % r.elapsed)
     check_faulted(rep, "stall", rx, data, 2)
-    del t
+
+
+def run_refused(src, seconds, props):
+    """The sink pushing through a proxy that refuses connects for `seconds`
+    (the whole input arrives meanwhile). Returns (run, receiver, proxy)."""
+    rx = IngestReceiver()
+    rx.start()
+    px = FaultProxy(("127.0.0.1", rx.port), refuse_for=seconds)
+    port = px.start()
+    url = "http://127.0.0.1:%d/live/pub.isml/Streams(s1)" % port
+    r = run_sink(src, q(url) + " retry-delay=100 retry-delay-max=200 " + props)
+    rx.wait_posts(2, 5)
+    px.stop()
+    rx.stop()
+    return r, rx, px
 
 
 def case_overflow(rep, src, data):
     header, frags = split(data)
-    rx = IngestReceiver()
-    rx.start()
-    px = FaultProxy(("127.0.0.1", rx.port), refuse_for=2.0)
-    port = px.start()
-    url = "http://127.0.0.1:%d/live/pub.isml/Streams(s1)" % port
-    r = run_sink(src, q(url) + " retry-delay=100 retry-delay-max=200 backlog-bytes=150000")
-    rx.wait_posts(2, 5)
-    px.stop()
-    rx.stop()
+    r, rx, px = run_refused(src, 2.0, "backlog-bytes=150000")
     rep.ok(r.rc == 0, "overflow: completes once the server is back", r.out[-800:])
     rep.ok(any(c.fault == "refused" for c in px.connections), "overflow: connections were refused at first")
     longs = [p for p in rx.posts if p.chunked]
@@ -257,15 +262,7 @@ def case_overflow(rep, src, data):
     rep.ok(kept <= 150000 + max(len(f) for t, f in frags), "overflow: the backlog held about backlog-bytes (%d)" % kept)
     rep.ok(r.stat("fragments-dropped") == str(n), "overflow: stats fragments-dropped", r.stat("fragments-dropped"))
     # By media time: 4 s per track keeps the newest two 2 s fragments of each.
-    rx = IngestReceiver()
-    rx.start()
-    px = FaultProxy(("127.0.0.1", rx.port), refuse_for=1.5)
-    port = px.start()
-    url = "http://127.0.0.1:%d/live/pub.isml/Streams(s1)" % port
-    r = run_sink(src, q(url) + " retry-delay=100 retry-delay-max=200 backlog-time=4100")
-    rx.wait_posts(2, 5)
-    px.stop()
-    rx.stop()
+    r, rx, px = run_refused(src, 1.5, "backlog-time=4100")
     got = [f for p in rx.posts if p.chunked for t, f in split(bytes(p.body))[1]]
     per_track = {}
     for t, f in frags:
