@@ -262,9 +262,8 @@ def main(argv: List[str]) -> int:
         os.makedirs(a.tls, exist_ok=True)
         tls = make_self_signed(a.tls)
     rx = IngestReceiver(json.loads(a.plan), tls)
-    print("listening on %s" % rx.url(""), flush=True)
     rx.start(a.port)
-    print("port %d" % rx.port, flush=True)
+    print("listening on %s, port %d" % (rx.url(""), rx.port), flush=True)
     saved = 0
     try:
         while True:

@@ -216,7 +216,7 @@ def case_reset(rep, src, data):
 def case_stall(rep, src, data):
     rx = IngestReceiver()
     rx.start()
-    px = FaultProxy(("127.0.0.1", rx.port), plan=[{}, {"stall_after": 120000, "stall": 4}], rcvbuf=4096)
+    px = FaultProxy(("127.0.0.1", rx.port), plan=[{}, {"stall_after": 120000, "stall": 2.5}], rcvbuf=4096)
     port = px.start()
     url = "http://127.0.0.1:%d/live/pub.isml/Streams(s1)" % port
     r = run_sink(src, q(url) + " send-timeout=1000 retry-delay=100", debug=True)
@@ -453,10 +453,57 @@ def case_mfra(rep, src, data):
     rep.ok(r.rc == 0 and rx.posts and bytes(rx.posts[-1].body) == data, "mfra: add-mfra does not add a second one")
 
 
+LIVE_MUX = ("gst-launch-1.0 -e videotestsrc is-live=true num-buffers=90 ! "
+            "video/x-raw,width=320,height=180,framerate=30/1 ! x264enc tune=zerolatency key-int-max=30 ! h264parse ! "
+            "ismvmux name=m live=true fragment-duration=1000000000 ! smoothsink location='%s' %s "
+            "audiotestsrc is-live=true num-buffers=141 ! avenc_aac ! aacparse ! m.")
+
+
+def case_livemux(rep, src, data):
+    """Live sources through `ismvmux live=true` (3 s, 1 s fragments), directly
+    and with a reset mid-stream: the fragments arrive as they are made."""
+    for fault in (False, True):
+        what = "livemux" + (" reset" if fault else "")
+        rx = IngestReceiver()
+        rx.start()
+        url, px = rx.url(), None
+        if fault:
+            px = FaultProxy(("127.0.0.1", rx.port), plan=[{}, {"reset_after": 250000}], rcvbuf=4096)
+            url = "http://127.0.0.1:%d/live/pub.isml/Streams(s1)" % px.start()
+        p = subprocess.run(["sh", "-c", LIVE_MUX % (url, "retry-delay=100")], capture_output=True, text=True,
+                           timeout=40)
+        rx.wait_posts(4 if fault else 2, 5)
+        if px:
+            px.stop()
+        rx.stop()
+        rep.ok(p.returncode == 0, "%s: the pipeline completes" % what, (p.stdout + p.stderr)[-600:])
+        longs = [x for x in rx.posts if x.chunked]
+        rep.ok(len(longs) == (2 if fault else 1), "%s: %d long POSTs" % (what, len(longs)), repr(rx.posts))
+        if not longs:
+            continue
+        header = split(bytes(longs[0].body))[0]
+        rep.ok(all(bytes(x.body).startswith(header) for x in longs), "%s: every POST starts with the header" % what)
+        # Header + every distinct fragment once, in the order first seen.
+        seen, out = set(), bytearray(header)
+        for x in longs:
+            for t, f in split(bytes(x.body))[1]:
+                if f not in seen:
+                    seen.add(f)
+                    out += f
+        with tempfile.NamedTemporaryFile(suffix=".isml") as f:
+            f.write(out)
+            f.flush()
+            counts = {st["codec_name"]: int(st["nb_read_packets"]) for st in media.ffprobe_streams(f.name, True)}
+        rep.ok(counts.get("h264") == 90 and counts.get("aac", 0) >= 141,
+               "%s: ffprobe reads every frame from what the server got (%r)" % (what, counts))
+        if fault:
+            rep.ok(px.connections[1].fault == "reset", "%s: the proxy reset the first POST" % what)
+
+
 CASES = {
     "clean": case_clean, "4xx": case_4xx, "5xx": case_5xx, "reset": case_reset, "stall": case_stall,
     "overflow": case_overflow, "backup": case_backup, "tls": case_tls, "credentials": case_credentials,
-    "paced": case_paced, "pertrack": case_pertrack, "garbage": case_garbage, "ffmpeg": case_ffmpeg, "mfra": case_mfra,
+    "paced": case_paced, "pertrack": case_pertrack, "garbage": case_garbage, "ffmpeg": case_ffmpeg, "mfra": case_mfra, "livemux": case_livemux,
 }
 
 
