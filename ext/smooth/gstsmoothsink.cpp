@@ -445,7 +445,7 @@ static gboolean gst_smooth_sink_start(GstBaseSink* sink) {
   GstSmoothSink* self = GST_SMOOTH_SINK(sink);
   SinkState* st = State(self);
   ClearStream(st);
-  st->reader.reset(new piff::StreamReader(piff::StreamLimits(), piff::StreamMode::kRelay));
+  st->reader = std::make_unique<piff::StreamReader>(piff::StreamLimits(), piff::StreamMode::kRelay);
   std::string location, backup;
   GST_OBJECT_LOCK(self);
   location = st->location;

@@ -43,24 +43,31 @@ enum class Phase { kIdle, kProbe, kPost, kWaitRetry, kDone, kFailed };
 
 gint64 NowMs() { return g_get_monotonic_time() / 1000; }
 
-void UnmapMemory(gpointer data) {
-  auto* m = static_cast<std::pair<GstMemory*, GstMapInfo>*>(data);
-  gst_memory_unmap(m->first, &m->second);
-  gst_memory_unref(m->first);
-  delete m;
-}
+// One mapped memory block of a fragment, kept alive by the GBytes over it.
+struct MappedMemory {
+  explicit MappedMemory(GstMemory* m) : memory(m) { mapped = gst_memory_map(memory, &map, GST_MAP_READ); }
+  ~MappedMemory() {
+    if (mapped) gst_memory_unmap(memory, &map);
+    gst_memory_unref(memory);
+  }
+  MappedMemory(const MappedMemory&) = delete;
+  MappedMemory& operator=(const MappedMemory&) = delete;
+  GstMemory* memory;
+  GstMapInfo map = GST_MAP_INFO_INIT;
+  bool mapped = false;
+};
+
+void FreeMappedMemory(gpointer data) { std::unique_ptr<MappedMemory> gone(static_cast<MappedMemory*>(data)); }
 
 // The buffer's bytes as GBytes without a copy: one per memory block.
 std::vector<GBytes*> BytesOf(GstBuffer* buf) {
   std::vector<GBytes*> out;
   for (guint i = 0; i < gst_buffer_n_memory(buf); i++) {
-    auto* m = new std::pair<GstMemory*, GstMapInfo>(gst_buffer_get_memory(buf, i), GstMapInfo());
-    if (!gst_memory_map(m->first, &m->second, GST_MAP_READ)) {
-      gst_memory_unref(m->first);
-      delete m;
-      continue;
-    }
-    out.push_back(g_bytes_new_with_free_func(m->second.data, m->second.size, UnmapMemory, m));
+    auto m = std::make_unique<MappedMemory>(gst_buffer_get_memory(buf, i));
+    if (!m->mapped) continue;
+    const guint8* data = m->map.data;
+    gsize size = m->map.size;
+    out.push_back(g_bytes_new_with_free_func(data, size, FreeMappedMemory, m.release()));
   }
   return out;
 }
@@ -568,7 +575,7 @@ void IngestTarget::State::Fail(const std::string& reason, guint status) {
 
 // ---- the streaming thread's side
 
-IngestTarget::IngestTarget(GstElement* element, const IngestTargetConfig& config) : st_(new State) {
+IngestTarget::IngestTarget(GstElement* element, const IngestTargetConfig& config) : st_(std::make_unique<State>()) {
   st_->element = element;
   st_->cfg = config;
   st_->cfg.uri = g_uri_ref(config.uri);
@@ -577,7 +584,7 @@ IngestTarget::IngestTarget(GstElement* element, const IngestTargetConfig& config
   limits.max_bytes = config.backlog_bytes;
   limits.max_duration_ms = config.backlog_time_ms;
   st_->backlog = piff::IngestBacklog(limits);
-  st_->backoff.reset(new piff::IngestBackoff(config.retry_delay_ms, config.retry_delay_max_ms, config.max_retries));
+  st_->backoff = std::make_unique<piff::IngestBackoff>(config.retry_delay_ms, config.retry_delay_max_ms, config.max_retries);
 }
 
 IngestTarget::~IngestTarget() {
