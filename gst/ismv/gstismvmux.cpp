@@ -10,13 +10,22 @@
  * Muxes H.264 and AAC streams into one PIFF 1.1 / Smooth Streaming fragmented
  * MP4 file (.ismv, or .isma for audio only) with a 10 MHz timescale, a tfxd
  * box in every fragment and an mfra index, and writes the server (.ism) and
- * client (.ismc) manifests at EOS.
+ * client (.ismc) manifests at EOS. With live=true it writes a live ingest
+ * stream instead (ftyp + Live Server Manifest + moov, then one buffer per
+ * track fragment; ismvmux_live.h has the contract with downstream).
  *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -e videotestsrc num-buffers=240 ! x264enc key-int-max=48 ! h264parse ! mux.video_0 \
  *   audiotestsrc num-buffers=470 ! avenc_aac ! aacparse ! mux.audio_0 \
  *   ismvmux name=mux server-manifest=out.ism client-manifest=out.ismc ! filesink location=out.ismv
+ * ]|
+ *
+ * Live ingest stream, fragments of 2 s pushed as they close:
+ * |[
+ * gst-launch-1.0 -e videotestsrc is-live=true num-buffers=300 ! x264enc tune=zerolatency key-int-max=60 ! h264parse ! \
+ *   ismvmux name=m live=true ! filesink location=live.isml \
+ *   audiotestsrc is-live=true num-buffers=470 ! avenc_aac ! aacparse ! m.
  * ]|
  *
  * PlayReady-protected output (PIFF AES-CTR, a PlayReady Object generated from
@@ -49,22 +58,15 @@
 #include "fragment.h"
 #include "fragment_start.h"
 #include "movie.h"
-#include "asset.h"
 #include "ismvmux_encryption.h"
 #include "ismvmux_pads.h"
 #include "ismvmux_queue.h"
-#include "presentation.h"
 
-GST_DEBUG_CATEGORY_STATIC(gst_ismv_mux_debug);
+GST_DEBUG_CATEGORY(gst_ismv_mux_debug);
 #define GST_CAT_DEFAULT gst_ismv_mux_debug
 
 static gboolean gst_ismv_mux_sink_event_queued(GstAggregator* agg, GstAggregatorPad* pad, GstEvent* event);
 
-#define DEFAULT_FRAGMENT_DURATION (2 * GST_SECOND)
-#define DEFAULT_TIMESCALE 10000000
-#define DEFAULT_H264_FOURCC "H264"
-#define DEFAULT_STRICT_ALIGNMENT FALSE
-#define DEFAULT_TIMESTAMP_MODE GST_ISMV_MUX_TIMESTAMPS_ZERO
 
 enum {
   PROP_0,
@@ -76,159 +78,18 @@ enum {
   PROP_STRICT_ALIGNMENT,
   PROP_TIMESTAMP_MODE,
   PROP_MEDIA_FILE_NAME,
+  PROP_LIVE,
+  PROP_LIVE_END_MFRA,
+  PROP_FRAGMENT_BOUNDARIES,
   PROP_ENCRYPTION,  // first of ismvmux::kEncryptionPropertyCount (ismvmux_encryption.h)
   PROP_LAST = PROP_ENCRYPTION + ismvmux::kEncryptionPropertyCount,
 };
 
-enum { PROP_PAD_0, PROP_PAD_LANGUAGE };
 
-namespace {
+#include "ismvmux_live.h"
+#include "ismvmux_private.h"
 
-struct BufferUnref {
-  void operator()(GstBuffer* b) const { gst_buffer_unref(b); }
-};
-using BufferPtr = std::unique_ptr<GstBuffer, BufferUnref>;
 
-// A sample waiting for its fragment to close. Times are nanoseconds relative
-// to the output origin (signed: a DTS may precede the origin).
-struct PendingSample {
-  BufferPtr buffer;
-  int64_t pts = 0;
-  int64_t dts = 0;
-  bool sync = false;
-  // Already-encrypted input: the sample's IV and subsamples (protection meta).
-  std::optional<ismvmux::SampleProtection> protection;
-};
-
-struct WrittenFragment {
-  uint64_t time = 0;
-  uint64_t duration = 0;
-  uint64_t moof_offset = 0;
-};
-
-struct Track {
-  Track() = default;
-  Track(const Track&) = delete;
-  Track& operator=(const Track&) = delete;
-  ~Track() {
-    if (pad) gst_object_unref(pad);
-  }
-  GstIsmvMuxPad* pad = nullptr;  // a reference is held: the track outlives a released pad
-  bool released = false;         // pad released while muxing: the track has ended
-  piff::TrackConfig config;
-  bool has_caps = false;
-  std::string fourcc;
-  std::string language = "und";
-  std::string unmapped_tag;  // the last language-code tag warned about
-  ismvmux::TrackCrypto crypto;
-
-  std::deque<PendingSample> pending;
-  bool started = false;        // first sample seen (and accepted)
-  int64_t decode_shift = 0;    // ticks added to DTS ticks (first PTS - first DTS)
-  int64_t last_dts = G_MININT64;
-  uint64_t dropped_leading = 0;  // non-keyframes dropped before the first keyframe
-  uint64_t open_gop_fragments = 0;  // fragments written with leading pictures (warned at the first)
-  size_t next_boundary = 0;    // index into the boundary list of the next cut
-  // Boundary searches resume where the last one stopped (pending only grows
-  // between fragments): the cut time searched for and the first index not
-  // yet looked at, for FindCut and for the reference track's next boundary.
-  int64_t scan_time = G_MININT64;
-  size_t scan_from = 0;
-  int64_t ref_scan_time = G_MININT64;
-  size_t ref_scan_from = 0;
-  uint64_t last_duration = 0;  // ticks, for the final sample when unknown
-
-  uint64_t payload_bytes = 0;
-  std::vector<WrittenFragment> fragments;
-
-  bool is_video() const { return config.kind == piff::TrackConfig::Kind::kVideo; }
-};
-
-}  // namespace
-
-struct _GstIsmvMuxPad {
-  GstAggregatorPad parent;
-  gchar* language;
-  ismvmux::PadQueue* queue;  // direct input (ismvmux_queue.h)
-};
-
-G_DEFINE_TYPE(GstIsmvMuxPad, gst_ismv_mux_pad, GST_TYPE_AGGREGATOR_PAD)
-
-struct IsmvMuxState {
-  // Properties (guarded by the object lock).
-  GstClockTime fragment_duration = DEFAULT_FRAGMENT_DURATION;
-  guint timescale = DEFAULT_TIMESCALE;
-  std::string server_manifest;
-  std::string client_manifest;
-  std::string h264_fourcc = DEFAULT_H264_FOURCC;
-  bool strict_alignment = DEFAULT_STRICT_ALIGNMENT;
-  GstIsmvMuxTimestampMode timestamp_mode = DEFAULT_TIMESTAMP_MODE;
-  std::string media_file_name;
-  ismvmux::EncryptionProperties encryption_props;
-
-  // Encryption settings checked at start; the protection system headers of
-  // protection events (kept over a flush: the events are sticky and not
-  // sent again); and the headers written: the generated PlayReady Object
-  // when encrypting, else the events' when some input is encrypted.
-  ismvmux::MuxEncryption encryption;
-  ismvmux::ProtectionHeaderSet input_protection;
-  ismvmux::ProtectionHeaderSet protection;
-  ismvmux::DirectInput direct;  // guarded by tracks_lock
-
-  // Guards `tracks` against pads requested or released from the application
-  // thread while the streaming thread iterates it.
-  std::mutex tracks_lock;
-  // Streaming state (streaming thread only, reset on start/stop).
-  std::vector<std::unique_ptr<Track>> tracks;  // in pad request order
-  bool header_written = false;
-  bool finished = false;
-  int64_t origin = 0;                 // running time (ns) that maps to 0
-  uint64_t offset = 0;                // bytes pushed so far
-  size_t mehd_offset = 0;
-  uint32_t sequence_number = 0;
-  std::vector<int64_t> boundaries;    // fragment cut times (ns, origin-relative)
-  int64_t next_target = 0;
-  uint32_t next_track_id = 1;
-
-  // `clear_input`: also empty the pads' own queues (not on a flush: each pad
-  // empties its queue at its own flush-start, and may have new data by now).
-  void ResetStreaming(bool clear_input = true) {
-    std::lock_guard<std::mutex> lock(tracks_lock);
-    tracks.erase(std::remove_if(tracks.begin(), tracks.end(), [](const std::unique_ptr<Track>& t) { return t->released; }),
-                 tracks.end());
-    for (auto& t : tracks) {
-      t->pending.clear();
-      t->started = false;
-      t->decode_shift = 0;
-      t->last_dts = G_MININT64;
-      t->dropped_leading = 0;
-      t->open_gop_fragments = 0;
-      t->next_boundary = 0;
-      t->scan_time = t->ref_scan_time = G_MININT64;
-      t->last_duration = 0;
-      t->payload_bytes = 0;
-      t->fragments.clear();
-      t->crypto.ResetStreaming();
-      if (clear_input) ismvmux::ResetPadQueue(GST_PAD(t->pad));
-    }
-    direct.Reset();
-    direct.cond.notify_all();
-    protection.Clear();
-    header_written = false;
-    finished = false;
-    origin = 0;
-    offset = 0;
-    mehd_offset = 0;
-    sequence_number = 0;
-    boundaries.clear();
-    next_target = 0;
-  }
-};
-
-struct _GstIsmvMux {
-  GstAggregator parent;
-  IsmvMuxState* state;
-};
 
 G_DEFINE_TYPE_WITH_CODE(GstIsmvMux, gst_ismv_mux, GST_TYPE_AGGREGATOR,
                         G_IMPLEMENT_INTERFACE(GST_TYPE_CHILD_PROXY, IsmvMuxChildProxyInit))
@@ -237,7 +98,7 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(ismvmux, "ismvmux", GST_RANK_PRIMARY, GST_
                                                               "Smooth Streaming PIFF muxer"));
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/quicktime, variant = (string) iso-fragmented"));
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/quicktime, variant = (string) { iso-fragmented, isml }"));
 
 static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
     "video_%u", GST_PAD_SINK, GST_PAD_REQUEST,
@@ -269,36 +130,24 @@ static GType gst_ismv_mux_timestamp_mode_get_type(void) {
   return type;
 }
 
+#define GST_TYPE_ISMV_MUX_FRAGMENT_BOUNDARIES (gst_ismv_mux_fragment_boundaries_get_type())
+static GType gst_ismv_mux_fragment_boundaries_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_ISMV_MUX_BOUNDARIES_KEYFRAME, "At the first keyframe at or after each fragment-duration", "keyframe"},
+      {GST_ISMV_MUX_BOUNDARIES_CLOCK_GRID,
+       "At the first frame of each multiple of fragment-duration on the output timeline, sample times snapped to "
+       "the frame grid (timecode-ganged redundant encoders)",
+       "clock-grid"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstIsmvMuxFragmentBoundaries", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
 // ---------------------------------------------------------------- helpers
-
-static int64_t ToTicks(int64_t ns, uint32_t timescale) {
-  if (ns >= 0) return static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(ns), timescale, GST_SECOND));
-  return -static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(-ns), timescale, GST_SECOND));
-}
-
-// The nanosecond time whose ToTicks() is `ticks` (exact for timescales up
-// to 1 GHz: the rounding error is below half a tick).
-static int64_t TicksToNs(int64_t ticks, uint32_t timescale) {
-  if (ticks >= 0) return static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(ticks), GST_SECOND, timescale));
-  return -static_cast<int64_t>(gst_util_uint64_scale_round(static_cast<uint64_t>(-ticks), GST_SECOND, timescale));
-}
-
-static std::string FormatTime(int64_t ns) {
-  gchar* s = g_strdup_printf("%s%" GST_TIME_FORMAT, ns < 0 ? "-" : "", GST_TIME_ARGS(static_cast<GstClockTime>(ns < 0 ? -ns : ns)));
-  std::string r(s);
-  g_free(s);
-  return r;
-}
-
-static std::string TrackLabel(const Track& t) {
-  return std::string(GST_PAD_NAME(t.pad)) + " (track " + std::to_string(t.config.track_id) + ")";
-}
-
-static Track* FindTrack(IsmvMuxState* st, GstAggregatorPad* pad) {
-  for (auto& t : st->tracks)
-    if (GST_AGGREGATOR_PAD(t->pad) == pad) return t.get();
-  return nullptr;
-}
 
 // Parses sink caps into a track configuration. Returns an error text or "".
 static std::string ConfigFromCaps(GstIsmvMux* self, Track* t, GstCaps* caps, piff::TrackConfig* out,
@@ -352,14 +201,19 @@ static bool SameConfig(const piff::TrackConfig& a, const piff::TrackConfig& b) {
 
 // ---------------------------------------------------------------- output
 
-static GstFlowReturn PushBytes(GstIsmvMux* self, std::vector<uint8_t> bytes) {
-  IsmvMuxState* st = self->state;
+GstBuffer* WrapBytes(std::vector<uint8_t> bytes) {
   gsize n = bytes.size();
-  auto* holder = new std::vector<uint8_t>(std::move(bytes));
-  GstBuffer* buf = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, holder->data(), n, 0, n, holder,
-                                               [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
+  auto holder = std::make_unique<std::vector<uint8_t>>(std::move(bytes));
+  guint8* data = holder->data();
+  return gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, data, n, 0, n, holder.release(),
+                                     [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
+}
+
+GstFlowReturn PushBytes(GstIsmvMux* self, std::vector<uint8_t> bytes) {
+  IsmvMuxState* st = self->state;
+  GstBuffer* buf = WrapBytes(std::move(bytes));
   GST_BUFFER_OFFSET(buf) = st->offset;
-  st->offset += n;
+  st->offset += gst_buffer_get_size(buf);
   GST_BUFFER_OFFSET_END(buf) = st->offset;
   return gst_aggregator_finish_buffer(GST_AGGREGATOR(self), buf);
 }
@@ -372,71 +226,15 @@ static void SeekOutput(GstIsmvMux* self, guint64 position) {
   gst_aggregator_update_segment(GST_AGGREGATOR(self), &segment);
 }
 
-// Protection of every track for the header: an encryptor per track when
-// encrypting, or the tenc of already-encrypted input (from its first
-// buffer's protection meta), and the sinf either way.
-static bool SetUpTrackProtection(GstIsmvMux* self, std::vector<piff::TrackConfig>* configs) {
-  IsmvMuxState* st = self->state;
-  bool any_input_encrypted = false;
-  for (size_t i = 0; i < st->tracks.size(); i++) {
-    Track* t = st->tracks[i].get();
-    piff::TrackConfig& c = (*configs)[i];
-    if (st->encryption.enabled()) {
-      piff::Status s = ismvmux::CreateTrackEncryptor(st->encryption, c, i, &t->crypto.encryptor);
-      if (!s) {
-        GST_ELEMENT_ERROR(self, STREAM, MUX, ("Cannot encrypt %s", TrackLabel(*t).c_str()), ("%s", s.message().c_str()));
-        return false;
-      }
-      c.sinf = ismvmux::TrackSinf(c, t->crypto.encryptor->TencFields());
-      GST_INFO_OBJECT(self, "%s: %s, KID %s, first IV %s", TrackLabel(*t).c_str(),
-                      piff::SchemeName(st->encryption.settings.scheme), piff::UuidToString(st->encryption.settings.kid).c_str(),
-                      piff::ToHex(t->crypto.encryptor->first_iv()).c_str());
-    } else if (t->crypto.input_encrypted) {
-      any_input_encrypted = true;
-      ismvmux::SampleProtection first;
-      GstBuffer* head = ismvmux::PeekBuffer(GST_AGGREGATOR_PAD(t->pad));
-      piff::Status s = head ? ismvmux::ReadProtectionMeta(head, &first) : piff::Status::Ok();
-      if (head) gst_buffer_unref(head);
-      if (!s) {
-        GST_ELEMENT_ERROR(self, STREAM, MUX, ("Unusable encrypted sample on %s", GST_PAD_NAME(t->pad)),
-                          ("%s", s.message().c_str()));
-        return false;
-      }
-      if (head) {
-        t->crypto.input_kid = first.kid;
-        t->crypto.input_iv_size = static_cast<uint8_t>(first.sample.iv.size());
-      } else {
-        // A track that ends before its first sample: nothing names its KID.
-        GST_WARNING_OBJECT(self, "%s: encrypted input without samples, tenc KID unknown", TrackLabel(*t).c_str());
-        t->crypto.input_iv_size = piff::SchemeIvSize(t->crypto.input_scheme);
-      }
-      t->crypto.have_input_tenc = true;
-      piff::TrackEncryptionFields tenc;
-      tenc.head = piff::PiffAlgorithmId(t->crypto.input_scheme);
-      tenc.iv_size = t->crypto.input_iv_size;
-      tenc.kid = t->crypto.input_kid;
-      c.sinf = ismvmux::TrackSinf(c, tenc);
-      GST_INFO_OBJECT(self, "%s: already encrypted (%s, KID %s), samples pass through", TrackLabel(*t).c_str(),
-                      piff::SchemeName(t->crypto.input_scheme), piff::UuidToString(tenc.kid).c_str());
-    }
-  }
-  st->protection.Clear();
-  if (st->encryption.enabled())
-    st->protection.AddPlayReadyObject(st->encryption.pro);
-  else if (any_input_encrypted)
-    st->protection = st->input_protection;
-  if (any_input_encrypted && st->protection.manifest_headers().empty())
-    GST_ELEMENT_WARNING(self, STREAM, MUX, ("Encrypted input without a PlayReady header"),
-                        ("no protection event carried a PlayReady Object or pssh; the file and the .ismc have no "
-                         "PlayReady header, so Smooth Streaming clients cannot request a license"));
-  return true;
-}
-
 static GstFlowReturn WriteHeader(GstIsmvMux* self) {
   IsmvMuxState* st = self->state;
   std::vector<piff::TrackConfig> configs;
   for (auto& t : st->tracks) configs.push_back(t->config);
   if (!SetUpTrackProtection(self, &configs)) return GST_FLOW_ERROR;
+  if (st->live) {
+    st->header_written = true;
+    return ismvmux::PushLiveHeader(self, configs);
+  }
   piff::InitSegment init = piff::BuildInitSegment(configs, st->timescale, 0, st->protection.moov_boxes());
   st->mehd_offset = init.mehd_duration_offset;
 
@@ -447,7 +245,7 @@ static GstFlowReturn WriteHeader(GstIsmvMux* self) {
 }
 
 // Writes the first `count` pending samples of a track as one fragment.
-static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, bool at_eos) {
+GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, bool at_eos) {
   IsmvMuxState* st = self->state;
   if (count == 0) return GST_FLOW_OK;
   uint32_t ts = t->config.timescale;
@@ -478,7 +276,7 @@ static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, boo
   if (leading.count() && t->open_gop_fragments++ == 0)
     GST_ELEMENT_WARNING(self, STREAM, MUX, ("Input on %s has open GOPs", GST_PAD_NAME(t->pad)),
                         ("%s: %s", TrackLabel(*t).c_str(),
-                         piff::DescribeOpenGops(1, t->fragments.size() + 1, static_cast<double>(first_decode) / ts,
+                         piff::DescribeOpenGops(1, t->fragments_written + 1, static_cast<double>(first_decode) / ts,
                                                 leading.count(), true).c_str()));
   else if (leading.count())
     GST_DEBUG_OBJECT(self, "%s: fragment at %" G_GUINT64_FORMAT " has %u leading pictures (%" G_GUINT64_FORMAT " so far)",
@@ -527,166 +325,39 @@ static GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, boo
   wf.moof_offset = st->offset;
   for (auto& s : samples) wf.duration += s.duration;
   t->fragments.push_back(wf);
+  t->fragments_written++;
+  // A live stream runs for days and needs no index: only the last fragment
+  // is kept (for the continuity check above).
+  if (st->live && t->fragments.size() > 1) t->fragments.erase(t->fragments.begin());
   t->payload_bytes += header.payload_size;
 
   GST_INFO_OBJECT(self, "%s: fragment #%u t=%" G_GUINT64_FORMAT " d=%" G_GUINT64_FORMAT " samples=%zu bytes=%" G_GUINT64_FORMAT "%s",
                   TrackLabel(*t).c_str(), params.sequence_number, wf.time, wf.duration, count,
                   static_cast<guint64>(header.bytes.size() + header.payload_size), at_eos ? " (final)" : "");
 
-  // One buffer list: the header bytes, then every sample's memory shared.
-  GstBufferList* list = gst_buffer_list_new_sized(count + 1);
-  gsize hn = header.bytes.size();
-  auto* holder = new std::vector<uint8_t>(std::move(header.bytes));
-  GstBuffer* hb = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, holder->data(), hn, 0, hn, holder,
-                                              [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); });
-  GST_BUFFER_OFFSET(hb) = st->offset;
-  st->offset += hn;
-  gst_buffer_list_add(list, hb);
+  std::vector<GstBuffer*> payloads;
   for (size_t i = 0; i < count; i++) {
-    GstBuffer* out = encrypted.empty() ? ismvmux::OutputBuffer(t->pending.front().buffer.release()) : encrypted[i].release();
-    GST_BUFFER_OFFSET(out) = st->offset;
-    st->offset += gst_buffer_get_size(out);
-    gst_buffer_list_add(list, out);
+    payloads.push_back(encrypted.empty() ? ismvmux::OutputBuffer(t->pending.front().buffer.release())
+                                         : encrypted[i].release());
     t->pending.pop_front();
   }
   t->scan_time = t->ref_scan_time = G_MININT64;  // the indexes moved
+  if (st->live)
+    return ismvmux::PushLiveFragment(self, *t, std::move(header.bytes), std::move(payloads), params, wf,
+                                     samples[0].sync);
+
+  // One buffer list: the header bytes, then every sample's memory shared.
+  GstBufferList* list = gst_buffer_list_new_sized(count + 1);
+  GstBuffer* hb = WrapBytes(std::move(header.bytes));
+  GST_BUFFER_OFFSET(hb) = st->offset;
+  st->offset += gst_buffer_get_size(hb);
+  gst_buffer_list_add(list, hb);
+  for (GstBuffer* out : payloads) {
+    GST_BUFFER_OFFSET(out) = st->offset;
+    st->offset += gst_buffer_get_size(out);
+    gst_buffer_list_add(list, out);
+  }
   return gst_aggregator_finish_buffer_list(GST_AGGREGATOR(self), list);
-}
-
-// Index of the sample that starts the next fragment of `t` for the cut time
-// `b`, or -1 when the samples that decide it have not arrived yet.
-static ssize_t FindCut(GstIsmvMux* self, Track* t, int64_t b) {
-  size_t from = t->scan_time == b ? t->scan_from : 0;
-  t->scan_time = b;
-  t->scan_from = from;
-  const uint32_t ts = t->config.timescale;
-  const int64_t bt = ToTicks(b, ts);  // compared on the file's ticks (see below)
-  if (t->is_video()) {
-    for (size_t i = std::max<size_t>(from, 1); i < t->pending.size(); i++) {
-      const PendingSample& s = t->pending[i];
-      if (s.sync && ToTicks(s.pts, ts) >= bt) {
-        if (ToTicks(s.pts, ts) != bt) {
-          std::string msg = TrackLabel(*t) + ": no keyframe at fragment boundary " + FormatTime(b) +
-                            "; the fragment closes at the next keyframe, " + FormatTime(s.pts) +
-                            ". Encode every bitrate with the same GOP (closed, no scene-cut keyframes).";
-          if (self->state->strict_alignment) {
-            GST_ELEMENT_ERROR(self, STREAM, MUX, ("Keyframes of the bitrate ladder do not line up"), ("%s", msg.c_str()));
-            return -2;
-          }
-          GST_ELEMENT_WARNING(self, STREAM, MUX, ("Keyframes of the bitrate ladder do not line up"), ("%s", msg.c_str()));
-        }
-        return static_cast<ssize_t>(i);
-      }
-    }
-    t->scan_from = t->pending.size();
-    return -1;
-  }
-  // Audio (and any all-sync track): the sample boundary nearest to b, on
-  // the ticks the file gets (a re-mux of the file sees the same ticks, not
-  // the same nanoseconds); a tie goes to the later sample.
-  for (size_t i = from; i < t->pending.size(); i++) {
-    int64_t at = ToTicks(t->pending[i].pts, ts);
-    if (at >= bt) {
-      if (i >= 2 && piff::CutAtEarlierSample(ToTicks(t->pending[i - 1].pts, ts), at, bt))
-        return static_cast<ssize_t>(i - 1);
-      return i == 0 ? -1 : static_cast<ssize_t>(i);
-    }
-  }
-  t->scan_from = t->pending.size();
-  return -1;
-}
-
-// A track has ended when its pad was released, or is EOS with nothing left
-// queued (the aggregator marks a pad EOS only once its buffers are popped).
-static bool TrackEnded(const Track& t) {
-  if (t.released) return true;
-  GstAggregatorPad* pad = &t.pad->parent;
-  return ismvmux::PadIsEos(pad) && !ismvmux::HasBuffer(pad);
-}
-
-// Closes every fragment whose boundary is known and whose cut sample arrived.
-static GstFlowReturn CloseReadyFragments(GstIsmvMux* self) {
-  IsmvMuxState* st = self->state;
-  if (st->tracks.empty()) return GST_FLOW_OK;
-  // The reference is the first video track still running, else the first
-  // running track: when it ends (EOS, pad released) before the others, the
-  // next one takes over, so the others keep getting boundaries instead of
-  // holding every sample until EOS.
-  Track* ref = nullptr;
-  Track* first_choice = nullptr;
-  for (auto& t : st->tracks) {
-    if (!TrackEnded(*t) && (!ref || (t->is_video() && !ref->is_video()))) ref = t.get();
-    if (!first_choice || (t->is_video() && !first_choice->is_video())) first_choice = t.get();
-  }
-  // After a handover the stream may be about to end too (audio a few ms
-  // longer than video): a boundary is decided only once half a fragment
-  // lies beyond it, so a short tail joins the last fragment (at most 1.5
-  // fragment durations) instead of making a fragment of its own.
-  const bool handed_over = ref != first_choice;
-
-  // An ended track will not reach its next boundary: its last samples make
-  // its final fragment now (the other tracks' fragments keep coming).
-  for (auto& tp : st->tracks) {
-    Track* t = tp.get();
-    if (t->pending.empty() || !TrackEnded(*t)) continue;
-    while (t->next_boundary < st->boundaries.size()) {
-      ssize_t cut = FindCut(self, t, st->boundaries[t->next_boundary]);
-      if (cut == -2) return GST_FLOW_ERROR;
-      if (cut < 0) break;
-      t->next_boundary++;
-      if (GstFlowReturn ret = WriteFragment(self, t, static_cast<size_t>(cut), false); ret != GST_FLOW_OK) return ret;
-    }
-    GST_DEBUG_OBJECT(self, "%s ended: its last %zu samples make its final fragment", TrackLabel(*t).c_str(),
-                     t->pending.size());
-    t->next_boundary = st->boundaries.size();
-    if (GstFlowReturn ret = WriteFragment(self, t, t->pending.size(), true); ret != GST_FLOW_OK) return ret;
-  }
-  if (!ref) return GST_FLOW_OK;  // all ended: Finish writes what is left
-
-  // The reference track decides new boundaries: video at the first keyframe
-  // at or after the target, audio at the sample nearest to it.
-  for (;;) {
-    if (ref->next_boundary < st->boundaries.size()) break;  // it still has one to apply
-    if (handed_over && (ref->pending.empty() || ref->pending.back().pts < st->next_target +
-                                                                            static_cast<int64_t>(st->fragment_duration / 2)))
-      break;
-    ssize_t cut = -1;
-    if (ref->is_video()) {
-      size_t from = ref->ref_scan_time == st->next_target ? ref->ref_scan_from : 1;
-      const int64_t target_ticks = ToTicks(st->next_target, ref->config.timescale);
-      for (size_t i = std::max<size_t>(from, 1); i < ref->pending.size(); i++)
-        if (ref->pending[i].sync && ToTicks(ref->pending[i].pts, ref->config.timescale) >= target_ticks) {
-          cut = static_cast<ssize_t>(i);
-          break;
-        }
-      ref->ref_scan_time = st->next_target;
-      ref->ref_scan_from = cut < 0 ? ref->pending.size() : 1;
-    } else {
-      cut = FindCut(self, ref, st->next_target);
-    }
-    if (cut < 0) break;
-    int64_t b = ref->pending[cut].pts;
-    st->boundaries.push_back(b);
-    // The next target on the tick grid (boundary ticks + duration ticks), so
-    // that an audio reference's nearest-sample decision does not depend on
-    // how the input rounded its nanoseconds.
-    const uint32_t ts = ref->config.timescale;
-    st->next_target = TicksToNs(ToTicks(b, ts) + ToTicks(static_cast<int64_t>(st->fragment_duration), ts), ts);
-    GST_DEBUG_OBJECT(self, "fragment boundary %zu at %s", st->boundaries.size(), FormatTime(b).c_str());
-  }
-
-  for (auto& tp : st->tracks) {
-    Track* t = tp.get();
-    while (t->next_boundary < st->boundaries.size()) {
-      ssize_t cut = FindCut(self, t, st->boundaries[t->next_boundary]);
-      if (cut == -2) return GST_FLOW_ERROR;
-      if (cut < 0) break;
-      t->next_boundary++;
-      GstFlowReturn ret = WriteFragment(self, t, static_cast<size_t>(cut), false);
-      if (ret != GST_FLOW_OK) return ret;
-    }
-  }
-  return GST_FLOW_OK;
 }
 
 // ---------------------------------------------------------------- input
@@ -723,6 +394,16 @@ static GstFlowReturn AddSample(GstIsmvMux* self, Track* t, GstBuffer* buf) {
   dts -= st->origin;
   bool sync = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
   if (!t->is_video()) sync = true;
+  if (st->fragment_boundaries == GST_ISMV_MUX_BOUNDARIES_CLOCK_GRID) {
+    // Snapped to the track's frame grid; dropped before the first boundary.
+    PendingSample grid_sample;
+    grid_sample.pts = pts;
+    grid_sample.dts = dts;
+    grid_sample.sync = sync;
+    if (!ismvmux::GridAdmitSample(self, t, &grid_sample)) return GST_FLOW_OK;
+    pts = grid_sample.pts;
+    dts = grid_sample.dts;
+  }
 
   if (!t->started) {
     if (!sync) {
@@ -766,135 +447,14 @@ static GstFlowReturn AddSample(GstIsmvMux* self, Track* t, GstBuffer* buf) {
   s.dts = dts;
   s.sync = sync;
   t->pending.push_back(std::move(s));
+  if (st->fragment_boundaries == GST_ISMV_MUX_BOUNDARIES_CLOCK_GRID) {
+    size_t ready = ismvmux::GridFragmentReady(self, t);
+    return ready ? WriteFragment(self, t, ready, false) : GST_FLOW_OK;
+  }
   return CloseReadyFragments(self);
 }
 
 // ---------------------------------------------------------------- EOS
-
-static std::string PathFromUri(const gchar* uri) {
-  gchar* path = g_filename_from_uri(uri, nullptr, nullptr);
-  std::string r = path ? path : "";
-  g_free(path);
-  return r;
-}
-
-static std::string AbsolutePath(const std::string& p) {
-  gchar* c = g_canonicalize_filename(p.c_str(), nullptr);
-  std::string r(c);
-  g_free(c);
-  return r;
-}
-
-static bool WriteFile(GstIsmvMux* self, const std::string& path, const std::string& text) {
-  GError* err = nullptr;
-  if (!g_file_set_contents(path.c_str(), text.data(), static_cast<gssize>(text.size()), &err)) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("Could not write manifest \"%s\"", path.c_str()),
-                      ("%s", err ? err->message : "unknown error"));
-    g_clear_error(&err);
-    return false;
-  }
-  GST_INFO_OBJECT(self, "wrote %s (%zu bytes)", path.c_str(), text.size());
-  return true;
-}
-
-// The outcome for applications: an element message "ismvmux-manifests"
-// (always, once both manifests are written), and when QualityLevels were left
-// out of them (misaligned ladder, see piff::AlignLadder) an error naming each
-// one: the files are complete and every manifest URL resolves, but the
-// presentation lacks renditions it was given.
-static void PostManifestsOutcome(GstIsmvMux* self, const piff::Presentation& pres, const std::string& ism,
-                                 const std::string& ismc) {
-  IsmvMuxState* st = self->state;
-  GValue pads = G_VALUE_INIT, reasons = G_VALUE_INIT;
-  gst_value_array_init(&pads, pres.left_out.size());
-  gst_value_array_init(&reasons, pres.left_out.size());
-  std::string details;
-  for (auto& l : pres.left_out) {
-    std::string pad = st->tracks[l.track]->pad ? GST_PAD_NAME(st->tracks[l.track]->pad) : "";
-    std::string msg = (pad.empty() ? "" : pad + ": ") + l.message;
-    GValue v = G_VALUE_INIT;
-    g_value_init(&v, G_TYPE_STRING);
-    g_value_set_string(&v, pad.c_str());
-    gst_value_array_append_and_take_value(&pads, &v);
-    g_value_init(&v, G_TYPE_STRING);
-    g_value_set_string(&v, msg.c_str());
-    gst_value_array_append_and_take_value(&reasons, &v);
-    details += (details.empty() ? "" : "\n") + msg;
-  }
-  guint levels = 0;
-  for (auto& si : pres.client.streams) levels += static_cast<guint>(si.quality_levels.size());
-  GstStructure* s = gst_structure_new("ismvmux-manifests", "server-manifest", G_TYPE_STRING, ism.c_str(),
-                                      "client-manifest", G_TYPE_STRING, ismc.c_str(), "quality-levels", G_TYPE_UINT,
-                                      levels, "left-out", G_TYPE_UINT, static_cast<guint>(pres.left_out.size()),
-                                      nullptr);
-  gst_structure_take_value(s, "left-out-pads", &pads);
-  gst_structure_take_value(s, "left-out-reasons", &reasons);
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
-  if (!pres.left_out.empty())
-    GST_ELEMENT_ERROR(self, STREAM, MUX,
-                      ("%zu QualityLevel(s) left out of the manifests: the bitrate ladder is not aligned",
-                       pres.left_out.size()),
-                      ("%s", details.c_str()));
-}
-
-static bool WriteManifests(GstIsmvMux* self) {
-  IsmvMuxState* st = self->state;
-  GST_OBJECT_LOCK(self);
-  std::string ism = st->server_manifest, ismc = st->client_manifest, media = st->media_file_name;
-  GST_OBJECT_UNLOCK(self);
-  if (ism.empty() && ismc.empty()) return true;
-
-  // The media file name for the .ism comes from the property, else from
-  // downstream (filesink answers the URI query), relative to the .ism.
-  std::string media_path;
-  if (media.empty()) {
-    GstQuery* q = gst_query_new_uri();
-    if (gst_pad_peer_query(GST_AGGREGATOR_SRC_PAD(self), q)) {
-      gchar* uri = nullptr;
-      gst_query_parse_uri(q, &uri);
-      if (uri) media_path = PathFromUri(uri);
-      g_free(uri);
-    }
-    gst_query_unref(q);
-  }
-  std::string src = media;
-  std::string ism_dir = ism.empty() ? "" : AbsolutePath(ism).substr(0, AbsolutePath(ism).rfind('/'));
-  if (src.empty() && !media_path.empty())
-    src = ism.empty() ? g_path_get_basename(media_path.c_str()) : piff::RelativePath(AbsolutePath(media_path), ism_dir);
-  if (src.empty() && !ism.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Cannot name the media file in the server manifest"),
-                      ("downstream did not answer the URI query; set the media-file-name property"));
-    return false;
-  }
-
-  std::vector<piff::TrackSummary> summaries;
-  for (auto& t : st->tracks) {
-    piff::TrackSummary s;
-    s.config = t->config;
-    s.fourcc = t->fourcc;
-    s.src = src;
-    s.payload_bytes = t->payload_bytes;
-    for (auto& f : t->fragments) s.fragments.push_back({f.time, f.duration});
-    summaries.push_back(std::move(s));
-  }
-  std::string ismc_rel;
-  if (!ismc.empty()) ismc_rel = ism.empty() ? "" : piff::RelativePath(AbsolutePath(ismc), ism_dir);
-  piff::Presentation pres;
-  piff::Status status = piff::BuildPresentation(summaries, st->timescale, ismc_rel, &pres);
-  if (!status) {
-    GST_ELEMENT_ERROR(self, STREAM, MUX, ("Could not build the manifests"), ("%s", status.message().c_str()));
-    return false;
-  }
-  pres.client.protection = st->protection.manifest_headers();
-  for (auto& w : pres.warnings) GST_ELEMENT_WARNING(self, STREAM, MUX, ("Manifest warning"), ("%s", w.c_str()));
-  for (size_t i = 0; i < st->tracks.size(); i++)
-    GST_INFO_OBJECT(self, "%s: name %s, bitrate %u bit/s%s", TrackLabel(*st->tracks[i]).c_str(), pres.names[i].c_str(),
-                    pres.bitrates[i], pres.InManifests(i) ? "" : " (left out of the manifests)");
-  if (!ismc.empty() && !WriteFile(self, ismc, pres.client.Write())) return false;
-  if (!ism.empty() && !WriteFile(self, ism, pres.server.Write())) return false;
-  PostManifestsOutcome(self, pres, ism, ismc);
-  return true;
-}
 
 static GstFlowReturn Finish(GstIsmvMux* self) {
   IsmvMuxState* st = self->state;
@@ -910,6 +470,7 @@ static GstFlowReturn Finish(GstIsmvMux* self) {
     t->next_boundary = st->boundaries.size();
     if ((ret = WriteFragment(self, t.get(), t->pending.size(), true)) != GST_FLOW_OK) return ret;
   }
+  if (st->live) return ismvmux::FinishLive(self);
 
   // mfra: one tfra v1 per track, one entry per fragment.
   piff::MovieFragmentRandomAccessBox mfra;
@@ -1028,9 +589,14 @@ static GstFlowReturn gst_ismv_mux_aggregate(GstAggregator* agg, gboolean timeout
     if (ret != GST_FLOW_OK) return ret;
   }
 
-  if (!best) return all_eos ? Finish(self) : GST_FLOW_OK;
+  if (!best) {
+    if (all_eos) return Finish(self);
+    if (timeout && st->live) ismvmux::NoteStarved(self);
+    return GST_FLOW_OK;
+  }
   GstBuffer* buf = ismvmux::PopBuffer(&best->pad->parent);
   if (!buf) return GST_FLOW_OK;
+  if (st->live) ismvmux::NoteSampleTaken(self, &best->pad->parent, buf);
   return AddSample(self, best, buf);
 }
 
@@ -1081,6 +647,11 @@ static gboolean gst_ismv_mux_sink_event(GstAggregator* agg, GstAggregatorPad* pa
     t->config = config;
     t->fourcc = fourcc;
     t->has_caps = true;
+    t->grid = ismvmux::GridFromCaps(gst_caps_get_structure(caps, 0), config);
+    if (st->fragment_boundaries == GST_ISMV_MUX_BOUNDARIES_CLOCK_GRID && !t->grid.valid())
+      GST_ELEMENT_WARNING(self, STREAM, MUX, ("No frame grid for %s", GST_PAD_NAME(pad)),
+                          ("fragment-boundaries=clock-grid needs a fixed framerate in the video caps (or a "
+                           "parseable AAC config); sample times are not snapped, so ganged encoders may differ"));
     t->crypto.input_encrypted = encrypted;
     t->crypto.input_scheme = scheme;
     GST_DEBUG_OBJECT(self, "%s configured: %" GST_PTR_FORMAT, TrackLabel(*t).c_str(), caps);
@@ -1088,6 +659,11 @@ static gboolean gst_ismv_mux_sink_event(GstAggregator* agg, GstAggregatorPad* pa
     Track* t = FindTrack(st, pad);
     GstTagList* tags;
     gst_event_parse_tag(event, &tags);
+    guint bitrate = 0;
+    if (t && !st->header_written &&
+        (gst_tag_list_get_uint(tags, GST_TAG_NOMINAL_BITRATE, &bitrate) ||
+         gst_tag_list_get_uint(tags, GST_TAG_BITRATE, &bitrate)) && bitrate)
+      t->tag_bitrate = bitrate;
     gchar* lang = nullptr;
     if (t && !GST_ISMV_MUX_PAD(pad)->language && gst_tag_list_get_string(tags, GST_TAG_LANGUAGE_CODE, &lang) &&
         lang) {
@@ -1187,8 +763,15 @@ static GstPad* gst_ismv_mux_request_new_pad(GstElement* element, GstPadTemplate*
 }
 
 static GstFlowReturn gst_ismv_mux_update_src_caps(GstAggregator* agg, GstCaps* caps, GstCaps** ret) {
+  if (GST_ISMV_MUX(agg)->state->live) return ismvmux::LiveSrcCaps(GST_ISMV_MUX(agg), ret);
   *ret = gst_caps_new_simple("video/quicktime", "variant", G_TYPE_STRING, "iso-fragmented", nullptr);
   return GST_FLOW_OK;
+}
+
+// Live mode: the aggregator's timeout counts from here (ismvmux_live.h).
+static GstClockTime gst_ismv_mux_get_next_time(GstAggregator* agg) {
+  GstIsmvMux* self = GST_ISMV_MUX(agg);
+  return self->state->live ? ismvmux::LiveNextTime(self) : GST_CLOCK_TIME_NONE;
 }
 
 static gboolean gst_ismv_mux_start(GstAggregator* agg) {
@@ -1209,6 +792,13 @@ static gboolean gst_ismv_mux_start(GstAggregator* agg) {
   }
   for (auto& w : warnings)
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("Encryption settings: %s", w.c_str()), (nullptr));
+  GST_OBJECT_LOCK(self);
+  bool manifests_in_live = st->live && (!st->server_manifest.empty() || !st->client_manifest.empty());
+  GST_OBJECT_UNLOCK(self);
+  if (manifests_in_live)
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("server-manifest and client-manifest are ignored in live mode"),
+                        ("the publishing point makes the manifests of a live stream from the Live Server Manifest "
+                         "and the fragments"));
   if (st->encryption.enabled())
     GST_INFO_OBJECT(self, "encrypting with %s, KID %s, PlayReady Object of %zu bytes",
                     piff::SchemeName(st->encryption.settings.scheme),
@@ -1255,6 +845,11 @@ static void gst_ismv_mux_set_property(GObject* object, guint prop_id, const GVal
     case PROP_STRICT_ALIGNMENT: st->strict_alignment = g_value_get_boolean(value); break;
     case PROP_TIMESTAMP_MODE: st->timestamp_mode = static_cast<GstIsmvMuxTimestampMode>(g_value_get_enum(value)); break;
     case PROP_MEDIA_FILE_NAME: st->media_file_name = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
+    case PROP_LIVE: st->live = g_value_get_boolean(value); break;
+    case PROP_LIVE_END_MFRA: st->live_end_mfra = g_value_get_boolean(value); break;
+    case PROP_FRAGMENT_BOUNDARIES:
+      st->fragment_boundaries = static_cast<GstIsmvMuxFragmentBoundaries>(g_value_get_enum(value));
+      break;
     default:
       if (!ismvmux::SetEncryptionProperty(&st->encryption_props, prop_id - PROP_ENCRYPTION, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1276,6 +871,9 @@ static void gst_ismv_mux_get_property(GObject* object, guint prop_id, GValue* va
     case PROP_STRICT_ALIGNMENT: g_value_set_boolean(value, st->strict_alignment); break;
     case PROP_TIMESTAMP_MODE: g_value_set_enum(value, st->timestamp_mode); break;
     case PROP_MEDIA_FILE_NAME: g_value_set_string(value, st->media_file_name.empty() ? nullptr : st->media_file_name.c_str()); break;
+    case PROP_LIVE: g_value_set_boolean(value, st->live); break;
+    case PROP_LIVE_END_MFRA: g_value_set_boolean(value, st->live_end_mfra); break;
+    case PROP_FRAGMENT_BOUNDARIES: g_value_set_enum(value, st->fragment_boundaries); break;
     default:
       if (!ismvmux::GetEncryptionProperty(st->encryption_props, prop_id - PROP_ENCRYPTION, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1349,6 +947,31 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
                           "Media file name written as src in the server manifest; when unset it is learned from "
                           "downstream (the URI query that filesink answers), relative to the .ism (default: unset)",
                           nullptr, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_LIVE,
+      g_param_spec_boolean("live", "Live ingest",
+                           "Write a Smooth Streaming live ingest stream (for a publishing point, e.g. through "
+                           "smoothsink): ftyp + Live Server Manifest + moov as a HEADER buffer and in the src caps "
+                           "(streamheader), then each track fragment as one buffer as soon as it closes; no seeking "
+                           "back, no mfra index, no manifest files (default: false)",
+                           DEFAULT_LIVE, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_LIVE_END_MFRA,
+      g_param_spec_boolean("live-end-mfra", "Live end mfra",
+                           "In live mode, end the stream with an empty 8-byte mfra box: IIS publishing points take "
+                           "it as end of stream; Azure Media Services ignores it and asks encoders not to send it "
+                           "(default: false)",
+                           DEFAULT_LIVE_END_MFRA, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_FRAGMENT_BOUNDARIES,
+      g_param_spec_enum("fragment-boundaries", "Fragment boundaries",
+                        "Where fragments start: keyframe (the first keyframe at or after fragment-duration after "
+                        "the previous boundary) or clock-grid (for timecode-ganged redundant encoders with "
+                        "timestamp-mode=clock: at the first frame of every multiple of fragment-duration on the "
+                        "output timeline, sample times snapped to each track's frame grid, samples before the "
+                        "first boundary dropped, and force-key-unit events sent upstream for each boundary) "
+                        "(default: keyframe)",
+                        GST_TYPE_ISMV_MUX_FRAGMENT_BOUNDARIES, DEFAULT_FRAGMENT_BOUNDARIES, flags));
   ismvmux::InstallEncryptionProperties(gobject_class, PROP_ENCRYPTION, flags);
 
   gst_element_class_add_static_pad_template_with_gtype(element_class, &src_template, GST_TYPE_AGGREGATOR_PAD);
@@ -1357,7 +980,8 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
   gst_element_class_set_static_metadata(
       element_class, "Smooth Streaming (PIFF/ISMV) muxer", "Codec/Muxer",
       "Muxes H.264 and AAC into PIFF 1.1 fragmented MP4 (.ismv/.isma) with tfxd and mfra, GOP-aligned across "
-      "bitrates, and writes the .ism and .ismc manifests",
+      "bitrates, and writes the .ism and .ismc manifests; or, with live=true, into a Smooth Streaming live "
+      "ingest stream (Live Server Manifest, one buffer per fragment)",
       "gst-smooth developers <gst-smooth@example.org>");
 
   element_class->release_pad = gst_ismv_mux_release_pad;
@@ -1369,77 +993,13 @@ static void gst_ismv_mux_class_init(GstIsmvMuxClass* klass) {
   agg_class->stop = gst_ismv_mux_stop;
   agg_class->flush = gst_ismv_mux_flush;
   agg_class->update_src_caps = gst_ismv_mux_update_src_caps;
+  agg_class->get_next_time = gst_ismv_mux_get_next_time;
+  ismvmux::RegisterFragmentMeta();
 
   gst_type_mark_as_plugin_api(GST_TYPE_ISMV_MUX_PAD, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_ISMV_MUX_TIMESTAMP_MODE, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_ISMV_MUX_FRAGMENT_BOUNDARIES, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_ISMV_ENCRYPTION, static_cast<GstPluginAPIFlags>(0));
-}
-
-// ---------------------------------------------------------------- pad
-
-static void gst_ismv_mux_pad_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
-  GstIsmvMuxPad* pad = GST_ISMV_MUX_PAD(object);
-  switch (prop_id) {
-    case PROP_PAD_LANGUAGE: {
-      GST_OBJECT_LOCK(pad);
-      g_free(pad->language);
-      pad->language = g_value_dup_string(value);
-      GST_OBJECT_UNLOCK(pad);
-      GstElement* parent = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(pad)));
-      if (parent) {
-        // Mapped (and warned about) before the tracks are locked.
-        std::string iso = "und";
-        const gchar* tag = g_value_get_string(value);
-        if (tag) MapPadLanguage(parent, GST_PAD(pad), tag, "language property", &iso);
-        std::lock_guard<std::mutex> lock(GST_ISMV_MUX(parent)->state->tracks_lock);
-        Track* t = FindTrack(GST_ISMV_MUX(parent)->state, GST_AGGREGATOR_PAD(pad));
-        if (t && tag) t->language = t->config.language = iso;
-        gst_object_unref(parent);
-      }
-      break;
-    }
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
-  }
-}
-
-static void gst_ismv_mux_pad_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
-  GstIsmvMuxPad* pad = GST_ISMV_MUX_PAD(object);
-  switch (prop_id) {
-    case PROP_PAD_LANGUAGE:
-      GST_OBJECT_LOCK(pad);
-      g_value_set_string(value, pad->language);
-      GST_OBJECT_UNLOCK(pad);
-      break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
-  }
-}
-
-static void gst_ismv_mux_pad_finalize(GObject* object) {
-  g_free(GST_ISMV_MUX_PAD(object)->language);
-  delete GST_ISMV_MUX_PAD(object)->queue;
-  G_OBJECT_CLASS(gst_ismv_mux_pad_parent_class)->finalize(object);
-}
-
-static void gst_ismv_mux_pad_class_init(GstIsmvMuxPadClass* klass) {
-  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
-  gobject_class->set_property = gst_ismv_mux_pad_set_property;
-  gobject_class->get_property = gst_ismv_mux_pad_get_property;
-  gobject_class->finalize = gst_ismv_mux_pad_finalize;
-  g_object_class_install_property(
-      gobject_class, PROP_PAD_LANGUAGE,
-      g_param_spec_string("language", "Language",
-                          "Language of the track: an ISO 639-1/639-2 code or a BCP 47 tag (\"fr\", \"fre\", "
-                          "\"fra\", \"pt-BR\", \"zh-Hans\"), written as its ISO 639-2/T code (mdhd, .ismc "
-                          "Language); a tag that maps to none is a warning and \"und\". Overrides the "
-                          "language-code tag (default: from tags, else \"und\"). From gst-launch-1.0: "
-                          "ismvmux name=mux audio_0::language=fra",
-                          nullptr,
-                          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
-}
-
-static void gst_ismv_mux_pad_init(GstIsmvMuxPad* pad) {
-  pad->language = nullptr;
-  pad->queue = new ismvmux::PadQueue();
 }
 
 // ---------------------------------------------------------------- direct input (ismvmux_queue.h)
@@ -1453,7 +1013,9 @@ static gboolean gst_ismv_mux_sink_event_queued(GstAggregator* agg, GstAggregator
   GstEventType type = GST_EVENT_TYPE(event);
   bool queued = GST_EVENT_IS_SERIALIZED(event) && type != GST_EVENT_FLUSH_STOP;
   gboolean ret = gst_ismv_mux_sink_event(agg, pad, event);
-  if (type == GST_EVENT_CAPS && ret && !gst_pad_has_current_caps(GST_AGGREGATOR_SRC_PAD(agg))) {
+  // Live mode: the caps carry the header, set when it is built.
+  if (type == GST_EVENT_CAPS && ret && !GST_ISMV_MUX(agg)->state->live &&
+      !gst_pad_has_current_caps(GST_AGGREGATOR_SRC_PAD(agg))) {
     GstCaps* caps = nullptr;
     gst_ismv_mux_update_src_caps(agg, nullptr, &caps);
     gst_aggregator_set_src_caps(agg, caps);

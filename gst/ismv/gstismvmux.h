@@ -19,6 +19,15 @@ typedef enum {
   GST_ISMV_MUX_TIMESTAMPS_CLOCK,
 } GstIsmvMuxTimestampMode;
 
+// Where fragments start: at the first keyframe at or after each target
+// (fragment-duration after the previous boundary), or - for timecode-ganged
+// redundant encoders - at the first frame of each multiple of
+// fragment-duration on the output timeline (ismvmux_live.cpp).
+typedef enum {
+  GST_ISMV_MUX_BOUNDARIES_KEYFRAME,
+  GST_ISMV_MUX_BOUNDARIES_CLOCK_GRID,
+} GstIsmvMuxFragmentBoundaries;
+
 GST_ELEMENT_REGISTER_DECLARE(ismvmux);
 
 G_END_DECLS

@@ -10,7 +10,10 @@
 #include <cstring>
 
 #include "codec_config.h"
+#include "ismvmux_private.h"
 #include "playready.h"
+
+#define GST_CAT_DEFAULT gst_ismv_mux_debug
 
 GType gst_ismv_encryption_get_type(void) {
   static GType type = 0;
@@ -452,3 +455,65 @@ void ProtectionHeaderSet::AddFromEvent(const std::string& system_id, GstBuffer* 
 }
 
 }  // namespace ismvmux
+
+// ---------------------------------------------------------------- the muxer's header
+
+// Protection of every track for the header: an encryptor per track when
+// encrypting, or the tenc of already-encrypted input (from its first
+// buffer's protection meta), and the sinf either way.
+bool SetUpTrackProtection(GstIsmvMux* self, std::vector<piff::TrackConfig>* configs) {
+  IsmvMuxState* st = self->state;
+  bool any_input_encrypted = false;
+  for (size_t i = 0; i < st->tracks.size(); i++) {
+    Track* t = st->tracks[i].get();
+    piff::TrackConfig& c = (*configs)[i];
+    if (st->encryption.enabled()) {
+      piff::Status s = ismvmux::CreateTrackEncryptor(st->encryption, c, i, &t->crypto.encryptor);
+      if (!s) {
+        GST_ELEMENT_ERROR(self, STREAM, MUX, ("Cannot encrypt %s", TrackLabel(*t).c_str()), ("%s", s.message().c_str()));
+        return false;
+      }
+      c.sinf = ismvmux::TrackSinf(c, t->crypto.encryptor->TencFields());
+      GST_INFO_OBJECT(self, "%s: %s, KID %s, first IV %s", TrackLabel(*t).c_str(),
+                      piff::SchemeName(st->encryption.settings.scheme), piff::UuidToString(st->encryption.settings.kid).c_str(),
+                      piff::ToHex(t->crypto.encryptor->first_iv()).c_str());
+    } else if (t->crypto.input_encrypted) {
+      any_input_encrypted = true;
+      ismvmux::SampleProtection first;
+      GstBuffer* head = ismvmux::PeekBuffer(GST_AGGREGATOR_PAD(t->pad));
+      piff::Status s = head ? ismvmux::ReadProtectionMeta(head, &first) : piff::Status::Ok();
+      if (head) gst_buffer_unref(head);
+      if (!s) {
+        GST_ELEMENT_ERROR(self, STREAM, MUX, ("Unusable encrypted sample on %s", GST_PAD_NAME(t->pad)),
+                          ("%s", s.message().c_str()));
+        return false;
+      }
+      if (head) {
+        t->crypto.input_kid = first.kid;
+        t->crypto.input_iv_size = static_cast<uint8_t>(first.sample.iv.size());
+      } else {
+        // A track that ends before its first sample: nothing names its KID.
+        GST_WARNING_OBJECT(self, "%s: encrypted input without samples, tenc KID unknown", TrackLabel(*t).c_str());
+        t->crypto.input_iv_size = piff::SchemeIvSize(t->crypto.input_scheme);
+      }
+      t->crypto.have_input_tenc = true;
+      piff::TrackEncryptionFields tenc;
+      tenc.head = piff::PiffAlgorithmId(t->crypto.input_scheme);
+      tenc.iv_size = t->crypto.input_iv_size;
+      tenc.kid = t->crypto.input_kid;
+      c.sinf = ismvmux::TrackSinf(c, tenc);
+      GST_INFO_OBJECT(self, "%s: already encrypted (%s, KID %s), samples pass through", TrackLabel(*t).c_str(),
+                      piff::SchemeName(t->crypto.input_scheme), piff::UuidToString(tenc.kid).c_str());
+    }
+  }
+  st->protection.Clear();
+  if (st->encryption.enabled())
+    st->protection.AddPlayReadyObject(st->encryption.pro);
+  else if (any_input_encrypted)
+    st->protection = st->input_protection;
+  if (any_input_encrypted && st->protection.manifest_headers().empty())
+    GST_ELEMENT_WARNING(self, STREAM, MUX, ("Encrypted input without a PlayReady header"),
+                        ("no protection event carried a PlayReady Object or pssh; the file and the .ismc have no "
+                         "PlayReady header, so Smooth Streaming clients cannot request a license"));
+  return true;
+}

@@ -1,4 +1,5 @@
-// ismvmux's sink pads as the application sees them: the element is a
+// ismvmux's sink pads as the application sees them: the pad class
+// (GstIsmvMuxPad: language, bitrate; ismvmux_pads.cpp), and the element as a
 // GstChildProxy over its sink pads, so that gst-launch-1.0 can set pad
 // properties (`ismvmux name=mux audio_0::language=fra`), and a pad's language (property
 // or language-code tag) is mapped to ISO 639-2/T by the core, with a

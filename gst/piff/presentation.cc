@@ -23,6 +23,40 @@ uint64_t Rescale(uint64_t v, uint64_t to, uint64_t from) {
 
 }  // namespace
 
+std::vector<std::string> DefaultTrackNames(const std::vector<TrackConfig>& tracks) {
+  std::vector<std::string> audio_languages;
+  for (auto& c : tracks)
+    if (c.kind == TrackConfig::Kind::kAudio &&
+        std::find(audio_languages.begin(), audio_languages.end(), c.language) == audio_languages.end())
+      audio_languages.push_back(c.language);
+  std::vector<std::string> names;
+  for (auto& c : tracks)
+    names.push_back(c.kind == TrackConfig::Kind::kVideo ? "video"
+                    : audio_languages.size() > 1        ? "audio_" + c.language
+                                                        : "audio");
+  return names;
+}
+
+Status DescribeCodec(const TrackConfig& config, QualityLevel* ql) {
+  if (config.kind == TrackConfig::Kind::kVideo) {
+    AvcDecoderConfig avc;
+    Status s = AvcDecoderConfig::Parse(config.avcc.data(), config.avcc.size(), &avc);
+    if (!s) return s.WithContext("track " + std::to_string(config.track_id));
+    ql->max_width = config.width;
+    ql->max_height = config.height;
+    ql->codec_private_data = AvcConfigToCodecPrivateData(avc);
+    if (avc.length_size != 4) ql->nal_unit_length_field = avc.length_size;
+  } else {
+    ql->sampling_rate = config.sample_rate;
+    ql->channels = config.channels;
+    ql->bits_per_sample = 16;
+    ql->packet_size = 4;
+    ql->audio_tag = 255;  // WAVE_FORMAT_RAW_AAC1
+    ql->codec_private_data = HexEncode(config.audio_specific_config);
+  }
+  return Status::Ok();
+}
+
 bool Presentation::InManifests(size_t track) const {
   for (auto& l : left_out)
     if (l.track == track) return false;
@@ -46,18 +80,13 @@ Status BuildPresentation(const std::vector<TrackSummary>& tracks, uint32_t times
   // Group tracks into StreamIndexes, keeping first-appearance order.
   std::vector<std::string> group_keys;
   std::vector<std::vector<size_t>> groups;
-  std::vector<std::string> audio_languages;
-  for (auto& t : tracks)
-    if (t.config.kind == TrackConfig::Kind::kAudio &&
-        std::find(audio_languages.begin(), audio_languages.end(), t.config.language) == audio_languages.end())
-      audio_languages.push_back(t.config.language);
+  std::vector<TrackConfig> configs;
+  for (auto& t : tracks) configs.push_back(t.config);
+  const std::vector<std::string> default_names = DefaultTrackNames(configs);
   out->names.resize(tracks.size());
   for (size_t i = 0; i < tracks.size(); i++) {
     const TrackSummary& t = tracks[i];
-    std::string name = !t.name.empty() ? t.name
-                       : t.config.kind == TrackConfig::Kind::kVideo
-                           ? "video"
-                           : (audio_languages.size() > 1 ? "audio_" + t.config.language : "audio");
+    std::string name = !t.name.empty() ? t.name : default_names[i];
     out->names[i] = name;
     auto it = std::find(group_keys.begin(), group_keys.end(), name);
     if (it == group_keys.end()) {
@@ -129,23 +158,11 @@ Status BuildPresentation(const std::vector<TrackSummary>& tracks, uint32_t times
       ql.index = static_cast<uint32_t>(si.quality_levels.size());
       ql.bitrate = out->bitrates[g[k]];
       ql.fourcc = t.fourcc;
+      Status s = DescribeCodec(t.config, &ql);
+      if (!s) return s;
       if (video) {
-        AvcDecoderConfig avc;
-        Status s = AvcDecoderConfig::Parse(t.config.avcc.data(), t.config.avcc.size(), &avc);
-        if (!s) return s.WithContext("track " + std::to_string(t.config.track_id));
-        ql.max_width = t.config.width;
-        ql.max_height = t.config.height;
-        ql.codec_private_data = AvcConfigToCodecPrivateData(avc);
-        if (avc.length_size != 4) ql.nal_unit_length_field = avc.length_size;
         max_w = std::max<uint32_t>(max_w, t.config.width);
         max_h = std::max<uint32_t>(max_h, t.config.height);
-      } else {
-        ql.sampling_rate = t.config.sample_rate;
-        ql.channels = t.config.channels;
-        ql.bits_per_sample = 16;
-        ql.packet_size = 4;
-        ql.audio_tag = 255;  // WAVE_FORMAT_RAW_AAC1
-        ql.codec_private_data = HexEncode(t.config.audio_specific_config);
       }
       si.quality_levels.push_back(std::move(ql));
     }

@@ -51,6 +51,17 @@ struct Presentation {
   bool InManifests(size_t track) const;
 };
 
+// The Fragments(name=...) name of each track when none is given: "video";
+// "audio" when all audio tracks share one language, else "audio_<lang>".
+// Shared by the .ism/.ismc and the Live Server Manifest.
+std::vector<std::string> DefaultTrackNames(const std::vector<TrackConfig>& tracks);
+
+// The codec fields of a QualityLevel for a track (H.264: MaxWidth/MaxHeight,
+// Annex-B CodecPrivateData, NALUnitLengthField when not 4; AAC: SamplingRate,
+// Channels, BitsPerSample 16, PacketSize 4, AudioTag 255, the ASC as hex).
+// The FourCC is the caller's (it depends on settings such as h264-fourcc).
+Status DescribeCodec(const TrackConfig& config, QualityLevel* ql);
+
 // Groups tracks into StreamIndexes by name: TrackSummary::name when set, else
 // all video in one "video" and audio by language ("audio" when there is one
 // language, else "audio_<lang>"). Bitrates: TrackSummary::bitrate when set,

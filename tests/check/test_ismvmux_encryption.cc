@@ -648,6 +648,50 @@ GST_START_TEST(test_live_encrypted) {
 }
 GST_END_TEST;
 
+// live=true (ingest stream): the header - LSM, pssh, sinf/tenc - is the same
+// bytes in two runs with the same key settings although the IVs are random
+// per run; every fragment buffer is one moof with its senc, and decrypts.
+static std::vector<std::vector<uint8_t>> RunLiveMode(std::vector<uint8_t>* data) {
+  EncryptionRig r({"video_%u", "audio_%u"}, true);
+  g_object_set(r.mux, "live", TRUE, nullptr);
+  r.Encrypt("piff-ctr");
+  r.SetCaps(0, VideoCaps());
+  r.SetCaps(1, AudioCaps());
+  r.Start();
+  r.PushVideo(0, 75);
+  r.PushAudio(1, 140);
+  r.EndAll();
+  std::vector<std::vector<uint8_t>> pieces;
+  PullAll(r.sink, data, &pieces);
+  return pieces;
+}
+
+GST_START_TEST(test_live_mode_encrypted) {
+  std::vector<uint8_t> d1, d2;
+  std::vector<std::vector<uint8_t>> p1 = RunLiveMode(&d1), p2 = RunLiveMode(&d2);
+  fail_unless(p1.size() > 4 && p2.size() == p1.size());
+  fail_unless(p1[0] == p2[0], "live headers differ between two runs with the same key settings");
+  fail_unless(d1 != d2, "random IVs: the fragments should differ");
+  piff::PiffFile head = ParseFile(p1[0]);
+  fail_unless(head.live_manifest && head.moov && head.moofs.empty());
+  ThePro(head);
+  piff::FourCC entry;
+  TrackSinf(head, 0, &entry);
+  TrackSinf(head, 1, &entry);
+  for (size_t i = 1; i < p1.size(); i++) {
+    piff::PiffFile f = ParseFile(p1[i]);
+    fail_unless_equals_int(f.moofs.size(), 1);
+    piff::SampleEncryption senc;
+    bool found = false;
+    fail_unless(piff::FindSampleEncryption(f.moofs[0].trafs[0], 8, &senc, &found).ok());
+    fail_unless(found && senc.piff && !senc.samples.empty(), "fragment buffer %zu has no PIFF senc", i);
+  }
+  piff::PiffFile f = ParseFile(d1);
+  auto samples = EncryptedSamples(f, 8);
+  CheckDecryptsToInput(d1, samples, piff::EncryptionScheme::kPiffCtr, 75, 140);
+}
+GST_END_TEST;
+
 // Re-mux of already-encrypted video (x-cenc caps, protection meta, a
 // protection event carrying the PRO as ismdemux/mssdemux send it) next to
 // clear audio: bytes, IVs, subsamples and PRO are kept; audio stays clear.
@@ -806,6 +850,7 @@ static Suite* ismvmux_encryption_suite(void) {
   tcase_add_test(tc, test_key_id_guid);
   tcase_add_test(tc, test_playready_header_property);
   tcase_add_test(tc, test_live_encrypted);
+  tcase_add_test(tc, test_live_mode_encrypted);
   tcase_add_test(tc, test_remux_encrypted_input);
   tcase_add_test(tc, test_remux_pssh_box_cbc);
   tcase_add_test(tc, test_remux_refuses_double_encryption);

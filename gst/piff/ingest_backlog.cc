@@ -1,0 +1,153 @@
+// IngestBacklog: the fragments a live ingest POST still owes (see the header).
+#include "ingest_backlog.h"
+
+#include <algorithm>
+
+namespace piff {
+
+uint64_t IngestBacklog::TicksToMs(uint64_t ticks, uint32_t timescale) {
+  if (timescale == 0) return 0;
+  // Split so that ticks * 1000 cannot overflow.
+  return ticks / timescale * 1000 + ticks % timescale * 1000 / timescale;
+}
+
+uint64_t IngestSendTimeoutMs(uint64_t fragment_ms) {
+  if (fragment_ms == 0) return 10000;
+  return std::max<uint64_t>(1000, fragment_ms + fragment_ms / 2);
+}
+
+IngestBacklog::Entry* IngestBacklog::Find(uint64_t seq) {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), seq,
+                             [](const Entry& e, uint64_t s) { return e.f.seq < s; });
+  return it != entries_.end() && it->f.seq == seq ? &*it : nullptr;
+}
+
+bool IngestBacklog::InResendSet(const Entry& e) const {
+  auto it = last_confirmed_.find(e.f.track_id);
+  if (it == last_confirmed_.end()) return false;
+  return std::find(it->second.begin(), it->second.end(), e.f.seq) != it->second.end();
+}
+
+uint64_t IngestBacklog::TrackPendingMs(uint32_t track_id) const {
+  uint64_t ms = 0;
+  for (const Entry& e : entries_)
+    if (e.state != State::kConfirmed && e.f.track_id == track_id) ms += TicksToMs(e.f.duration, e.f.timescale);
+  return ms;
+}
+
+void IngestBacklog::Unpend(const Entry& e) {
+  pending_count_--;
+  pending_bytes_ -= e.f.bytes;
+}
+
+std::vector<uint64_t> IngestBacklog::Add(const IngestFragment& f) {
+  Entry e;
+  e.f = f;
+  entries_.push_back(e);
+  pending_count_++;
+  pending_bytes_ += f.bytes;
+  std::vector<uint64_t> dropped;
+  // Drop the oldest never-sent fragments (of any track for bytes, of the new
+  // fragment's track for time) until the backlog fits; never the new one.
+  auto over = [&]() {
+    return pending_bytes_ > limits_.max_bytes || TrackPendingMs(f.track_id) > limits_.max_duration_ms;
+  };
+  while (over()) {
+    bool bytes_over = pending_bytes_ > limits_.max_bytes;
+    auto victim = std::find_if(entries_.begin(), entries_.end() - 1, [&](const Entry& x) {
+      return x.state == State::kQueued && !x.sent_before && (bytes_over || x.f.track_id == f.track_id);
+    });
+    if (victim == entries_.end() - 1) break;  // only fragments in flight are left
+    Unpend(*victim);
+    dropped.push_back(victim->f.seq);
+    released_.push_back(victim->f.seq);
+    entries_.erase(victim);
+  }
+  return dropped;
+}
+
+std::optional<uint64_t> IngestBacklog::Hand(bool* resend) {
+  for (Entry& e : entries_) {
+    if (e.state != State::kQueued) continue;
+    if (resend) *resend = e.sent_before;
+    e.state = State::kHanded;
+    e.sent_before = true;
+    return e.f.seq;
+  }
+  return std::nullopt;
+}
+
+void IngestBacklog::OnWritten(uint64_t seq, uint64_t mark) {
+  Entry* e = Find(seq);
+  if (!e || e->state != State::kHanded) return;
+  e->state = State::kWritten;
+  e->mark = mark;
+}
+
+std::vector<uint64_t> IngestBacklog::OnAcked(uint64_t acked) {
+  std::vector<uint64_t> confirmed;
+  for (Entry& e : entries_) {
+    if (e.state == State::kWritten && e.mark <= acked) {
+      Confirm(&e);
+      confirmed.push_back(e.f.seq);
+    }
+  }
+  Settle();
+  return confirmed;
+}
+
+size_t IngestBacklog::OnConnectionLost() {
+  size_t again = 0;
+  for (Entry& e : entries_) {
+    if (e.state == State::kQueued) continue;
+    if (e.state == State::kConfirmed) {
+      if (!InResendSet(e)) continue;
+      // Confirmed on the old connection, but the rules resend it: it is owed again.
+      pending_count_++;
+      pending_bytes_ += e.f.bytes;
+    }
+    e.state = State::kQueued;
+    again++;
+  }
+  return again;
+}
+
+void IngestBacklog::Confirm(Entry* e) {
+  e->state = State::kConfirmed;
+  Unpend(*e);
+  std::vector<uint64_t>& last = last_confirmed_[e->f.track_id];
+  if (std::find(last.begin(), last.end(), e->f.seq) != last.end()) return;  // confirmed again after a resend
+  last.push_back(e->f.seq);
+  std::sort(last.begin(), last.end());
+  if (last.size() > 2) last.erase(last.begin());
+}
+
+void IngestBacklog::Settle() {
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->state == State::kConfirmed && !InResendSet(*it)) {
+      released_.push_back(it->f.seq);
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<uint64_t> IngestBacklog::TakeReleased() {
+  std::vector<uint64_t> out;
+  out.swap(released_);
+  return out;
+}
+
+size_t IngestBacklog::queued_fragments() const {
+  return static_cast<size_t>(
+      std::count_if(entries_.begin(), entries_.end(), [](const Entry& e) { return e.state == State::kQueued; }));
+}
+
+size_t IngestBacklog::unconfirmed_in_flight() const {
+  return static_cast<size_t>(std::count_if(entries_.begin(), entries_.end(), [](const Entry& e) {
+    return e.state == State::kHanded || e.state == State::kWritten;
+  }));
+}
+
+}  // namespace piff
