@@ -9,10 +9,12 @@
 
 #include <libsoup/soup.h>
 #include <linux/sockios.h>
+#include <fcntl.h>
 #include <linux/tcp.h>
 #include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <deque>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "body_stream.h"
+#include "ingest_answer.h"
 #include "ingest_backlog.h"
 #include "ingest_backoff.h"
 
@@ -130,6 +133,13 @@ struct IngestTarget::State {
   // The last request failed the TLS handshake (certificate not trusted): a
   // configuration error, not retried.
   bool tls_refused = false;
+  // A copy of the plain-HTTP connection's socket descriptor: an answer the
+  // server sends before the body ends (then closing) is still in its receive
+  // buffer after libsoup gives up on the connection (ingest_answer.h).
+  int answer_fd = -1;
+  bool early_seen = false;
+  std::string answer_reason;  // of the last answer libsoup read
+  piff::EarlyAnswer early;
 
   void Run();
   void Begin();
@@ -147,6 +157,8 @@ struct IngestTarget::State {
   void Retry(const std::string& reason);
   void Fail(const std::string& reason, guint status);
   bool EndRequest(GAsyncResult* res, guint* status, std::string* reason);
+  bool PeekEarlyAnswer();
+  void OnAnswer(guint status, const std::string& text);
   void ReleaseLocked();
   guint64 SendTimeoutMs() const;
 };
@@ -191,6 +203,9 @@ void OnNetworkEvent(SoupMessage*, GSocketClientEvent event, GIOStream* connectio
   auto* st = static_cast<IngestTarget::State*>(data);
   if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION(connection) && !st->socket) {
     st->socket = G_SOCKET(g_object_ref(g_socket_connection_get_socket(G_SOCKET_CONNECTION(connection))));
+    // Over TLS the bytes in the socket are records we cannot read ourselves.
+    if (st->answer_fd < 0 && g_strcmp0(g_uri_get_scheme(st->cfg.uri), "http") == 0)
+      st->answer_fd = fcntl(g_socket_get_fd(st->socket), F_DUPFD_CLOEXEC, 0);
   } else if (event == G_SOCKET_CLIENT_COMPLETE) {
     st->connected = true;
     st->last_progress_ms = NowMs();
@@ -292,8 +307,14 @@ void IngestTarget::State::SendProbe() {
 bool IngestTarget::State::EndRequest(GAsyncResult* res, guint* status, std::string* reason) {
   GError* err = nullptr;
   GBytes* reply = soup_session_send_and_read_finish(session, res, &err);
-  if (reply) g_bytes_unref(reply);
   *status = soup_message_get_status(msg);
+  const char* type = soup_message_headers_get_content_type(soup_message_get_response_headers(msg), nullptr);
+  gsize size = 0;
+  const guint8* text = reply ? static_cast<const guint8*>(g_bytes_get_data(reply, &size)) : nullptr;
+  const char* phrase = soup_message_get_reason_phrase(msg);
+  answer_reason = piff::IngestAnswerReason(phrase && *phrase ? phrase : soup_status_get_phrase(*status),
+                                           g_strcmp0(type, "text/plain") == 0, text, size);
+  if (reply) g_bytes_unref(reply);
   if (err) *reason = lost_reason.empty() ? err->message : lost_reason;
   tls_refused = err && err->domain == G_TLS_ERROR;
   if (err) g_error_free(err);
@@ -302,6 +323,9 @@ bool IngestTarget::State::EndRequest(GAsyncResult* res, guint* status, std::stri
   g_clear_object(&body);
   g_clear_object(&cancel);
   g_clear_object(&socket);
+  if (answer_fd >= 0) close(answer_fd);
+  answer_fd = -1;
+  early_seen = false;
   connected = false;
   if (stopping) g_main_loop_quit(loop);
   return !stopping;
@@ -318,9 +342,26 @@ void IngestTarget::State::OnProbeDone(GAsyncResult* res) {
     probed = true;
     return StartPost();
   }
-  std::string text = "probe POST answered HTTP " + std::to_string(status) + " " + soup_status_get_phrase(status);
-  if (status >= 300 && status < 500) return Fail(text, status);
+  OnAnswer(status, "probe POST answered HTTP " + std::to_string(status) + ": " + answer_reason);
+}
+
+// A non-2xx answer (or a 2xx before the end of the body): a refusal is a
+// configuration error (ERROR, never retried); 408, 429 and 5xx reconnect.
+void IngestTarget::State::OnAnswer(guint status, const std::string& text) {
+  if (piff::IngestActionFor(status) == piff::IngestAction::kRefused) return Fail(text, status);
   Retry(text);
+}
+
+// Looks for an answer in the connection's receive buffer without taking it
+// (libsoup may still read it the ordinary way).
+bool IngestTarget::State::PeekEarlyAnswer() {
+  if (early_seen) return true;
+  if (answer_fd < 0) return false;
+  guint8 buf[2048];
+  ssize_t n = recv(answer_fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+  if (n <= 0 || !piff::ParseEarlyAnswer(buf, static_cast<size_t>(n), &early)) return false;
+  early_seen = true;
+  return true;
 }
 
 void IngestTarget::State::StartPost() {
@@ -490,6 +531,12 @@ void IngestTarget::State::Tick() {
     return;
   }
   if (phase != Phase::kPost) return;
+  // The server answered while the body is still going: it will not read the
+  // rest (our origin reads and discards it for a while, then closes).
+  if (connected && !tail_sent && PeekEarlyAnswer()) {
+    Lose("answered before the end of the body");
+    return;
+  }
   if (!connected) {
     if (now - phase_started_ms > cfg.connect_timeout_ms)
       Lose("could not connect within " + std::to_string(cfg.connect_timeout_ms) + " ms");
@@ -513,8 +560,17 @@ void IngestTarget::State::OnPostDone(GAsyncResult* res) {
   bool complete = tail_sent;
   guint status = 0;
   std::string reason;
+  // A write that failed because the server answered and closed: the answer
+  // is still readable (the kernel keeps received bytes after a reset).
+  bool got_early = PeekEarlyAnswer();
+  piff::EarlyAnswer answer = early;
   if (!EndRequest(res, &status, &reason)) return;
   if (tls_refused) return Fail("TLS: " + reason + " (ca-file for a private CA)", 0);
+  if (!reason.empty() && got_early) {
+    GST_INFO_OBJECT(element, "%s: POST answered %u before the end of the body", cfg.label.c_str(), answer.status);
+    return OnAnswer(answer.status, "POST answered HTTP " + std::to_string(answer.status) +
+                                       " before the end of the body: " + answer.reason);
+  }
   if (!reason.empty()) return Retry(reason);
   GST_INFO_OBJECT(element, "%s: POST answered %u", cfg.label.c_str(), status);
   if (status >= 200 && status < 300 && complete) {
@@ -529,10 +585,9 @@ void IngestTarget::State::OnPostDone(GAsyncResult* res) {
     cv.notify_all();
     return;
   }
-  std::string text = "POST answered HTTP " + std::to_string(status) + " " + soup_status_get_phrase(status);
-  if (status >= 300 && status < 500) return Fail(text, status);
+  std::string text = "POST answered HTTP " + std::to_string(status) + ": " + answer_reason;
   if (status < 300) text += " before the end of the body";
-  Retry(text);
+  OnAnswer(status, text);
 }
 
 void IngestTarget::State::Retry(const std::string& reason) {

@@ -144,6 +144,38 @@ def case_4xx(rep, src, data):
         rep.ok(len(rx.posts) == 1, "%d: no retry loop (%d requests)" % (status, len(rx.posts)))
 
 
+def case_midbody(rep, src, data):
+    """An answer sent before the body ends, then a close (abrupt: a reset on
+    the unread body; or after reading on for a while, as our origin does)."""
+    for status, linger, text in ((409, 0, "409 Conflict: the header differs"), (400, 1, "bad ingest body at byte 7"),
+                                 (403, 0, "")):
+        rx = IngestReceiver(plan=[{}, {"status": status, "answer_after": 3000, "linger": linger, "text": text}] +
+                            [{"status": 500}] * 5)
+        rx.start()
+        r = run_sink(src, q(rx.url()) + " retry-delay=50", pre="queue ! ", src_props="blocksize=1000")
+        time.sleep(0.3)
+        rx.stop()
+        what = "mid-body %d%s" % (status, " (linger)" if linger else "")
+        rep.ok(r.rc != 0 and "ERROR" in r.out and ("HTTP %d" % status) in r.out,
+               "%s: an ERROR naming the status" % what, r.out[-600:])
+        if text:
+            rep.ok(text in r.out, "%s: the ERROR carries the server's reason" % what, r.out[-600:])
+        rep.ok(r.elapsed < 6 + linger, "%s: fails within seconds (%.1f s)" % (what, r.elapsed))
+        rep.ok(len(rx.posts) == 2, "%s: no retry (%d requests)" % (what, len(rx.posts)), repr(rx.posts))
+    for status in (408, 429):
+        rx = IngestReceiver(plan=[{}, {"status": status, "answer_after": 3000, "text": "%d later" % status}])
+        rx.start()
+        r = run_sink(src, q(rx.url()) + " retry-delay=50")
+        rx.wait_posts(4, 5, complete=True)
+        rx.stop()
+        what = "mid-body %d" % status
+        rep.ok(r.rc == 0, "%s: reconnected and completed" % what, r.out[-600:])
+        rep.ok(len(rx.posts) == 4 and bytes(rx.posts[3].body) == data, "%s: the new POST carries the whole input" % what,
+               repr(rx.posts))
+        rep.ok(r.stat("reconnects") == "1" and str(status) in r.stat("last-error"),
+               "%s: stats reconnects = 1, last-error names it" % what, r.stat("last-error"))
+
+
 def case_5xx(rep, src, data):
     rx = IngestReceiver(plan=[{"status": 500}, {"status": 503}])
     rx.start()
@@ -501,7 +533,7 @@ def case_livemux(rep, src, data):
 
 
 CASES = {
-    "clean": case_clean, "4xx": case_4xx, "5xx": case_5xx, "reset": case_reset, "stall": case_stall,
+    "clean": case_clean, "4xx": case_4xx, "midbody": case_midbody, "5xx": case_5xx, "reset": case_reset, "stall": case_stall,
     "overflow": case_overflow, "backup": case_backup, "tls": case_tls, "credentials": case_credentials,
     "paced": case_paced, "pertrack": case_pertrack, "garbage": case_garbage, "ffmpeg": case_ffmpeg, "mfra": case_mfra, "livemux": case_livemux,
 }
