@@ -546,17 +546,7 @@ def main(argv):
     rep = media.Report("test_smoothsink")
     src = media.ensure_ffmpeg_encoded("isml")
     data = open(src, "rb").read()
-    names = [a for a in argv if not a.startswith("-")] or list(CASES)
-    for name in names:
-        rep.section(name)
-        t = time.monotonic()
-        try:
-            CASES[name](rep, src, data)
-        except Exception:
-            import traceback
-            rep.fail("%s: raised\n%s" % (name, traceback.format_exc()))
-        rep.note("%s took %.1f s" % (name, time.monotonic() - t))
-    rep.done()
+    media.run_cases(rep, CASES, argv, lambda case: case(rep, src, data))
 
 
 if __name__ == "__main__":
