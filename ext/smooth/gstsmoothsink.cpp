@@ -304,8 +304,11 @@ void OnMoof(GstSmoothSink* self, GstBuffer* bytes) {
   const auto& frags = st->reader->fragments();
   st->meta = IngestFragmentIn();
   if (!frags.empty()) {
-    // One traf per moof is the ingest layout; with several, the first names it.
+    // One traf per moof is the ingest layout; with several, the first names
+    // it (time, duration) and the backlog files it under every track.
     st->meta.track_id = frags[0].track_id;
+    for (size_t i = 1; i < frags.size(); i++)
+      if (frags[i].track_id != frags[0].track_id) st->meta.other_tracks.push_back(frags[i].track_id);
     st->meta.time = frags[0].decode_time;
     st->meta.duration = frags[0].duration;
     st->meta.keyframe = !frags[0].samples.empty() && frags[0].samples[0].sync;

@@ -697,6 +697,7 @@ void IngestTarget::PushFragment(const IngestFragmentIn& in) {
     piff::IngestFragment f;
     f.seq = st_->next_seq++;
     f.track_id = in.track_id;
+    f.other_tracks = in.other_tracks;
     f.duration = in.duration;
     f.timescale = in.timescale;
     f.bytes = gst_buffer_get_size(in.buffer);

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 struct IngestTargetConfig {
   std::string label;  // "primary" / "backup", for messages
@@ -39,6 +40,7 @@ struct IngestTargetConfig {
 
 struct IngestFragmentIn {
   guint32 track_id = 0;
+  std::vector<guint32> other_tracks;  // further trafs of the same moof
   guint64 time = 0;
   guint64 duration = 0;
   guint32 timescale = 0;

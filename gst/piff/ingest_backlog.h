@@ -34,6 +34,10 @@ namespace piff {
 struct IngestFragment {
   uint64_t seq = 0;  // strictly increasing, input order
   uint32_t track_id = 0;
+  // The tracks of further trafs in the same moof (the ingest layout has one
+  // per moof; a moof with several counts as a fragment of each of them for
+  // the resend rule and the time limit).
+  std::vector<uint32_t> other_tracks;
   uint64_t duration = 0;   // ticks
   uint32_t timescale = 0;  // ticks per second (0: duration unknown)
   uint64_t bytes = 0;
@@ -93,6 +97,7 @@ class IngestBacklog {
   };
 
   Entry* Find(uint64_t seq);
+  static bool Carries(const IngestFragment& f, uint32_t track_id);
   bool InResendSet(const Entry& e) const;
   void Settle();  // frees confirmed entries that left the resend set
   uint64_t TrackPendingMs(uint32_t track_id) const;
@@ -101,7 +106,7 @@ class IngestBacklog {
 
   IngestBacklogLimits limits_;
   std::deque<Entry> entries_;  // sequence order
-  std::map<uint32_t, std::vector<uint64_t>> last_confirmed_;  // per track: the last two confirmed
+  std::map<uint32_t, std::vector<uint64_t>> last_confirmed_;  // per track: the last two confirmed carrying it
   std::vector<uint64_t> released_;
   size_t pending_count_ = 0;
   uint64_t pending_bytes_ = 0;
