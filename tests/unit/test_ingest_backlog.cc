@@ -104,22 +104,25 @@ void TestReconnectAfterEverythingConfirmed() {
   g_assert_cmpuint(b.OnAcked(1000).size(), ==, 0);
 }
 
+// Fragments 0..n-1 of track 1 (the first also of track 2 when `shared`),
+// sent and all confirmed.
+void SendTrack1AndConfirm(IngestBacklog* b, uint64_t n, bool shared) {
+  for (uint64_t i = 0; i < n; i++) {
+    IngestFragment f = Frag(i);
+    f.track_id = 1;
+    if (i == 0 && shared) f.other_tracks = {2};
+    b->Add(f);
+  }
+  HandAll(b);
+  for (uint64_t i = 0; i < n; i++) b->OnWritten(i, 10 * (i + 1));
+  b->OnAcked(1000);
+}
+
 // A moof with trafs of tracks 1 and 2 (seq 0), then fragments of track 1
 // only: it stays among the last two of track 2 and is resent for it.
 void TestMultiTrafFiledUnderEveryTrack() {
   IngestBacklog b;
-  IngestFragment both = Frag(0);
-  both.track_id = 1;
-  both.other_tracks = {2};
-  b.Add(both);
-  for (uint64_t i = 1; i < 6; i++) {
-    IngestFragment f = Frag(i);
-    f.track_id = 1;
-    b.Add(f);
-  }
-  HandAll(&b);
-  for (uint64_t i = 0; i < 6; i++) b.OnWritten(i, 10 * (i + 1));
-  b.OnAcked(1000);
+  SendTrack1AndConfirm(&b, 6, true);
   // Track 1's last two are 4, 5; track 2's is 0: 1, 2, 3 are freed, 0 is kept.
   std::vector<uint64_t> rel = b.TakeReleased();
   std::sort(rel.begin(), rel.end());
@@ -134,14 +137,7 @@ void TestMultiTrafFiledUnderEveryTrack() {
   g_assert_cmpuint(handed[2], ==, 5);
   // Filed under track 1 only, the same moof would have been freed.
   IngestBacklog one;
-  for (uint64_t i = 0; i < 6; i++) {
-    IngestFragment f = Frag(i);
-    f.track_id = 1;
-    one.Add(f);
-  }
-  HandAll(&one);
-  for (uint64_t i = 0; i < 6; i++) one.OnWritten(i, 10 * (i + 1));
-  one.OnAcked(1000);
+  SendTrack1AndConfirm(&one, 6, false);
   g_assert_cmpuint(one.TakeReleased().size(), ==, 4);
 }
 
