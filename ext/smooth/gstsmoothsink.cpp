@@ -35,6 +35,7 @@ enum {
   PROP_CA_FILE,
   PROP_CONNECT_TIMEOUT,
   PROP_SEND_TIMEOUT,
+  PROP_IDLE_TIMEOUT,
   PROP_RETRY_DELAY,
   PROP_RETRY_DELAY_MAX,
   PROP_MAX_RETRIES,
@@ -63,6 +64,7 @@ struct SinkState {
   guint connect_timeout = kDefaultConnectTimeout, send_timeout = 0, retry_delay = kDefaultRetryDelay,
         retry_delay_max = kDefaultRetryDelayMax, backlog_time = kDefaultBacklogTime, eos_timeout = kDefaultEosTimeout;
   gint max_retries = -1;
+  gint idle_timeout = -1;
   guint64 backlog_bytes = kDefaultBacklogBytes;
 
   // Streaming.
@@ -208,6 +210,7 @@ bool MakeTarget(GstSmoothSink* self, const std::string& label, const std::string
   cfg.ca_file = st->ca_file;
   cfg.connect_timeout_ms = st->connect_timeout;
   cfg.send_timeout_ms = st->send_timeout;
+  cfg.idle_timeout_ms = st->idle_timeout;
   cfg.retry_delay_ms = st->retry_delay;
   cfg.retry_delay_max_ms = st->retry_delay_max;
   cfg.max_retries = st->max_retries;
@@ -527,6 +530,7 @@ static void gst_smooth_sink_set_property(GObject* object, guint id, const GValue
     case PROP_CA_FILE: st->ca_file = str(); break;
     case PROP_CONNECT_TIMEOUT: st->connect_timeout = g_value_get_uint(value); break;
     case PROP_SEND_TIMEOUT: st->send_timeout = g_value_get_uint(value); break;
+    case PROP_IDLE_TIMEOUT: st->idle_timeout = g_value_get_int(value); break;
     case PROP_RETRY_DELAY: st->retry_delay = g_value_get_uint(value); break;
     case PROP_RETRY_DELAY_MAX: st->retry_delay_max = g_value_get_uint(value); break;
     case PROP_MAX_RETRIES: st->max_retries = g_value_get_int(value); break;
@@ -560,6 +564,7 @@ static void gst_smooth_sink_get_property(GObject* object, guint id, GValue* valu
     case PROP_CA_FILE: g_value_set_string(value, st->ca_file.empty() ? nullptr : st->ca_file.c_str()); break;
     case PROP_CONNECT_TIMEOUT: g_value_set_uint(value, st->connect_timeout); break;
     case PROP_SEND_TIMEOUT: g_value_set_uint(value, st->send_timeout); break;
+    case PROP_IDLE_TIMEOUT: g_value_set_int(value, st->idle_timeout); break;
     case PROP_RETRY_DELAY: g_value_set_uint(value, st->retry_delay); break;
     case PROP_RETRY_DELAY_MAX: g_value_set_uint(value, st->retry_delay_max); break;
     case PROP_MAX_RETRIES: g_value_set_int(value, st->max_retries); break;
@@ -654,6 +659,13 @@ static void gst_smooth_sink_class_init(GstSmoothSinkClass* klass) {
                         "the connection is dropped and remade; 0 = 1.5 times the longest fragment duration, at "
                         "least 1000 (default: 0)",
                         0, G_MAXUINT, 0, rw));
+  g_object_class_install_property(
+      gobject, PROP_IDLE_TIMEOUT,
+      g_param_spec_int("idle-timeout", "Idle timeout",
+                       "Milliseconds without a new input fragment after which the POST is ended cleanly; the next "
+                       "fragment starts a new POST (header, then the last two fragments per track); -1 = 3 times "
+                       "the longest fragment duration, 0 = never (default: -1)",
+                       -1, G_MAXINT, -1, rw));
   g_object_class_install_property(
       gobject, PROP_RETRY_DELAY,
       g_param_spec_uint("retry-delay", "Retry delay",

@@ -42,7 +42,9 @@ struct Fragment {
   guint64 bytes = 0;
 };
 
-enum class Phase { kIdle, kProbe, kPost, kWaitRetry, kDone, kFailed };
+// kParked: a POST was ended because no fragment came for idle-timeout; the
+// next fragment (or the end of the input) starts a new one.
+enum class Phase { kIdle, kProbe, kPost, kWaitRetry, kParked, kDone, kFailed };
 
 gint64 NowMs() { return g_get_monotonic_time() / 1000; }
 
@@ -93,12 +95,14 @@ struct IngestTarget::State {
   std::atomic<bool> stopping{false};
   bool wait_cancelled = false;  // unlock(): Wait returns at once
   guint64 next_seq = 0;
+  gint64 last_fragment_in_ms = 0;
   guint64 fragment_ms = 0;  // longest fragment seen
   Outcome outcome = Outcome::kRunning;
   std::string failure;  // why it failed (no credentials in it)
   guint failure_status = 0;
   // Statistics.
   guint64 bytes_sent = 0, fragments_sent = 0, fragments_resent = 0, fragments_dropped = 0, reconnects = 0;
+  guint64 idle_ends = 0;
   gint64 rtt_ms = -1;
   std::string last_error;
   std::vector<std::pair<guint32, guint64>> dropped_list;  // (track, time)
@@ -118,6 +122,8 @@ struct IngestTarget::State {
   GSocket* socket = nullptr;
   bool connected = false;
   bool tail_sent = false;
+  bool idle_end = false;          // this POST's body was ended for idleness
+  guint64 seq_at_idle_end = 0;    // next_seq when it was
   gint64 phase_started_ms = 0;
   gint64 last_progress_ms = 0;
   guint64 appended = 0;  // body bytes handed to the stream
@@ -161,6 +167,10 @@ struct IngestTarget::State {
   void OnAnswer(guint status, const std::string& text);
   void ReleaseLocked();
   guint64 SendTimeoutMs() const;
+  gint64 IdleTimeoutMs() const;
+  void EndIdlePost(gint64 now);
+  void Park();
+  bool ResumeDue() const;
 };
 
 namespace {
@@ -172,7 +182,7 @@ gpointer ThreadMain(gpointer data) {
 
 gboolean OnPump(gpointer data) {
   auto* st = static_cast<IngestTarget::State*>(data);
-  if (st->phase == Phase::kIdle) st->Begin();
+  if (st->phase == Phase::kIdle || (st->phase == Phase::kParked && st->ResumeDue())) st->Begin();
   else if (st->phase == Phase::kPost) st->Feed();
   return G_SOURCE_REMOVE;
 }
@@ -377,7 +387,7 @@ void IngestTarget::State::StartPost() {
   phase = Phase::kPost;
   phase_started_ms = last_progress_ms = NowMs();
   appended = written = last_acked = 0;
-  tail_sent = false;
+  tail_sent = idle_end = false;
   inflight.clear();
   msg = soup_message_new_from_uri("POST", cfg.uri);
   AddHeaders(msg);
@@ -547,7 +557,56 @@ void IngestTarget::State::Tick() {
   bool outstanding = (counters && outq > 0) || (body && sink_body_stream_unread(body) > 0);
   guint64 timeout = SendTimeoutMs();
   if (outstanding && static_cast<guint64>(now - last_progress_ms) > timeout)
-    Lose("send timeout: no progress for " + std::to_string(timeout) + " ms");
+    return Lose("send timeout: no progress for " + std::to_string(timeout) + " ms");
+  if (!tail_sent && body && sink_body_stream_unread(body) == 0) EndIdlePost(now);
+}
+
+gint64 IngestTarget::State::IdleTimeoutMs() const {
+  if (cfg.idle_timeout_ms >= 0) return cfg.idle_timeout_ms;
+  std::lock_guard<std::mutex> lock(mu);
+  return static_cast<gint64>(3 * fragment_ms);
+}
+
+// No fragment came for idle-timeout and everything handed is read: end the
+// chunked body cleanly (without a tail: the stream is not over), so the
+// server does not hold a POST that sends nothing.
+void IngestTarget::State::EndIdlePost(gint64 now) {
+  gint64 idle = IdleTimeoutMs();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (idle <= 0 || finishing || backlog.queued_fragments() > 0 || next_seq == 0 ||
+        now - last_fragment_in_ms < idle)
+      return;
+    seq_at_idle_end = next_seq;
+  }
+  idle_end = tail_sent = true;
+  GST_INFO_OBJECT(element, "%s: no fragment for %" G_GINT64_FORMAT " ms (idle-timeout): ending the POST",
+                  cfg.label.c_str(), idle);
+  sink_body_stream_end(body);
+}
+
+// The server took the idle POST: every fragment is delivered; the last two
+// per track go again at the start of the next POST (the reconnect rule).
+void IngestTarget::State::Park() {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& f : inflight) backlog.OnWritten(f.first, 0);
+    backlog.OnAcked(G_MAXUINT64);
+    backlog.OnConnectionLost();
+    ReleaseLocked();
+    idle_ends++;
+  }
+  inflight.clear();
+  probed = false;
+  backoff->Reset();
+  phase = Phase::kParked;
+  GST_INFO_OBJECT(element, "%s: idle POST completed; a new POST when data comes", cfg.label.c_str());
+  if (ResumeDue()) Begin();
+}
+
+bool IngestTarget::State::ResumeDue() const {
+  std::lock_guard<std::mutex> lock(mu);
+  return finishing || next_seq > seq_at_idle_end;
 }
 
 void IngestTarget::State::Lose(const std::string& reason) {
@@ -557,7 +616,8 @@ void IngestTarget::State::Lose(const std::string& reason) {
 }
 
 void IngestTarget::State::OnPostDone(GAsyncResult* res) {
-  bool complete = tail_sent;
+  bool complete = tail_sent && !idle_end;
+  bool idle = idle_end;
   guint status = 0;
   std::string reason;
   // A write that failed because the server answered and closed: the answer
@@ -573,6 +633,7 @@ void IngestTarget::State::OnPostDone(GAsyncResult* res) {
   }
   if (!reason.empty()) return Retry(reason);
   GST_INFO_OBJECT(element, "%s: POST answered %u", cfg.label.c_str(), status);
+  if (status >= 200 && status < 300 && idle) return Park();
   if (status >= 200 && status < 300 && complete) {
     std::lock_guard<std::mutex> lock(mu);
     // The server took the whole body: every fragment is delivered.
@@ -701,6 +762,7 @@ void IngestTarget::PushFragment(const IngestFragmentIn& in) {
     f.duration = in.duration;
     f.timescale = in.timescale;
     f.bytes = gst_buffer_get_size(in.buffer);
+    st_->last_fragment_in_ms = NowMs();
     st_->fragment_ms = std::max(st_->fragment_ms, piff::IngestBacklog::TicksToMs(in.duration, in.timescale));
     Fragment keep;
     keep.buffer = gst_buffer_ref(in.buffer);
@@ -793,7 +855,7 @@ void IngestTarget::FillStats(GstStructure* s) const {
   gst_structure_set(s, "url", G_TYPE_STRING, st_->cfg.redacted_url.c_str(), "state", G_TYPE_STRING, state,
                     "bytes-sent", G_TYPE_UINT64, st_->bytes_sent, "fragments-sent", G_TYPE_UINT64, st_->fragments_sent,
                     "fragments-resent", G_TYPE_UINT64, st_->fragments_resent, "fragments-dropped", G_TYPE_UINT64,
-                    st_->fragments_dropped, "reconnects", G_TYPE_UINT64, st_->reconnects, "backlog-fragments",
+                    st_->fragments_dropped, "reconnects", G_TYPE_UINT64, st_->reconnects, "idle-ends", G_TYPE_UINT64, st_->idle_ends, "backlog-fragments",
                     G_TYPE_UINT64, static_cast<guint64>(st_->backlog.pending_fragments()), "backlog-bytes",
                     G_TYPE_UINT64, st_->backlog.pending_bytes(), "last-error", G_TYPE_STRING,
                     st_->last_error.c_str(), "last-fragment-rtt-ms", G_TYPE_INT64, st_->rtt_ms, nullptr);

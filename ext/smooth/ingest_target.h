@@ -31,6 +31,10 @@ struct IngestTargetConfig {
   std::string ca_file;
   guint connect_timeout_ms = 10000;
   guint send_timeout_ms = 0;  // 0: derived from the fragment duration
+  // End the POST after this long without a new fragment (digest §4.4: a
+  // POST not sending at the fragment rate); -1: 3 × the longest fragment
+  // (never before the first); 0: never.
+  gint64 idle_timeout_ms = -1;
   guint64 retry_delay_ms = 500;
   guint64 retry_delay_max_ms = 8000;
   gint64 max_retries = -1;

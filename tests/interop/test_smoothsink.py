@@ -176,6 +176,44 @@ def case_midbody(rep, src, data):
                "%s: stats reconnects = 1, last-error names it" % what, r.stat("last-error"))
 
 
+def case_idle(rep, src, data):
+    """The input pauses longer than idle-timeout: the POST ends cleanly (a
+    complete chunked body, 200), and the next fragment starts a new POST with
+    the identical header and the last two fragments per track first."""
+    header, frags = split(data)
+    half = len(frags) // 2
+    first = header + b"".join(f for _, f in frags[:half])
+    rx = IngestReceiver()
+    rx.start()
+    cmd = ("gst-launch-1.0 -m fdsrc fd=0 ! smoothsink %s idle-timeout=700 retry-delay=50" % q(rx.url()))
+    p = subprocess.Popen(["sh", "-c", cmd], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    p.stdin.write(first)
+    p.stdin.flush()
+    ended = rx.wait_posts(2, 5, complete=True)
+    time.sleep(0.3)
+    rest = data[len(first):]
+    out = p.communicate(rest, timeout=30)[0].decode(errors="replace")
+    rx.wait_posts(4, 5, complete=True)
+    rx.stop()
+    rep.ok(p.returncode == 0, "idle: the sink completes", out[-600:])
+    rep.ok(ended, "idle: the first POST ended (complete chunked body) while the input paused", repr(rx.posts))
+    posts = [x for x in rx.posts if x.body]
+    rep.ok(len(posts) == 2 and all(x.complete and x.status == 200 for x in posts),
+           "idle: two complete POSTs with bodies, both answered 200", repr(rx.posts))
+    if len(posts) != 2:
+        return
+    rep.ok(bytes(posts[0].body) == first, "idle: the first POST is the header and the fragments before the pause")
+    last_two = []
+    for track in sorted({t for t, _ in frags[:half]}):
+        last_two += [i for i, (t, _) in enumerate(frags[:half]) if t == track][-2:]
+    resend = b"".join(frags[i][1] for i in sorted(last_two))
+    rep.ok(bytes(posts[1].body) == header + resend + rest,
+           "idle: the second POST is the header, the last two fragments per track, then the rest",
+           "%d vs %d bytes" % (len(posts[1].body), len(header + resend + rest)))
+    m = re.findall(r"idle-ends=\(guint64\)(\d+)", out)
+    rep.ok(m and m[-1] == "1", "idle: stats idle-ends = 1", repr(m[-1:]))
+
+
 def case_5xx(rep, src, data):
     rx = IngestReceiver(plan=[{"status": 500}, {"status": 503}])
     rx.start()
@@ -533,7 +571,7 @@ def case_livemux(rep, src, data):
 
 
 CASES = {
-    "clean": case_clean, "4xx": case_4xx, "midbody": case_midbody, "5xx": case_5xx, "reset": case_reset, "stall": case_stall,
+    "clean": case_clean, "4xx": case_4xx, "midbody": case_midbody, "idle": case_idle, "5xx": case_5xx, "reset": case_reset, "stall": case_stall,
     "overflow": case_overflow, "backup": case_backup, "tls": case_tls, "credentials": case_credentials,
     "paced": case_paced, "pertrack": case_pertrack, "garbage": case_garbage, "ffmpeg": case_ffmpeg, "mfra": case_mfra, "livemux": case_livemux,
 }
