@@ -72,6 +72,8 @@ struct SinkState {
   std::unique_ptr<piff::StreamReader> reader;
   GstBuffer* header = nullptr;   // bytes before the first moof
   bool header_done = false;
+  GBytes* sent_header = nullptr;  // the header the targets have
+  guint64 header_changes = 0;
   GstBuffer* current = nullptr;  // the fragment being collected (moof ...)
   GstBuffer* between = nullptr;  // bytes after a fragment that belong to none (mfra, free)
   IngestFragmentIn meta;
@@ -285,6 +287,22 @@ void FinishHeader(GstSmoothSink* self) {
   if (!st->header) return;
   GBytes* bytes = BytesOfBuffer(st->header);
   GST_INFO_OBJECT(self, "header: %" G_GSIZE_FORMAT " bytes", g_bytes_get_size(bytes));
+  if (st->sent_header && g_bytes_equal(st->sent_header, bytes)) {
+    // The input restarted with the same header: the POST goes on (the
+    // publishing point ignores fragments it already has).
+    GST_INFO_OBJECT(self, "the input repeated its header; the POST goes on");
+    g_bytes_unref(bytes);
+    return;
+  }
+  if (st->sent_header) {
+    st->header_changes++;
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                        ("The input's header (ftyp/moov) changed mid-stream; starting a new POST with the new header"),
+                        ("header change %" G_GUINT64_FORMAT " after %" G_GUINT64_FORMAT " fragments; the publishing "
+                         "point may refuse it (then an ERROR follows)", st->header_changes, st->fragments_in));
+    g_bytes_unref(st->sent_header);
+  }
+  st->sent_header = g_bytes_ref(bytes);
   {
     std::lock_guard<std::mutex> lock(st->targets_mu);
     for (auto& t : st->targets) t->SetHeader(bytes);
@@ -321,6 +339,20 @@ void OnMoof(GstSmoothSink* self, GstBuffer* bytes) {
   }
 }
 
+// A header box after fragments: a restarted muxer. What its predecessor left
+// between its last fragment and here (an mfra would end the point) is not
+// sent; the new header collects until the next moof.
+void RestartHeader(GstSmoothSink* self) {
+  SinkState* st = State(self);
+  if (st->between)
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("The input restarted; the bytes before its new header were not sent"),
+                        ("%" G_GSIZE_FORMAT " bytes%s", gst_buffer_get_size(st->between),
+                         st->saw_mfra ? " (with an mfra, which would end the stream)" : ""));
+  gst_clear_buffer(&st->between);
+  gst_clear_buffer(&st->header);
+  st->header_done = st->saw_mfra = false;
+}
+
 // Walks the adapter's bytes as far as they go.
 GstFlowReturn Process(GstSmoothSink* self) {
   SinkState* st = State(self);
@@ -342,6 +374,9 @@ GstFlowReturn Process(GstSmoothSink* self) {
     }
     GstBuffer* bytes = gst_adapter_take_buffer(st->adapter, static_cast<gsize>(step.size));
     bool unit = step.kind == piff::StreamStep::Kind::kUnit;
+    bool header_box = unit && (step.unit == piff::StreamUnit::kFtyp || step.unit == piff::StreamUnit::kMoov ||
+                               step.unit == piff::StreamUnit::kLiveManifest);
+    if (header_box && st->header_done && !st->current) RestartHeader(self);
     if (unit && step.unit == piff::StreamUnit::kMoof) {
       OnMoof(self, bytes);
     } else if (unit && step.unit == piff::StreamUnit::kMdat && st->current) {
@@ -433,6 +468,9 @@ bool HandleEos(GstSmoothSink* self) {
 
 void ClearStream(SinkState* st) {
   gst_clear_buffer(&st->header);
+  if (st->sent_header) g_bytes_unref(st->sent_header);
+  st->sent_header = nullptr;
+  st->header_changes = 0;
   gst_clear_buffer(&st->current);
   gst_clear_buffer(&st->between);
   st->header_done = st->saw_mfra = false;

@@ -90,6 +90,10 @@ struct IngestTarget::State {
   piff::IngestBacklog backlog;
   std::map<guint64, Fragment> fragments;
   GBytes* header = nullptr;
+  // A new header (the input restarted) for fragments from header_seq on: the
+  // current POST ends after the older fragments, the next one starts with it.
+  GBytes* pending_header = nullptr;
+  guint64 header_seq = G_MAXUINT64;
   GBytes* tail = nullptr;
   bool finishing = false;
   std::atomic<bool> stopping{false};
@@ -123,6 +127,7 @@ struct IngestTarget::State {
   bool connected = false;
   bool tail_sent = false;
   bool idle_end = false;          // this POST's body was ended for idleness
+  bool header_end = false;        // ... or for a new header
   guint64 seq_at_idle_end = 0;    // next_seq when it was
   gint64 phase_started_ms = 0;
   gint64 last_progress_ms = 0;
@@ -171,6 +176,7 @@ struct IngestTarget::State {
   void EndIdlePost(gint64 now);
   void Park();
   bool ResumeDue() const;
+  void SwitchHeaderLocked();
 };
 
 namespace {
@@ -378,6 +384,9 @@ void IngestTarget::State::StartPost() {
   GBytes* head = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu);
+    // Fragments of the old header still owed go first, under the old header
+    // (Feed ends the body after them); then the new header.
+    if (pending_header && backlog.queued_fragments(header_seq) == 0) SwitchHeaderLocked();
     if (header) head = g_bytes_ref(header);
   }
   if (!head) {  // nothing to send yet: SetHeader pumps us again
@@ -387,7 +396,7 @@ void IngestTarget::State::StartPost() {
   phase = Phase::kPost;
   phase_started_ms = last_progress_ms = NowMs();
   appended = written = last_acked = 0;
-  tail_sent = idle_end = false;
+  tail_sent = idle_end = header_end = false;
   inflight.clear();
   msg = soup_message_new_from_uri("POST", cfg.uri);
   AddHeaders(msg);
@@ -426,7 +435,7 @@ void IngestTarget::State::Feed() {
       guint64 ahead = sink_body_stream_unread(body);
       while (ahead < kBodyWindow) {
         bool resend = false;
-        std::optional<guint64> seq = backlog.Hand(&resend);
+        std::optional<guint64> seq = backlog.Hand(&resend, pending_header ? header_seq : G_MAXUINT64);
         if (!seq) break;
         const Fragment& f = fragments.at(*seq);
         for (GBytes* b : BytesOf(f.buffer)) out.push_back(b);
@@ -439,7 +448,12 @@ void IngestTarget::State::Feed() {
                         ", %" G_GUINT64_FORMAT " bytes)", cfg.label.c_str(), resend ? "resending" : "sending", *seq,
                         f.track_id, f.time, f.bytes);
       }
-      if (finishing && backlog.queued_fragments() == 0) {
+      if (pending_header && backlog.queued_fragments(header_seq) == 0) {
+        // Everything of the old header is handed: end this body cleanly; the
+        // next POST starts with the new header.
+        end = tail_sent = header_end = true;
+        GST_INFO_OBJECT(element, "%s: new header: ending this POST", cfg.label.c_str());
+      } else if (finishing && backlog.queued_fragments() == 0) {
         if (tail) {
           out.push_back(g_bytes_ref(tail));
           appended += g_bytes_get_size(tail);
@@ -587,6 +601,26 @@ void IngestTarget::State::EndIdlePost(gint64 now) {
 
 // The server took the idle POST: every fragment is delivered; the last two
 // per track go again at the start of the next POST (the reconnect rule).
+// Starts using the new header: what is left of the old one's fragments goes
+// (they cannot follow the new header); those never confirmed are counted as
+// dropped and reported like a backlog overflow.
+void IngestTarget::State::SwitchHeaderLocked() {
+  std::vector<guint64> lost = backlog.Forget(header_seq);
+  for (guint64 seq : lost) {
+    const Fragment& d = fragments.at(seq);
+    dropped_list.emplace_back(d.track_id, d.time);
+    fragments_dropped++;
+  }
+  if (!lost.empty())
+    GST_WARNING_OBJECT(element, "%s: %zu fragments of the old header were not delivered before the new header",
+                       cfg.label.c_str(), lost.size());
+  ReleaseLocked();
+  g_bytes_unref(header);
+  header = pending_header;
+  pending_header = nullptr;
+  header_seq = G_MAXUINT64;
+}
+
 void IngestTarget::State::Park() {
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -616,8 +650,9 @@ void IngestTarget::State::Lose(const std::string& reason) {
 }
 
 void IngestTarget::State::OnPostDone(GAsyncResult* res) {
-  bool complete = tail_sent && !idle_end;
+  bool complete = tail_sent && !idle_end && !header_end;
   bool idle = idle_end;
+  bool switching = header_end;
   guint status = 0;
   std::string reason;
   // A write that failed because the server answered and closed: the answer
@@ -634,6 +669,16 @@ void IngestTarget::State::OnPostDone(GAsyncResult* res) {
   if (!reason.empty()) return Retry(reason);
   GST_INFO_OBJECT(element, "%s: POST answered %u", cfg.label.c_str(), status);
   if (status >= 200 && status < 300 && idle) return Park();
+  if (status >= 200 && status < 300 && switching) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (auto& f : inflight) backlog.OnWritten(f.first, 0);
+      backlog.OnAcked(G_MAXUINT64);
+    }
+    inflight.clear();
+    probed = false;
+    return Begin();
+  }
   if (status >= 200 && status < 300 && complete) {
     std::lock_guard<std::mutex> lock(mu);
     // The server took the whole body: every fragment is delivered.
@@ -716,6 +761,7 @@ IngestTarget::~IngestTarget() {
   if (st_->ctx) g_main_context_unref(st_->ctx);
   for (auto& f : st_->fragments) gst_buffer_unref(f.second.buffer);
   if (st_->header) g_bytes_unref(st_->header);
+  if (st_->pending_header) g_bytes_unref(st_->pending_header);
   if (st_->tail) g_bytes_unref(st_->tail);
   if (st_->cfg.extra_headers) gst_structure_free(st_->cfg.extra_headers);
   g_uri_unref(st_->cfg.uri);
@@ -743,8 +789,13 @@ bool IngestTarget::Start(std::string* error) {
 void IngestTarget::SetHeader(GBytes* header) {
   {
     std::lock_guard<std::mutex> lock(st_->mu);
-    if (st_->header) g_bytes_unref(st_->header);
-    st_->header = g_bytes_ref(header);
+    if (!st_->header) {
+      st_->header = g_bytes_ref(header);
+    } else {  // the input restarted with another header: from the next fragment on
+      if (st_->pending_header) g_bytes_unref(st_->pending_header);
+      st_->pending_header = g_bytes_ref(header);
+      st_->header_seq = st_->next_seq;
+    }
   }
   g_main_context_invoke(st_->ctx, OnPump, st_.get());
 }

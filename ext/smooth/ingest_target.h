@@ -63,6 +63,9 @@ class IngestTarget {
 
   bool Start(std::string* error);
   // The bytes that start every POST (everything before the first moof).
+  // Again later (a different header: the input restarted): the current POST
+  // ends after the fragments pushed so far, and the next POST starts with the
+  // new header and the fragments pushed from now on.
   void SetHeader(GBytes* header);
   void PushFragment(const IngestFragmentIn& f);
   // End of the input: `tail` (e.g. the empty mfra; may be null) ends the body.

@@ -73,8 +73,9 @@ std::vector<uint64_t> IngestBacklog::Add(const IngestFragment& f) {
   return dropped;
 }
 
-std::optional<uint64_t> IngestBacklog::Hand(bool* resend) {
+std::optional<uint64_t> IngestBacklog::Hand(bool* resend, uint64_t before) {
   for (Entry& e : entries_) {
+    if (e.f.seq >= before) break;
     if (e.state != State::kQueued) continue;
     if (resend) *resend = e.sent_before;
     e.state = State::kHanded;
@@ -150,9 +151,27 @@ std::vector<uint64_t> IngestBacklog::TakeReleased() {
   return out;
 }
 
-size_t IngestBacklog::queued_fragments() const {
-  return static_cast<size_t>(
-      std::count_if(entries_.begin(), entries_.end(), [](const Entry& e) { return e.state == State::kQueued; }));
+size_t IngestBacklog::queued_fragments(uint64_t before) const {
+  return static_cast<size_t>(std::count_if(entries_.begin(), entries_.end(), [before](const Entry& e) {
+    return e.state == State::kQueued && e.f.seq < before;
+  }));
+}
+
+std::vector<uint64_t> IngestBacklog::Forget(uint64_t before) {
+  std::vector<uint64_t> lost;
+  while (!entries_.empty() && entries_.front().f.seq < before) {
+    const Entry& e = entries_.front();
+    if (e.state != State::kConfirmed) {
+      Unpend(e);
+      lost.push_back(e.f.seq);
+    }
+    released_.push_back(e.f.seq);
+    entries_.pop_front();
+  }
+  for (auto& track : last_confirmed_)
+    track.second.erase(std::remove_if(track.second.begin(), track.second.end(), [before](uint64_t s) { return s < before; }),
+                       track.second.end());
+  return lost;
 }
 
 size_t IngestBacklog::unconfirmed_in_flight() const {

@@ -59,7 +59,8 @@ class IngestBacklog {
   // The next fragment to hand to the current connection, in sequence order
   // (resends first, they are older), or nothing. `resend` says whether it was
   // handed to an earlier connection already.
-  std::optional<uint64_t> Hand(bool* resend = nullptr);
+  // Only fragments before `before` (the first fragment of a new header).
+  std::optional<uint64_t> Hand(bool* resend = nullptr, uint64_t before = UINT64_MAX);
   // The fragment's last byte went into the socket at socket position `mark`
   // (bytes ever written to this connection's socket, including headers).
   void OnWritten(uint64_t seq, uint64_t mark);
@@ -71,6 +72,11 @@ class IngestBacklog {
   // queued again. Returns how many are to be resent.
   size_t OnConnectionLost();
 
+  // The stream restarted with a new header at fragment `before`: every older
+  // fragment leaves the backlog (and the resend set: it belongs to the old
+  // header). Returns those that were not confirmed (lost), oldest first.
+  std::vector<uint64_t> Forget(uint64_t before);
+
   // Fragments whose bytes the caller may free now (confirmed and not kept
   // for a resend, or dropped); each is listed once.
   std::vector<uint64_t> TakeReleased();
@@ -79,7 +85,7 @@ class IngestBacklog {
   size_t pending_fragments() const { return pending_count_; }
   uint64_t pending_bytes() const { return pending_bytes_; }
   // Fragments not yet handed to the current connection.
-  size_t queued_fragments() const;
+  size_t queued_fragments(uint64_t before = UINT64_MAX) const;
   // Fragments handed and not yet confirmed (in flight).
   size_t unconfirmed_in_flight() const;
   bool empty() const { return pending_count_ == 0; }

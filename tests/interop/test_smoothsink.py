@@ -214,6 +214,52 @@ def case_idle(rep, src, data):
     rep.ok(m and m[-1] == "1", "idle: stats idle-ends = 1", repr(m[-1:]))
 
 
+def live_file(path: str, width: int, seconds: int = 3):
+    """A live ingest file of `ismvmux live=true` (no mfra), `width` wide (the header differs by it)."""
+    subprocess.run(["sh", "-c", "gst-launch-1.0 -q videotestsrc num-buffers=%d ! video/x-raw,width=%d,height=90,"
+                    "framerate=30/1 ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! "
+                    "ismvmux live=true fragment-duration=1000000000 ! filesink location=%s" % (seconds * 30, width, path)],
+                   check=True, timeout=60, capture_output=True)
+    return open(path, "rb").read()
+
+
+def push_bytes(path: str, data: bytes, requests: int):
+    """Writes `data` to `path` and pushes it to a fresh receiver: (Run, the POSTs with a body)."""
+    open(path, "wb").write(data)
+    rx = IngestReceiver()
+    rx.start()
+    r = run_sink(path, q(rx.url()))
+    rx.wait_posts(requests, 5, complete=True)
+    rx.stop()
+    return r, [x for x in rx.posts if x.body]
+
+
+def case_newheader(rep, src, data):
+    """Two concatenated live files with different headers (a restarted muxer):
+    a WARNING, the first POST ends cleanly after the first file's fragments,
+    a second POST starts with the new header and carries only the second
+    file's fragments; the same header twice keeps one POST."""
+    with tempfile.TemporaryDirectory() as d:
+        a = live_file(os.path.join(d, "a.isml"), 160)
+        b = live_file(os.path.join(d, "b.isml"), 192)
+        r, posts = push_bytes(os.path.join(d, "ab.isml"), a + b, 4)
+        rep.ok(r.rc == 0, "newheader: the sink completes", r.out[-600:])
+        rep.ok("header (ftyp/moov) changed" in r.out, "newheader: a WARNING says the header changed", r.out[-600:])
+        rep.ok(len(posts) == 2 and all(x.complete and x.status == 200 for x in posts),
+               "newheader: two complete POSTs", repr(posts))
+        if len(posts) == 2:
+            rep.ok(bytes(posts[0].body) == a, "newheader: the first POST is the first file exactly")
+            rep.ok(bytes(posts[1].body) == b, "newheader: the second POST is the second file exactly (new header, "
+                   "no old fragments)", "%d vs %d bytes" % (len(posts[1].body), len(b)))
+        r, posts = push_bytes(os.path.join(d, "aa.isml"), a + a, 2)
+        rep.ok(r.rc == 0 and "header (ftyp/moov) changed" not in r.out and len(posts) == 1,
+               "newheader: the same header again keeps the one POST", repr(posts))
+        if posts:
+            h = split(a)[0]
+            rep.ok(bytes(posts[0].body) == a + a[len(h):],
+                   "newheader: ... which carries every fragment and the header once")
+
+
 def case_5xx(rep, src, data):
     rx = IngestReceiver(plan=[{"status": 500}, {"status": 503}])
     rx.start()
@@ -571,7 +617,7 @@ def case_livemux(rep, src, data):
 
 
 CASES = {
-    "clean": case_clean, "4xx": case_4xx, "midbody": case_midbody, "idle": case_idle, "5xx": case_5xx, "reset": case_reset, "stall": case_stall,
+    "clean": case_clean, "4xx": case_4xx, "midbody": case_midbody, "idle": case_idle, "newheader": case_newheader, "5xx": case_5xx, "reset": case_reset, "stall": case_stall,
     "overflow": case_overflow, "backup": case_backup, "tls": case_tls, "credentials": case_credentials,
     "paced": case_paced, "pertrack": case_pertrack, "garbage": case_garbage, "ffmpeg": case_ffmpeg, "mfra": case_mfra, "livemux": case_livemux,
 }

@@ -11,6 +11,8 @@
   - live: while the sink pushes, the Manifest says IsLive="TRUE"; after EOS
     (add-mfra ends the point) the archive lists every fragment the sink cut
     from its input exactly once and `gst-smooth inspect` passes;
+  - newheader: a restarted muxer with another header mid-stream: the sink's
+    new POST with it gets 409 -> ERROR;
   - restart: serve is killed (-9) mid-stream and restarted on the same root
     and port: the sink reconnects and resends, and the archive lists every
     fragment once with a continuous timeline.
@@ -30,6 +32,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import media  # noqa: E402
 import test_origin as to  # noqa: E402
+from test_smoothsink import live_file  # noqa: E402
 
 TOKEN = "tok-77ab31-SECRET"
 FRAG_RE = re.compile(r"fragment \d+: track (\d+), time (\d+), duration (\d+)")
@@ -214,7 +217,31 @@ def case_restart(rep, root):
         origin.kill()
 
 
-CASES = {"refused": case_refused, "token": case_token, "live": case_live, "restart": case_restart}
+def case_newheader(rep, root):
+    """A restarted muxer with another header (two concatenated live files): the
+    sink starts a new POST with the new header, the point refuses it (409)."""
+    origin = to.Origin(root, ["--ingest", "--lookahead", "0"])
+    try:
+        a = live_file(os.path.join(root, "a.isml"), 160)
+        b = live_file(os.path.join(root, "b.isml"), 192)
+        both = os.path.join(root, "ab.isml")
+        open(both, "wb").write(a + b)
+        s = Sink("gst-launch-1.0 -m filesrc location=%s ! smoothsink location='%s' retry-delay=100"
+                 % (both, url(origin, "nh")))
+        rc = s.wait(20)
+        rep.ok("header (ftyp/moov) changed" in s.out, "newheader: a WARNING says the header changed", s.out[-500:])
+        rep.ok(rc != 0 and "HTTP 409" in s.out, "newheader: the point refuses the new header -> ERROR naming 409",
+               s.out[-600:])
+        rep.ok(s.elapsed < 8, "newheader: within seconds (%.1f s)" % s.elapsed)
+        st, _, body = to.request(origin, "GET", "/live/nh.isml/Manifest")
+        n = len(re.findall(rb"<c ", body)) if st == 200 else -1
+        rep.ok(n == len([1 for _ in re.finditer(rb"moof", a)]), "newheader: the point has the first file's fragments "
+               "(%d)" % n, "%s" % st)
+    finally:
+        origin.kill()
+
+
+CASES = {"refused": case_refused, "newheader": case_newheader, "token": case_token, "live": case_live, "restart": case_restart}
 
 
 def main(argv):

@@ -160,6 +160,30 @@ void TestMultiTrafCountsForTimeOfEachTrack() {
   g_assert_cmpuint(d[0], ==, 0);
 }
 
+// A new header at fragment 6: older fragments are not handed on the old
+// POST's successor, leave the resend set, and the unconfirmed are reported.
+void TestForgetAtNewHeader() {
+  IngestBacklog b;
+  for (uint64_t i = 0; i < 9; i++) b.Add(Frag(i));
+  std::vector<uint64_t> handed;
+  while (auto s = b.Hand(nullptr, 6)) handed.push_back(*s);
+  g_assert_cmpuint(handed.size(), ==, 6);  // 0..5 only
+  g_assert_cmpuint(b.queued_fragments(6), ==, 0);
+  g_assert_cmpuint(b.queued_fragments(), ==, 3);
+  for (uint64_t i = 0; i < 6; i++) b.OnWritten(i, 10 * (i + 1));
+  b.OnAcked(40);  // 0..3 confirmed; 4, 5 not
+  b.TakeReleased();
+  std::vector<uint64_t> lost = b.Forget(6);
+  g_assert_cmpuint(lost.size(), ==, 2);
+  g_assert_cmpuint(lost[0], ==, 4);
+  g_assert_cmpuint(lost[1], ==, 5);
+  g_assert_cmpuint(b.TakeReleased().size(), ==, 6);  // 0..3 (the resend set) and 4, 5
+  g_assert_cmpuint(b.pending_fragments(), ==, 3);
+  // A reconnect now resends nothing of the old header.
+  g_assert_cmpuint(b.OnConnectionLost(), ==, 0);
+  g_assert_cmpuint(*b.Hand(), ==, 6);
+}
+
 void TestOverflowDropsOldestNeverSent() {
   IngestBacklogLimits lim;
   lim.max_bytes = 5000;
@@ -218,6 +242,7 @@ int main(int argc, char** argv) {
   g_test_add_func("/ingest_backlog/reconnect_after_confirmed", TestReconnectAfterEverythingConfirmed);
   g_test_add_func("/ingest_backlog/multi_traf", TestMultiTrafFiledUnderEveryTrack);
   g_test_add_func("/ingest_backlog/multi_traf_time", TestMultiTrafCountsForTimeOfEachTrack);
+  g_test_add_func("/ingest_backlog/forget", TestForgetAtNewHeader);
   g_test_add_func("/ingest_backlog/overflow_bytes", TestOverflowDropsOldestNeverSent);
   g_test_add_func("/ingest_backlog/overflow_time", TestOverflowByTimePerTrack);
   g_test_add_func("/ingest_backlog/ticks_to_ms", TestTicksToMs);
