@@ -762,6 +762,7 @@ IngestTarget::~IngestTarget() {
   for (auto& f : st_->fragments) gst_buffer_unref(f.second.buffer);
   if (st_->header) g_bytes_unref(st_->header);
   if (st_->pending_header) g_bytes_unref(st_->pending_header);
+  if (st_->answer_fd >= 0) close(st_->answer_fd);
   if (st_->tail) g_bytes_unref(st_->tail);
   if (st_->cfg.extra_headers) gst_structure_free(st_->cfg.extra_headers);
   g_uri_unref(st_->cfg.uri);
@@ -793,6 +794,7 @@ void IngestTarget::SetHeader(GBytes* header) {
       st_->header = g_bytes_ref(header);
     } else {  // the input restarted with another header: from the next fragment on
       if (st_->pending_header) g_bytes_unref(st_->pending_header);
+  if (st_->answer_fd >= 0) close(st_->answer_fd);
       st_->pending_header = g_bytes_ref(header);
       st_->header_seq = st_->next_seq;
     }

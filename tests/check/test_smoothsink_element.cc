@@ -1,4 +1,4 @@
-// gst-check tests of smoothsink against a tiny HTTP/1.1 server in the test
+// gst-check tests of smoothsink (test_smoothsink_element) against a tiny HTTP/1.1 server in the test
 // (a GSocketListener thread that records each request and answers 200):
 // property defaults and flags, the probe then one chunked POST whose
 // decoded body is the input's bytes, the stats structure, and EOS that
