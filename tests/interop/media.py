@@ -491,7 +491,7 @@ def main(argv: List[str]) -> int:
 
 
 
-def run_cases(rep: "Report", cases: dict, argv: List[str], call) -> None:
+def run_named_cases(rep: "Report", cases: dict, argv: List[str], call) -> None:
     """Runs the cases named in argv (all when none), each as call(case function),
     in its own report section with its time; an exception fails the case only."""
     import time

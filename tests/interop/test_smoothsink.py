@@ -630,7 +630,7 @@ def main(argv):
     rep = media.Report("test_smoothsink")
     src = media.ensure_ffmpeg_encoded("isml")
     data = open(src, "rb").read()
-    media.run_cases(rep, CASES, argv, lambda case: case(rep, src, data))
+    media.run_named_cases(rep, CASES, argv, lambda case: case(rep, src, data))
 
 
 if __name__ == "__main__":

@@ -255,7 +255,7 @@ def main(argv):
         with tempfile.TemporaryDirectory(prefix="sso-root-") as root:
             case(rep, root)
 
-    media.run_cases(rep, CASES, argv, call)
+    media.run_named_cases(rep, CASES, argv, call)
 
 
 if __name__ == "__main__":
