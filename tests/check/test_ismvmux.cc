@@ -156,7 +156,8 @@ GST_START_TEST(test_bframes_composition_offsets) {
 }
 GST_END_TEST;
 
-// Output payload memory is the input's memory (no copy).
+// Output payload memory is the input's memory (no copy), in buffers of up
+// to 16 memories.
 GST_START_TEST(test_payload_not_copied) {
   Rig r({"video_%u"}, true);
   r.SetCaps(0, VideoCaps());
@@ -170,17 +171,25 @@ GST_START_TEST(test_payload_not_copied) {
     r.Push(0, b);
   }
   r.EndAll();
-  size_t shared = 0;
+  size_t shared = 0, buffers = 0;
+  guint64 offset = 0;
   for (;;) {
     GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(r.sink), 10 * GST_SECOND);
     if (!s) break;
     GstBuffer* b = gst_sample_get_buffer(s);
+    buffers++;
     for (guint m = 0; m < gst_buffer_n_memory(b); m++)
       for (GstMemory* in : input_memories)
         if (gst_buffer_peek_memory(b, m) == in) shared++;
+    // Not seekable (appsink): the offsets run on, buffer after buffer.
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(b), offset);
+    offset += gst_buffer_get_size(b);
     gst_sample_unref(s);
   }
   fail_unless_equals_int(shared, 60);
+  // Samples are packed 16 memories to a buffer: ftyp+moov; a fragment of 50
+  // (header + 15, 16, 16, 3); one of 10 (header + 10); mfra.
+  fail_unless_equals_int(buffers, 1 + 4 + 1 + 1);
   for (GstMemory* m : input_memories) gst_memory_unref(m);
 }
 GST_END_TEST;
