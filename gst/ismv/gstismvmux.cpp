@@ -345,8 +345,7 @@ GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, bool at_eo
     t->pending.pop_front();
   }
   t->scan_time = t->ref_scan_time = G_MININT64;  // the indexes moved
-  GstBufferList* list = ismvmux::FragmentBufferList(std::move(header.bytes), payloads, &st->offset);
-  payloads.clear();  // the list now holds the only references to their memories
+  GstBufferList* list = ismvmux::FragmentBufferList(std::move(header.bytes), std::move(payloads), &st->offset);
   if (st->live) return ismvmux::PushLiveFragment(self, *t, list, params, wf, samples[0].sync);
   return gst_aggregator_finish_buffer_list(GST_AGGREGATOR(self), list);
 }
