@@ -1,4 +1,4 @@
-// ismvmux live mode: the ingest header and per-fragment buffers of the
+// ismvmux live mode: the ingest header and per-fragment buffer lists of the
 // contract in ismvmux_live.h, the aggregator's live timeout, and the clock
 // grid of timecode-ganged encoders. What bytes and which times is the core's
 // (live_ingest.h, clock_grid.h); this file turns them into GStreamer buffers,
