@@ -217,4 +217,40 @@ Status ReadFragment(const MovieFragmentBox& moof, uint64_t moof_offset, const Mo
   return Status::Ok();
 }
 
+Status AddFragmentReferences(const uint8_t* fragment, size_t size, TfrfBox::Entry self,
+                             const std::vector<TfrfBox::Entry>& next, std::vector<uint8_t>* out) {
+  BoxHeader h;
+  Status s = ParseBoxHeader(fragment, size, &h);
+  if (!s) return s.WithContext("fragment");
+  MovieFragmentBox moof;
+  if (h.type != MakeFourCC("moof") || !(s = moof.Parse(fragment, static_cast<size_t>(h.size))))
+    return Status::Error("fragment: no moof at its start" + (s ? std::string() : ": " + s.message()));
+  if (moof.trafs.size() != 1) return Status::Error("fragment: " + std::to_string(moof.trafs.size()) + " trafs");
+  TrackFragmentBox& traf = moof.trafs[0];
+  if (traf.tfhd.flags & TrackFragmentHeaderBox::kBaseDataOffset)
+    return Status::Error("fragment: the tfhd has an absolute base data offset");
+  if (next.size() > 255) return Status::Error("fragment: " + std::to_string(next.size()) + " tfrf entries (at most 255)");
+  if (!traf.tfxd) {
+    traf.tfxd.emplace();
+    traf.tfxd->fragment_absolute_time = self.time;
+    traf.tfxd->fragment_duration = self.duration;
+  }
+  traf.tfrf.reset();
+  if (!next.empty()) {
+    traf.tfrf.emplace();
+    traf.tfrf->entries = next;
+  }
+  const int64_t delta = static_cast<int64_t>(moof.ComputeSize()) - static_cast<int64_t>(h.size);
+  for (TrackRunBox& trun : traf.truns) {
+    if (!(trun.flags & TrackRunBox::kDataOffset)) continue;
+    int64_t moved = int64_t{trun.data_offset} + delta;
+    if (moved < 0 || moved > INT32_MAX) return Status::Error("fragment: the trun data offset overflows");
+    trun.data_offset = static_cast<int32_t>(moved);
+  }
+  out->clear();
+  moof.Write(*out);
+  out->insert(out->end(), fragment + h.size, fragment + size);
+  return Status::Ok();
+}
+
 }  // namespace piff

@@ -52,6 +52,17 @@ class FragmentWriter {
   static MovieFragmentBox MakeMoof(const FragmentParams& params, const std::vector<FragmentSample>& samples);
 };
 
+// A live fragment response: `fragment` (a moof with one traf whose data
+// offsets count from the moof, then its mdat) with a tfrf (version 1)
+// listing `next` (at most 255) put into the traf after its tfxd, replacing
+// any tfrf it had; the moof is re-serialised, the trun data offsets moved by
+// the change of its size, the mdat copied unchanged. Empty `next`: no tfrf.
+// A traf without tfxd (an encoder that sent tfdt only) gets one (version 1)
+// from `self` (the fragment's time and duration): Smooth clients take the
+// fragment time from it and read tfrf only beside it.
+Status AddFragmentReferences(const uint8_t* fragment, size_t size, TfrfBox::Entry self,
+                             const std::vector<TfrfBox::Entry>& next, std::vector<uint8_t>* out);
+
 // Where a fragment's time came from when read.
 enum class FragmentTimeSource { kTfxd, kTfdt, kContinuation };
 

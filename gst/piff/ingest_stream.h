@@ -32,6 +32,7 @@ struct IngestHeader {
 // samples in the mdat), the rewrite the VOD origin already does.
 struct IngestFragment {
   uint32_t track_id = 0;
+  uint64_t offset = 0;     // stream offset of its moof (the received one, when split)
   uint32_t sequence = 0;   // mfhd
   uint64_t time = 0;       // tfxd (else tfdt, else continuation), track timescale
   uint64_t duration = 0;   // sum of sample durations
@@ -42,7 +43,15 @@ struct IngestFragment {
 
 // Cuts an ingest body, pushed in pieces of any size, into its header and
 // fragments (StreamReader in relay mode, with its size limits). Holds at most
-// one box. An empty mfra (or any mfra) marks the end of the stream.
+// one moof and its mdat (and the header until the first moof, at most the
+// ftyp + moov + Live Server Manifest limits plus 1 MiB of other boxes). An
+// empty mfra (or any mfra) marks the end of the stream; bytes after it are an
+// error. A single-traf fragment keeps its bytes as received; one whose moof
+// has several trafs, or a tfhd base-data-offset (an absolute offset into
+// this body), is rewritten as one moof per track (BuildTrackFragmentFromSamples),
+// so every fragment's data offset is relative to its own moof. Boxes other
+// than ftyp, moov, the LSM, moof, mdat and mfra after the header (free, skip,
+// unknown uuid) are dropped and counted (skipped_bytes).
 class IngestParser {
  public:
   explicit IngestParser(StreamLimits limits = StreamLimits());
@@ -59,7 +68,8 @@ class IngestParser {
   // The body ended: an error when it ended inside a box.
   Status Finish();
   uint64_t offset() const;  // bytes consumed so far
-  size_t buffered() const;
+  size_t buffered() const;  // bytes held (the box being read, a moof waiting for its mdat, the header)
+  uint64_t skipped_bytes() const;  // bytes of dropped boxes after the header
 
  private:
   struct Impl;

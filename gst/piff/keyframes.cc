@@ -43,13 +43,26 @@ uint64_t FragmentBody::size() const {
 Status BuildTrackFragment(ByteSource& src, const MovieBox* moov, const IndexedFragment& frag, uint32_t track_id,
                           SampleSelection selection, FragmentBody* out) {
   *out = FragmentBody();
-  std::string where = "moof@" + std::to_string(frag.moof_offset);
   MovieFragmentBox moof;
   TrackFragmentSamples samples;
   size_t traf_index = 0;
   Status s = ReadIndexedFragment(src, moov, frag, track_id, &samples, &moof, &traf_index);
   if (!s) return s;
-  const TrackFragmentSamples* tf = &samples;
+  s = BuildTrackFragmentFromSamples(moof, traf_index, samples, selection, "moof@" + std::to_string(frag.moof_offset),
+                                    out);
+  if (!s) return s;
+  for (const ByteRange& r : out->ranges)
+    if (r.offset > src.Size() || r.size > src.Size() - r.offset)
+      return Status::Error("moof@" + std::to_string(frag.moof_offset) + ": sample data [" + std::to_string(r.offset) +
+                           ", +" + std::to_string(r.size) + ") lies past the end of the file");
+  return Status::Ok();
+}
+
+Status BuildTrackFragmentFromSamples(const MovieFragmentBox& moof, size_t traf_index, const TrackFragmentSamples& tf,
+                                     SampleSelection selection, const std::string& where, FragmentBody* out) {
+  *out = FragmentBody();
+  const uint32_t track_id = tf.track_id;
+  if (traf_index >= moof.trafs.size()) return Status::Error(where + ": no traf " + std::to_string(traf_index));
   const TrackFragmentBox* traf = &moof.trafs[traf_index];
   for (const auto& raw : traf->other)
     if (DescribesSamples(raw))
@@ -61,7 +74,7 @@ Status BuildTrackFragment(ByteSource& src, const MovieBox* moov, const IndexedFr
   std::vector<FragmentSample> kept;
   std::vector<ByteRange> ranges;
   bool have_first = false;
-  for (const ReadSample& r : tf->samples) {
+  for (const ReadSample& r : tf.samples) {
     bool keep = selection == SampleSelection::kAll || r.sync;
     if (!keep) {
       if (!kept.empty()) {
@@ -96,11 +109,6 @@ Status BuildTrackFragment(ByteSource& src, const MovieBox* moov, const IndexedFr
     return Status::Error(where + ": track " + std::to_string(track_id) +
                          (selection == SampleSelection::kSyncOnly ? " has no sync sample in this fragment"
                                                                   : " has no samples in this fragment"));
-  for (const ByteRange& r : ranges)
-    if (r.offset > src.Size() || r.size > src.Size() - r.offset)
-      return Status::Error(where + ": sample data [" + std::to_string(r.offset) + ", +" + std::to_string(r.size) +
-                           ") lies past the end of the file");
-
   FragmentParams params;
   params.sequence_number = moof.mfhd.sequence_number;
   params.track_id = track_id;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "boxes.h"
@@ -55,6 +56,14 @@ enum class SampleSelection {
 // (PIFF/CENC senc, saiz, saio: encrypted fragments).
 Status BuildTrackFragment(ByteSource& src, const MovieBox* moov, const IndexedFragment& frag, uint32_t track_id,
                           SampleSelection selection, FragmentBody* out);
+
+// The same rewrite for a moof already parsed and resolved (tf: the samples
+// of moof.trafs[traf_index], as ReadFragment gives them): the ranges are
+// the samples' offsets as resolved, whatever stream they refer to (a file,
+// an ingest body held in memory). `where` prefixes error messages. The
+// ranges are not checked against any end: that is the caller's.
+Status BuildTrackFragmentFromSamples(const MovieFragmentBox& moof, size_t traf_index, const TrackFragmentSamples& tf,
+                                     SampleSelection selection, const std::string& where, FragmentBody* out);
 
 // The KeyFrames response of a fragment. When every sample is a sync sample
 // (AAC audio, all-intra video) and the moof carries only this track, the

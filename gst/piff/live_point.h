@@ -49,7 +49,7 @@ struct LivePointSettings {
 enum class FragmentFate {
   kAdded,
   kDuplicate,   // that track already has a fragment at this time: dropped, counted
-  kOutOfOrder,  // before the track's last fragment, not a duplicate: dropped, counted
+  kOutOfOrder,  // before the track's last fragment (or inside it, or at a negative time), not a duplicate: dropped, counted
   kRejected,    // unknown track, or the point is stopped: the stream gets an error
 };
 
@@ -65,6 +65,9 @@ enum class FragmentLookup {
 struct LivePointCounters {
   uint64_t streams_opened = 0, reconnects = 0, refused_headers = 0;
   uint64_t fragments_added = 0, duplicates = 0, out_of_order = 0, bytes_in = 0;
+  // Archive writes that failed (disk full, ...): the fragment is served
+  // from memory while held; last_archive_error() says why.
+  uint64_t archive_errors = 0;
 };
 
 class LivePoint {
@@ -109,6 +112,9 @@ class LivePoint {
                           std::vector<uint8_t>* response) const;
 
   LivePointCounters counters() const;
+  // Bytes of fragments held in memory (at most memory_fragments per track).
+  size_t resident_fragment_bytes() const;
+  std::string last_archive_error() const;
 
   struct Impl;
 

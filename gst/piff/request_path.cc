@@ -1,4 +1,4 @@
-// Request paths of on-demand Smooth Streaming presentations (request_path.h).
+// Request paths of Smooth Streaming presentations and publishing points (request_path.h).
 #include "request_path.h"
 
 #include <glib.h>
@@ -11,7 +11,13 @@ namespace piff {
 
 bool RequestPath::operator==(const RequestPath& o) const {
   return kind == o.kind && asset_path == o.asset_path && noun == o.noun && bitrate == o.bitrate &&
-         attributes == o.attributes && track_name == o.track_name && time == o.time;
+         attributes == o.attributes && track_name == o.track_name && time == o.time && stream_id == o.stream_id &&
+         event_id == o.event_id;
+}
+
+bool RequestPath::live() const {
+  size_t slash = asset_path.rfind('/');
+  return IsIsmlSegment(slash == std::string::npos ? asset_path : asset_path.substr(slash + 1));
 }
 
 bool ParseDecimalU64(const std::string& s, uint64_t* out) {
@@ -38,6 +44,10 @@ bool IsIsmSegment(const std::string& seg) {
   return seg.size() > 4 && g_ascii_strcasecmp(seg.c_str() + seg.size() - 4, ".ism") == 0;
 }
 
+bool IsIsmlSegment(const std::string& seg) {
+  return seg.size() > 5 && g_ascii_strcasecmp(seg.c_str() + seg.size() - 5, ".isml") == 0;
+}
+
 namespace {
 
 bool StartsWithNoCase(const std::string& s, const char* prefix) {
@@ -53,6 +63,31 @@ bool SplitCall(const std::string& seg, std::string* name, std::string* inner) {
   *name = seg.substr(0, open);
   *inner = seg.substr(open + 1, seg.size() - open - 2);
   return inner->find('(') == std::string::npos && inner->find(')') == std::string::npos;
+}
+
+// [Events(event)/]Streams(id): the ingest URL of [MS-SSTR] 2.2.7. The
+// identifiers are any non-empty text without parentheses.
+unsigned ParseIngest(const std::vector<std::string>& rest, RequestPath* out, std::string* why) {
+  std::string name, inner;
+  size_t i = 0;
+  if (rest.size() == 2) {
+    if (!SplitCall(rest[0], &name, &inner) || g_ascii_strcasecmp(name.c_str(), "Events") != 0 || inner.empty()) {
+      *why = "malformed Events(...) segment";
+      return 400;
+    }
+    out->event_id = inner;
+    i = 1;
+  } else if (rest.size() != 1) {
+    *why = "an ingest path is [Events(id)/]Streams(id)";
+    return 404;
+  }
+  if (!SplitCall(rest[i], &name, &inner) || g_ascii_strcasecmp(name.c_str(), "Streams") != 0 || inner.empty()) {
+    *why = "malformed Streams(...) segment (expected Streams(id))";
+    return 400;
+  }
+  out->stream_id = inner;
+  out->kind = RequestPath::Kind::kIngest;
+  return 0;
 }
 
 }  // namespace
@@ -82,7 +117,7 @@ unsigned ParseRequestPath(const std::string& raw_path, RequestPath* out, std::st
   }
   size_t ism = segs.size();
   for (size_t i = 0; i < segs.size(); i++)
-    if (IsIsmSegment(segs[i])) {
+    if (IsIsmSegment(segs[i]) || IsIsmlSegment(segs[i])) {
       ism = i;
       break;
     }
@@ -92,7 +127,7 @@ unsigned ParseRequestPath(const std::string& raw_path, RequestPath* out, std::st
       return 400;
     }
   if (ism == segs.size()) {
-    *why = "no NAME.ism segment in the path";
+    *why = "no NAME.ism (or NAME.isml) segment in the path";
     return 404;
   }
   for (size_t i = 0; i <= ism; i++) out->asset_path += (i ? "/" : "") + segs[i];
@@ -101,6 +136,8 @@ unsigned ParseRequestPath(const std::string& raw_path, RequestPath* out, std::st
     out->kind = RequestPath::Kind::kManifest;
     return 0;
   }
+  if (!rest.empty() && (StartsWithNoCase(rest[0], "Streams(") || StartsWithNoCase(rest[0], "Events(")))
+    return ParseIngest(rest, out, why);
   if (rest.empty() || !StartsWithNoCase(rest[0], "QualityLevels")) {
     *why = rest.empty() ? "the path ends at the .ism (try .../Manifest)" : "unknown resource '" + rest[0] + "'";
     return 404;
@@ -200,6 +237,10 @@ std::string FormatRequestPath(const RequestPath& r) {
     start = slash + 1;
   }
   if (r.kind == RequestPath::Kind::kManifest) return out + "/Manifest";
+  if (r.kind == RequestPath::Kind::kIngest) {
+    if (!r.event_id.empty()) out += "/Events(" + Escape(r.event_id, "!$&'*+,;=:@") + ")";
+    return out + "/Streams(" + Escape(r.stream_id, "!$&'*+,;=:@") + ")";
+  }
   // The parser decodes the whole path before it splits on ( ) , = so these
   // stay literal where the grammar allows them inside a field and cannot
   // occur where it does not.

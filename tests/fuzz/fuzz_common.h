@@ -12,6 +12,7 @@
 
 #include "media_index.h"
 #include "status.h"
+#include "stream_reader.h"
 
 // A failed invariant must abort (not just log): libFuzzer only saves a
 // reproducer for crashes, and a silent mismatch would be lost.
@@ -27,6 +28,20 @@
   } while (0)
 
 namespace fuzz {
+
+// Stream limits small enough that the fuzzer reaches the hostile-size paths
+// of the incremental readers (stream reader, ingest parser).
+inline piff::StreamLimits SmallStreamLimits() {
+  piff::StreamLimits l;
+  l.ftyp = 256;
+  l.moov = 64 << 10;
+  l.moof = 32 << 10;
+  l.live_manifest = 8 << 10;
+  l.sample = 16 << 10;
+  l.mdat = 48 << 10;
+  l.mfra = 8 << 10;
+  return l;
+}
 
 // A parse that succeeded once must succeed again on the writer's output;
 // print the reason so a reproducer explains itself.

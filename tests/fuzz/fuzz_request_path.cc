@@ -1,6 +1,6 @@
 // libFuzzer target for the request paths an origin receives (request_path.h):
 // any bytes give 0, 400 or 404 (with a reason) and never a crash; a path that
-// parses names an .ism with no "." or ".." segment and no empty one; and
+// parses names an .ism or .isml with no "." or ".." segment and no empty one; and
 // FormatRequestPath writes a path that parses back to the same request, with
 // the same path once more (a fixed point).
 #include <cstddef>
@@ -24,8 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& a = r.asset_path;
   FUZZ_CHECK(!a.empty() && a[0] != '/' && a.back() != '/' && a.find("//") == std::string::npos,
              "asset path \"%s\"", a.c_str());
-  FUZZ_CHECK(piff::IsIsmSegment(a.substr(a.rfind('/') == std::string::npos ? 0 : a.rfind('/') + 1)),
-             "asset path \"%s\" does not end in an .ism segment", a.c_str());
+  std::string last = a.substr(a.rfind('/') == std::string::npos ? 0 : a.rfind('/') + 1);
+  FUZZ_CHECK(piff::IsIsmSegment(last) || piff::IsIsmlSegment(last),
+             "asset path \"%s\" does not end in an .ism or .isml segment", a.c_str());
   for (size_t start = 0;;) {
     size_t slash = a.find('/', start);
     std::string seg = a.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
@@ -37,6 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(!r.track_name.empty(), "empty track name");
     for (const auto& kv : r.attributes) FUZZ_CHECK(!kv.first.empty(), "empty attribute key");
   }
+  if (r.kind == piff::RequestPath::Kind::kIngest) FUZZ_CHECK(!r.stream_id.empty(), "empty stream id");
 
   std::string formatted = piff::FormatRequestPath(r);
   piff::RequestPath again;

@@ -22,18 +22,6 @@
 
 namespace {
 
-piff::StreamLimits Limits() {
-  piff::StreamLimits l;
-  l.ftyp = 256;
-  l.moov = 64 << 10;
-  l.moof = 32 << 10;
-  l.live_manifest = 8 << 10;
-  l.sample = 16 << 10;
-  l.mdat = 48 << 10;
-  l.mfra = 8 << 10;
-  return l;
-}
-
 struct Outcome {
   std::vector<int> units;
   std::vector<uint64_t> sample_offsets;
@@ -45,7 +33,7 @@ struct Outcome {
 };
 
 Outcome Run(const uint8_t* data, size_t size, bool whole, piff::StreamMode mode) {
-  const piff::StreamLimits limits = Limits();
+  const piff::StreamLimits limits = fuzz::SmallStreamLimits();
   const uint64_t bound = std::max({limits.ftyp, limits.moov, limits.moof, limits.live_manifest, limits.sample,
                                  limits.mdat, limits.mfra});
   uint64_t seed = size;

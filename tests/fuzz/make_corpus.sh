@@ -67,9 +67,9 @@ gst-launch-1.0 -q -e \
   ismvmux fragment-duration=100000000 encryption=piff-cbc "${ENC[@]}" ! filesink location=enc-cbc.ismv
 
 # --- corpus -----------------------------------------------------------------
-for t in fuzz_piff_file fuzz_fragment fuzz_client_manifest fuzz_server_manifest fuzz_codec_config fuzz_protection fuzz_stream_reader; do
+for t in fuzz_piff_file fuzz_fragment fuzz_client_manifest fuzz_server_manifest fuzz_codec_config fuzz_protection fuzz_stream_reader fuzz_ingest_stream; do
   mkdir -p "$corpus/$t"
-  find "$corpus/$t" -type f ! -name 'regress-*' -delete
+  find "$corpus/$t" -type f ! -name 'regress-*' ! -name 'seed-*' -delete
 done
 
 # Whole files. The ismvmux-* names are replayed with PIFF_FUZZ_EXACT=1 by
@@ -90,6 +90,9 @@ cp av.ismv "$corpus/fuzz_stream_reader/ismvmux-av.ismv"
 cp ff.ismv "$corpus/fuzz_stream_reader/ffmpeg.ismv"
 cp enc-ctr.ismv "$corpus/fuzz_stream_reader/ismvmux-enc-ctr.ismv"
 cp ff-neg.ismv "$corpus/fuzz_stream_reader/ffmpeg-aac-negative-start.ismv"
+# Ingest bodies (FFmpeg's isml output is one) for the ingest parser.
+cp ff-live.ismv "$corpus/fuzz_ingest_stream/ffmpeg-live.ismv"
+cp av.ismv "$corpus/fuzz_ingest_stream/ismvmux-av.ismv"
 # Protection pieces cut out with the independent box walker of the interop tests.
 python3 - "$src_root/tests/interop" "$corpus/fuzz_protection" enc-ctr.ismv enc-cbc.ismv <<'PY'
 import os, sys
@@ -195,6 +198,7 @@ PY
 
 cp v.ismv "$corpus/fuzz_fragment/ismvmux-v.ismv"
 cp "$corpus/fuzz_fragment/ffmpeg-live-cut.ismv" "$corpus/fuzz_stream_reader/ffmpeg-live-cut.ismv"
+cp "$corpus/fuzz_fragment/ffmpeg-live-cut.ismv" "$corpus/fuzz_ingest_stream/ffmpeg-live-cut.ismv"
 cp av.ismc "$corpus/fuzz_client_manifest/ismvmux-av.ismc"
 cp a.ismc "$corpus/fuzz_client_manifest/ismvmux-2audio.ismc"
 cp ss/Manifest "$corpus/fuzz_client_manifest/ffmpeg-ss.Manifest"

@@ -48,7 +48,7 @@ failed=0
 
 dict_for() {
   case $1 in
-    fuzz_piff_file | fuzz_fragment | fuzz_protection | fuzz_stream_reader) echo "-dict=$dicts/piff.dict" ;;
+    fuzz_piff_file | fuzz_fragment | fuzz_protection | fuzz_stream_reader | fuzz_ingest_stream) echo "-dict=$dicts/piff.dict" ;;
     fuzz_client_manifest) echo "-dict=$dicts/client_manifest.dict" ;;
     fuzz_server_manifest) echo "-dict=$dicts/server_manifest.dict" ;;
     fuzz_request_path) echo "-dict=$dicts/request_path.dict" ;;

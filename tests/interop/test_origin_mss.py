@@ -22,6 +22,7 @@ with boxcheck.py.
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -36,19 +37,35 @@ import media
 import test_origin
 
 
-def run_counting(args, timeout=60):
-    """Runs gst-launch-1.0 with the log tracer; returns (exit code, {element: buffers pushed on its src})."""
+def run_counting(args, timeout=60, stop_after=None):
+    """Runs gst-launch-1.0 with the log tracer; returns (exit code, {element: buffers pushed on its src}).
+    With stop_after (a live stream that never ends), it gets SIGINT (-e: EOS first) after that many seconds."""
     env = dict(os.environ)
     env["GST_TRACERS"] = "log"
     env["GST_DEBUG"] = "GST_BUFFER:7"
     env["GST_DEBUG_NO_COLOR"] = "1"
     env.pop("GST_DEBUG_FILE", None)
     with tempfile.TemporaryFile("w+", errors="replace") as log:
-        try:
-            p = subprocess.run(["gst-launch-1.0", "-q"] + args, stdout=subprocess.PIPE, stderr=log, timeout=timeout,
-                               env=env, text=True, errors="replace")
-        except subprocess.TimeoutExpired:
-            raise media.Failure("timed out after %d s: gst-launch-1.0 %s" % (timeout, " ".join(args)))
+        if stop_after is None:
+            try:
+                p = subprocess.run(["gst-launch-1.0", "-q"] + args, stdout=subprocess.PIPE, stderr=log,
+                                   timeout=timeout, env=env, text=True, errors="replace")
+            except subprocess.TimeoutExpired:
+                raise media.Failure("timed out after %d s: gst-launch-1.0 %s" % (timeout, " ".join(args)))
+            rc, out = p.returncode, p.stdout
+        else:
+            p = subprocess.Popen(["gst-launch-1.0", "-q", "-e"] + args, stdout=subprocess.PIPE, stderr=log, env=env,
+                                 text=True, errors="replace")
+            try:
+                p.wait(stop_after)
+            except subprocess.TimeoutExpired:
+                p.send_signal(signal.SIGINT)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            rc, out = p.returncode, p.stdout.read()
         log.seek(0)
         counts = {}
         errors = []
@@ -58,7 +75,7 @@ def run_counting(args, timeout=60):
                 counts[m.group(1)] = counts.get(m.group(1), 0) + 1
             elif " ERROR " in line:
                 errors.append(line.strip())
-    return p.returncode, counts, p.stdout + "\n".join(errors[:10])
+    return rc, counts, out + "\n".join(errors[:10])
 
 
 def sink(name):

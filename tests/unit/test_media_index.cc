@@ -18,26 +18,6 @@ using namespace piff;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    gchar* d = g_dir_make_tmp("media-index-XXXXXX", nullptr);
-    path = d;
-    g_free(d);
-  }
-  ~TempDir() {
-    GDir* d = g_dir_open(path.c_str(), 0, nullptr);
-    while (const gchar* n = g_dir_read_name(d)) g_unlink((path + "/" + n).c_str());
-    g_dir_close(d);
-    g_rmdir(path.c_str());
-  }
-  std::string Write(const std::string& name, const std::vector<uint8_t>& data) {
-    std::string p = path + "/" + name;
-    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(data.data()), data.size());
-    return p;
-  }
-};
-
 TrackConfig Video(uint32_t id) {
   TrackConfig c;
   c.track_id = id;
@@ -94,7 +74,7 @@ MediaIndex Index(const std::string& path) {
 }  // namespace
 
 static void test_index_ranges() {
-  TempDir dir;
+  TempDir dir("media-index-XXXXXX");
   std::string path = dir.Write("a.ismv", MakeFile(3));
   MediaIndex index = Index(path);
   for (auto& p : index.problems) g_printerr("problem: %s\n", p.c_str());
@@ -173,7 +153,7 @@ static void test_index_read_count() {
 }
 
 static void test_index_problems() {
-  TempDir dir;
+  TempDir dir("media-index-XXXXXX");
   std::vector<uint8_t> data = MakeFile(2);
   // Point the last tfra entry of track 2 one byte off: tfra v1 entry is
   // time(8) offset(8) + 3 one-byte numbers; mfro (16 bytes) follows.
@@ -223,7 +203,7 @@ static void test_index_problems() {
 // pictures presented before it. One problem for the track, the count of
 // affected fragments in it, and each fragment's leading_pictures.
 static void test_open_gop_problem() {
-  TempDir dir;
+  TempDir dir("media-index-XXXXXX");
   InitSegment init = BuildInitSegment({Video(1)}, 10000000, 0);
   std::vector<uint8_t> out = init.bytes;
   for (int k = 0; k < 3; k++) {
@@ -269,7 +249,7 @@ static void test_open_gop_problem() {
 }
 
 static void test_asset_lookup_and_generated_manifest() {
-  TempDir dir;
+  TempDir dir("media-index-XXXXXX");
   dir.Write("a.ismv", MakeFile(3));
   Presentation p;
   std::vector<std::string> problems;
@@ -303,7 +283,7 @@ static void test_asset_lookup_and_generated_manifest() {
 // re-read samples come on the shifted timeline; a start a minute before zero
 // is refused.
 void test_negative_start() {
-  TempDir dir;
+  TempDir dir("media-index-XXXXXX");
   MediaIndex index = Index(dir.Write("neg.ismv", MakeFile(3, true, -213333)));
   for (auto& p : index.problems) g_printerr("problem: %s\n", p.c_str());
   g_assert_cmpuint(index.problems.size(), ==, 0);

@@ -53,11 +53,43 @@ static void test_parse() {
   g_assert_cmpuint(Parse("/nothing/here", &r), ==, 404);
 }
 
+// Live publishing points: NAME.isml, its manifest and fragments as for
+// .ism, and the encoders' Streams(id) (optionally after Events(id)).
+static void test_parse_live() {
+  RequestPath r;
+  g_assert_cmpuint(Parse("/live/ch1.isml/Streams(ch1)", &r), ==, 0);
+  g_assert_true(r.kind == RequestPath::Kind::kIngest);
+  g_assert_true(r.live());
+  EXPECT_STR(r.asset_path, "live/ch1.isml");
+  EXPECT_STR(r.stream_id, "ch1");
+  g_assert_true(r.event_id.empty());
+  g_assert_cmpuint(Parse("/ch.ISML/events(e%201)/streams(720p,a=b)", &r), ==, 0);
+  g_assert_true(r.kind == RequestPath::Kind::kIngest);
+  EXPECT_STR(r.event_id, "e 1");
+  EXPECT_STR(r.stream_id, "720p,a=b");
+  g_assert_cmpuint(Parse("/a/ch1.isml/Manifest", &r), ==, 0);
+  g_assert_true(r.kind == RequestPath::Kind::kManifest && r.live());
+  g_assert_cmpuint(Parse("/a/ch1.isml/QualityLevels(300000)/Fragments(video=0)", &r), ==, 0);
+  g_assert_true(r.kind == RequestPath::Kind::kFragment && r.live());
+  g_assert_cmpuint(Parse("/a/x.ism/Streams(s)", &r), ==, 0);  // parsed; the origin refuses uploads to VOD
+  g_assert_false(r.live());
+  g_assert_cmpuint(Parse("/x.isml/Streams()", &r), ==, 400);
+  g_assert_cmpuint(Parse("/x.isml/Streams(a(b))", &r), ==, 400);
+  g_assert_cmpuint(Parse("/x.isml/Streams(a", &r), ==, 400);
+  g_assert_cmpuint(Parse("/x.isml/Events()/Streams(a)", &r), ==, 400);
+  g_assert_cmpuint(Parse("/x.isml/Events(e)/Streams(a)/more", &r), ==, 404);
+  g_assert_cmpuint(Parse("/x.isml/Events(e)", &r), ==, 400);
+  g_assert_cmpuint(Parse("/x.isml", &r), ==, 404);
+}
+
 static void test_format_round_trip() {
   const char* paths[] = {
       "/a/b/ladder.ism/Manifest",
       "/d%20x/(y)%25.ism/QualityLevels(1,k=v=w,a%3Bb=c%20d)/RawFragments(t,x=5)",
       "/x.ism/QualityLevels(4294967295)/Fragments(video=18446744073709551615)",
+      "/l/ch%201.isml/Streams(a%20b,c=d)",
+      "/ch1.isml/Events(ev)/Streams(720p)",
+      "/ch1.isml/QualityLevels(1)/Fragments(video=5)",
   };
   for (const char* p : paths) {
     RequestPath r, again;
@@ -79,6 +111,7 @@ static void test_format_round_trip() {
 int main(int argc, char** argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/request-path/parse", test_parse);
+  g_test_add_func("/request-path/parse-live", test_parse_live);
   g_test_add_func("/request-path/format", test_format_round_trip);
   return g_test_run();
 }

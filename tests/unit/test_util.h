@@ -2,8 +2,10 @@
 #pragma once
 
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include <vector>
@@ -78,4 +80,36 @@ class MemorySource : public piff::ByteSource {
 
  private:
   std::vector<uint8_t> data_;
+};
+
+// A temporary folder (g_dir_make_tmp), removed with what is in it.
+struct TempDir {
+  std::string path;
+  explicit TempDir(const char* pattern = "piff-test-XXXXXX") {
+    gchar* d = g_dir_make_tmp(pattern, nullptr);
+    if (!d) g_error("cannot make a temporary folder");
+    path = d;
+    g_free(d);
+  }
+  ~TempDir() { Remove(path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string Write(const std::string& name, const std::vector<uint8_t>& data) const {
+    std::string p = path + "/" + name;
+    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(data.data()), data.size());
+    return p;
+  }
+  static void Remove(const std::string& dir) {
+    GDir* d = g_dir_open(dir.c_str(), 0, nullptr);
+    if (!d) return;
+    while (const gchar* n = g_dir_read_name(d)) {
+      std::string child = dir + "/" + n;
+      if (g_file_test(child.c_str(), G_FILE_TEST_IS_DIR))
+        Remove(child);
+      else
+        g_unlink(child.c_str());
+    }
+    g_dir_close(d);
+    g_rmdir(dir.c_str());
+  }
 };

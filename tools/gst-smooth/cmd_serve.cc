@@ -41,6 +41,23 @@ void Usage(FILE* out) {
                "                           served, granting what --cors-origin grants; none with 'none')\n"
                "  --client-access-policy FILE  serve FILE as /clientaccesspolicy.xml (Silverlight)\n"
                "  --cross-domain-policy FILE   serve FILE as /crossdomain.xml (Flash)\n"
+               "live publishing points (docs/live-serving.md):\n"
+               "  --ingest                 accept encoders' POSTs to <path>/NAME.isml/Streams(ID); a POST creates\n"
+               "                           or resumes the point NAME (archive in <path>/NAME/) (default: off)\n"
+               "  --ingest-declared-only   --ingest, but only for points defined by a file <path>/NAME.isml\n"
+               "                           (lines 'lookahead N', 'dvr-window S', 'idle-stop S' override the flags)\n"
+               "  --lookahead N            LookAheadFragmentCount of new points, fragments (default 2)\n"
+               "  --dvr-window S           DVRWindowLength of new points, seconds (default 0 = unbounded)\n"
+               "  --live-manifest-max-age S  Cache-Control max-age of a running point's manifest, seconds\n"
+               "                           (default 1; 0 = no-cache)\n"
+               "  --ingest-timeout S       answer 408 and close a POST that completes no fragment for S seconds\n"
+               "                           (default 30, 0 = never)\n"
+               "  --ingest-idle-stop S     stop a point (and close its archive) S seconds after its last stream\n"
+               "                           ended (default 30, 0 = never)\n"
+               "  --ingest-token T         POSTs need 'Authorization: Bearer T' (default: no credentials)\n"
+               "  --ingest-user U:P        POSTs need HTTP Basic user U, password P (default: none); with both,\n"
+               "                           either is accepted. Never logged; visible to local users in ps:\n"
+               "                           GST_SMOOTH_INGEST_TOKEN / GST_SMOOTH_INGEST_USER are read too\n"
                "  --quiet                  no per-request log lines\n"
                "Stops on SIGINT/SIGTERM (exit 0).\n");
 }
@@ -84,9 +101,36 @@ gboolean FlushStdout(gpointer) {
 int CmdServe(int argc, char** argv) {
   gst_smooth::OriginOptions opt;
   bool have_root = false;
+  // Options that take a number: name, largest value, where it goes.
+  const struct {
+    const char* name;
+    unsigned max;
+    unsigned* out;
+  } numbers[] = {
+      {"--port", 65535, &opt.port},
+      {"--max-age", 31536000, &opt.fragment_max_age},
+      {"--manifest-max-age", 31536000, &opt.manifest_max_age},
+      {"--idle-timeout", 86400, &opt.idle_timeout},
+      {"--send-timeout", 86400, &opt.send_timeout},
+      {"--lookahead", 255, &opt.lookahead},
+      {"--dvr-window", 31536000, &opt.dvr_window},
+      {"--live-manifest-max-age", 3600, &opt.live_manifest_max_age},
+      {"--ingest-timeout", 86400, &opt.ingest_timeout},
+      {"--ingest-idle-stop", 86400, &opt.ingest_idle_stop},
+  };
   for (int i = 1; i < argc; i++) {
     const char* a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
+    bool numeric = false;
+    for (const auto& n : numbers)
+      if (!std::strcmp(a, n.name)) {
+        if (!ParseUnsigned(a, v, n.max, n.out)) return 2;
+        numeric = true;
+      }
+    if (numeric) {
+      i++;
+      continue;
+    }
     if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
       Usage(stdout);
       return 0;
@@ -97,28 +141,13 @@ int CmdServe(int argc, char** argv) {
     } else if (!std::strcmp(a, "--bind") && v) {
       opt.bind = v;
       i++;
-    } else if (!std::strcmp(a, "--port")) {
-      if (!ParseUnsigned(a, v, 65535, &opt.port)) return 2;
-      i++;
     } else if (!std::strcmp(a, "--threads")) {
       if (!ParseUnsigned(a, v, 64, &opt.threads) || opt.threads == 0) return 2;
-      i++;
-    } else if (!std::strcmp(a, "--max-age")) {
-      if (!ParseUnsigned(a, v, 31536000, &opt.fragment_max_age)) return 2;
-      i++;
-    } else if (!std::strcmp(a, "--manifest-max-age")) {
-      if (!ParseUnsigned(a, v, 31536000, &opt.manifest_max_age)) return 2;
       i++;
     } else if (!std::strcmp(a, "--cache-mb")) {
       unsigned mb = 0;
       if (!ParseUnsigned(a, v, 65536, &mb)) return 2;
       opt.cache_bytes = static_cast<size_t>(mb) << 20;
-      i++;
-    } else if (!std::strcmp(a, "--idle-timeout")) {
-      if (!ParseUnsigned(a, v, 86400, &opt.idle_timeout)) return 2;
-      i++;
-    } else if (!std::strcmp(a, "--send-timeout")) {
-      if (!ParseUnsigned(a, v, 86400, &opt.send_timeout)) return 2;
       i++;
     } else if (!std::strcmp(a, "--cors-origin") && v) {
       std::string why;
@@ -136,6 +165,20 @@ int CmdServe(int argc, char** argv) {
     } else if (!std::strcmp(a, "--cross-domain-policy") && v) {
       opt.cross_domain_file = v;
       i++;
+    } else if (!std::strcmp(a, "--ingest")) {
+      opt.ingest = true;
+    } else if (!std::strcmp(a, "--ingest-declared-only")) {
+      opt.ingest = opt.ingest_declared_only = true;
+    } else if (!std::strcmp(a, "--ingest-token") && v) {
+      opt.ingest_token = v;
+      i++;
+    } else if (!std::strcmp(a, "--ingest-user") && v) {
+      if (!std::strchr(v, ':')) {
+        std::fprintf(stderr, "gst-smooth serve: --ingest-user needs USER:PASSWORD\n");
+        return 2;
+      }
+      opt.ingest_user = v;
+      i++;
     } else if (!std::strcmp(a, "--quiet")) {
       opt.log_requests = false;
     } else {
@@ -144,6 +187,11 @@ int CmdServe(int argc, char** argv) {
       return 2;
     }
   }
+  // Secrets on the command line are visible to local users (ps); the
+  // environment is not.
+  if (const char* t = g_getenv("GST_SMOOTH_INGEST_TOKEN"); t && *t && opt.ingest_token.empty()) opt.ingest_token = t;
+  if (const char* u = g_getenv("GST_SMOOTH_INGEST_USER"); u && std::strchr(u, ':') && opt.ingest_user.empty())
+    opt.ingest_user = u;
   if (!have_root) {
     std::fprintf(stderr, "gst-smooth serve: --root DIR is required\n");
     Usage(stderr);
@@ -177,6 +225,9 @@ int CmdServe(int argc, char** argv) {
   std::printf("gst-smooth serve: root %s, %zu asset(s)%s\n", opt.root.c_str(), assets.size(),
               assets.empty() ? "" : ":");
   for (const std::string& a : assets) std::printf("  %s%s/Manifest\n", origin->url().c_str(), a.c_str());
+  if (opt.ingest)
+    std::printf("gst-smooth serve: ingest on: POST %s<path>/NAME.isml/Streams(ID)%s\n", origin->url().c_str(),
+                opt.ingest_token.empty() && opt.ingest_user.empty() ? " (no credentials asked)" : " (credentials asked)");
   std::fflush(stdout);  // whoever started us waits for the URL
 
   GMainLoop* loop = g_main_loop_new(nullptr, FALSE);

@@ -17,6 +17,7 @@
 #include <future>
 
 #include "origin_internal.h"
+#include "origin_live.h"
 
 namespace gst_smooth {
 
@@ -212,6 +213,9 @@ void Loop::SweepConnections() {
     kept++;
   }
   conns.resize(kept);
+  SweepIngests(this);
+  // The points are shared: the first loop keeps their time.
+  if (origin->live && this == origin->loops[0].get()) origin->live->Tick(NowMs());
 }
 
 void Loop::Check(Conn& c, int64_t now, int64_t idle_us, int64_t send_us) {
@@ -367,6 +371,8 @@ std::unique_ptr<Origin> Origin::Start(const OriginOptions& options, std::string*
   impl->fragments = std::make_unique<FragmentCache>(options.cache_bytes);
   impl->fragment_cache_control = "public, max-age=" + std::to_string(options.fragment_max_age);
   impl->manifest_cache_control = "public, max-age=" + std::to_string(options.manifest_max_age);
+  impl->live_manifest_cache_control =
+      options.live_manifest_max_age ? "public, max-age=" + std::to_string(options.live_manifest_max_age) : "no-cache";
   if (impl->root.size() > 1 && impl->root.back() == '/') impl->root.pop_back();
   std::string why;
   if (!impl->cors.Parse(options.cors_origin, &why)) {
@@ -388,6 +394,13 @@ std::unique_ptr<Origin> Origin::Start(const OriginOptions& options, std::string*
         return nullptr;
       }
     }
+  }
+  if (options.ingest) {
+    piff::LivePointSettings live;
+    live.lookahead = options.lookahead;
+    live.dvr_window = static_cast<uint64_t>(options.dvr_window) * 10000000;
+    live.idle_stop_ms = static_cast<uint64_t>(options.ingest_idle_stop) * 1000;
+    impl->live = std::make_unique<LivePoints>(impl->root, live, options.ingest_declared_only);
   }
   if (options.threads < 1 || options.threads > 64) {
     *error = "--threads must be 1..64";
@@ -518,7 +531,24 @@ std::string Origin::CountersLine() const {
              v(c.bytes), v(c.manifests), v(c.fragments), v(c.fragment_infos), v(c.keyframes), v(c.raw_fragments),
              v(c.asset_loads), v(c.cache_hits), v(c.pool_jobs), v(c.idle_closed),
              v(c.stalled_closed));
-  return line;
+  if (!impl_->live) return line;
+  piff::LivePointCounters p = impl_->live->Counters();
+  char live[1024];
+  g_snprintf(live, sizeof live,
+             "; live: %" G_GSIZE_FORMAT " points, %" G_GUINT64_FORMAT " ingest POSTs (%" G_GUINT64_FORMAT
+             " refused, %" G_GUINT64_FORMAT " cut for a bad body, %" G_GUINT64_FORMAT " timed out), %"
+             G_GUINT64_FORMAT " bytes in, fragments %" G_GUINT64_FORMAT " added %" G_GUINT64_FORMAT
+             " duplicate %" G_GUINT64_FORMAT " out of order; points: %" G_GUINT64_FORMAT " streams opened, %"
+             G_GUINT64_FORMAT " reconnects, %" G_GUINT64_FORMAT " refused headers, %" G_GUINT64_FORMAT
+             " archive write errors; served %" G_GUINT64_FORMAT
+             " live manifests, %" G_GUINT64_FORMAT " live fragments, %" G_GUINT64_FORMAT " not yet (412), %"
+             G_GUINT64_FORMAT " out of window (410)",
+             impl_->live->size(), v(c.ingest_posts), v(c.ingest_refused), v(c.ingest_failed), v(c.ingest_timeouts),
+             v(c.ingest_bytes), v(c.ingest_fragments), v(c.ingest_duplicates), v(c.ingest_out_of_order),
+             static_cast<guint64>(p.streams_opened), static_cast<guint64>(p.reconnects),
+             static_cast<guint64>(p.refused_headers), static_cast<guint64>(p.archive_errors), v(c.live_manifests), v(c.live_fragments), v(c.live_not_yet),
+             v(c.live_out_of_window));
+  return std::string(line) + live;
 }
 
 }  // namespace gst_smooth

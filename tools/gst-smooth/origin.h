@@ -22,10 +22,17 @@
 // --idle-timeout, and those whose client stopped reading a response for
 // longer than --send-timeout.
 //
+// Live publishing points (NAME.isml, with --ingest): encoders POST to
+// NAME.isml/Streams(id); the body is cut by the core's IngestParser as it
+// arrives and handed to the core's LivePoint, which answers the live
+// manifest and fragments (origin_live.cc, origin_ingest.cc).
+//
 // The code: origin.cc (sockets, connections, the Origin class),
 // origin_http.cc (the SoupServer callbacks), origin_request.cc (request
 // paths and headers, Resolve), origin_assets.cc (asset and fragment caches,
-// reads); origin_internal.h has the types they share.
+// reads), origin_live.cc (publishing points, live GETs), origin_ingest.cc
+// (ingest POSTs); origin_internal.h and origin_live.h have the types they
+// share.
 #pragma once
 
 #include <gio/gio.h>
@@ -76,6 +83,22 @@ struct OriginOptions {
   // when it is "none"), else 404.
   bool policy_files = true;
   std::string client_access_policy_file, cross_domain_file;
+
+  // Live publishing points (docs/live-serving.md).
+  bool ingest = false;              // accept encoders' POSTs to NAME.isml/Streams(id)
+  // Create only the points defined by a file ROOT/DIR/NAME.isml (its
+  // settings override the flags below for that point).
+  bool ingest_declared_only = false;
+  unsigned lookahead = 2;           // LookAheadFragmentCount of new points
+  unsigned dvr_window = 0;          // DVRWindowLength of new points, s (0: unbounded)
+  unsigned live_manifest_max_age = 1;  // Cache-Control max-age of a running point's manifest, s
+  // A POST that completes no fragment for this long is answered 408 and
+  // closed, s (0: never): a stalled or slow-loris encoder.
+  unsigned ingest_timeout = 30;
+  unsigned ingest_idle_stop = 30;   // a point with no stream for this long stops, s (0: never)
+  // Optional ingest credentials: "Authorization: Bearer TOKEN" and/or
+  // Basic "USER:PASSWORD". Either accepted when both are set. Never logged.
+  std::string ingest_token, ingest_user;
 };
 
 class Origin {

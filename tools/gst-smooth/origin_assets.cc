@@ -22,26 +22,7 @@ GBytes* BytesFromVector(std::vector<uint8_t>&& v) {
       data, size, [](gpointer p) { delete static_cast<std::vector<uint8_t>*>(p); }, owner.release());
 }
 
-namespace {
-
-FileStamp StampOf(const std::string& path, const struct stat& st) {
-  FileStamp s;
-  s.path = path;
-  if (S_ISREG(st.st_mode)) {
-    s.exists = true;
-    s.size = static_cast<uint64_t>(st.st_size);
-    s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  }
-  return s;
-}
-
-FileStamp Stamp(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return FileStamp{path};
-  return StampOf(path, st);
-}
-
-// gzip with GIO's zlib converter; the manifest is compressed once per load.
+// gzip with GIO's zlib converter; a VOD manifest once per load, a live one per change.
 BytesPtr Gzip(const std::string& in) {
   GObjectPtr<GZlibCompressor> z(g_zlib_compressor_new(G_ZLIB_COMPRESSOR_FORMAT_GZIP, 6));
   std::vector<uint8_t> out(in.size() / 4 + 256);
@@ -67,6 +48,25 @@ BytesPtr Gzip(const std::string& in) {
   }
   out.resize(out_pos);
   return BytesPtr(BytesFromVector(std::move(out)));
+}
+
+namespace {
+
+FileStamp StampOf(const std::string& path, const struct stat& st) {
+  FileStamp s;
+  s.path = path;
+  if (S_ISREG(st.st_mode)) {
+    s.exists = true;
+    s.size = static_cast<uint64_t>(st.st_size);
+    s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  }
+  return s;
+}
+
+FileStamp Stamp(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return FileStamp{path};
+  return StampOf(path, st);
 }
 
 std::string DirName(const std::string& path) {

@@ -32,6 +32,10 @@ RequestLog* GetLog(SoupServerMessage* msg) {
   return t ? &t->log : nullptr;
 }
 
+}  // namespace
+
+Transfer* TransferOf(SoupServerMessage* msg) { return GetTransfer(msg); }
+
 void RespondError(SoupServerMessage* msg, unsigned status, const std::string& why) {
   soup_server_message_set_status(msg, status, nullptr);
   SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
@@ -43,6 +47,8 @@ void RespondError(SoupServerMessage* msg, unsigned status, const std::string& wh
   // Server-side failures need their reason where a developer looks.
   if (status >= 500) std::fprintf(stderr, "gst-smooth serve: %u: %s\n", status, why.c_str());
 }
+
+namespace {
 
 struct ResolveJob {
   Origin::Impl* origin = nullptr;
@@ -172,6 +178,7 @@ void OnRequestStarted(SoupServer*, SoupServerMessage* msg, gpointer data) {
 // next request from now on. The server signals cost nothing per message,
 // unlike a "finished" handler on each.
 void MessageDone(SoupServerMessage* msg, Origin::Impl* origin, bool aborted) {
+  EndIngest(msg);
   if (Transfer* t = GetTransfer(msg)) {
     t->finished = true;
     if (t->conn) {
@@ -200,7 +207,7 @@ void AppendHeaders(SoupMessageHeaders* h, const piff::HeaderList& list) {
 // request body is read, and never keep a request body in memory (the origin
 // has no use for one). Every answer gets its CORS headers here (errors too:
 // a page can then see the status); OPTIONS is answered here.
-void EarlyHandler(SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer data) {
+void EarlyHandler(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer data) {
   auto* origin = static_cast<Loop*>(data)->origin;
   // From here to the end of the response the connection is not idle, however
   // long the answer takes (a pool read, a slow reader).
@@ -228,6 +235,8 @@ void EarlyHandler(SoupServer*, SoupServerMessage* msg, const char*, GHashTable*,
     return;
   }
   AppendHeaders(h, origin->cors.ResponseHeaders(from));
+  // An encoder's body is consumed as it arrives (origin_ingest.cc).
+  if (std::strcmp(m, "POST") == 0 && StartIngest(static_cast<Loop*>(data), msg, path)) return;
   if (std::strcmp(m, "GET") != 0 && std::strcmp(m, "HEAD") != 0)
     RespondError(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, std::string("method ") + m + " not allowed");
 }
@@ -248,6 +257,10 @@ void ConnectHandlers(Loop* loop) {
 
 void Loop::Handle(SoupServerMessage* msg, const char* path) {
   const char* method = soup_server_message_get_method(msg);
+  if (std::strcmp(method, "POST") == 0) {
+    FinishIngest(this, msg);
+    return;
+  }
   if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0) {
     RespondError(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, std::string("method ") + method + " not allowed");
     return;
@@ -271,6 +284,10 @@ void Loop::Handle(SoupServerMessage* msg, const char* path) {
   if (const char* inm = soup_message_headers_get_one(req, "If-None-Match")) info.if_none_match = inm;
   if (const char* range = soup_message_headers_get_one(req, "Range")) info.range = range;
   if (const char* if_range = soup_message_headers_get_one(req, "If-Range")) info.if_range = if_range;
+  if (info.request.live() || info.request.kind == OriginRequest::Kind::kIngest) {
+    ServeLive(this, msg, info);
+    return;
+  }
 
   Transfer* t = GetTransfer(msg);
   if (!t) {  // request-started always comes first; never trust that blindly

@@ -7,6 +7,8 @@
 //                      pool jobs, the request log
 //   origin.cc          listening sockets, accepting, idle connections, the
 //                      loops' life cycle and the Origin class
+//   origin_live.cc     publishing points (origin_live.h) and live GETs
+//   origin_ingest.cc   ingest POSTs: auth, the streamed body, timeouts
 #pragma once
 
 #include <gio/gio.h>
@@ -66,6 +68,8 @@ using GCharPtr = std::unique_ptr<gchar, GFree>;
 
 // GBytes that takes over a std::vector's storage without copying it.
 GBytes* BytesFromVector(std::vector<uint8_t>&& v);
+// gzip (origin_assets.cc); null on failure.
+BytesPtr Gzip(const std::string& in);
 
 inline int64_t NowUs() { return g_get_monotonic_time(); }
 
@@ -75,8 +79,9 @@ void Delete(gpointer p) {
   delete static_cast<T*>(p);
 }
 
-// "NAME.ism", case-insensitively.
+// "NAME.ism" and "NAME.isml", case-insensitively.
 using piff::IsIsmSegment;
+using piff::IsIsmlSegment;
 
 // ------------------------------------------------------------ files and reads
 
@@ -287,9 +292,17 @@ struct Counters {
   std::atomic<uint64_t> requests{0}, status_2xx{0}, status_3xx{0}, status_4xx{0}, status_5xx{0};
   std::atomic<uint64_t> aborted{0}, bytes{0}, manifests{0}, fragments{0}, fragment_infos{0}, keyframes{0},
       raw_fragments{0}, asset_loads{0}, pool_jobs{0}, cache_hits{0}, idle_closed{0}, stalled_closed{0};
+  // Live: ingest POSTs (accepted, refused before the body, cut for a bad
+  // body or a timeout), their bytes and fragments by fate; live GETs.
+  std::atomic<uint64_t> ingest_posts{0}, ingest_refused{0}, ingest_failed{0}, ingest_timeouts{0}, ingest_bytes{0},
+      ingest_fragments{0}, ingest_duplicates{0}, ingest_out_of_order{0}, live_manifests{0}, live_fragments{0},
+      live_not_yet{0}, live_out_of_window{0};
 };
 
 struct Loop;
+class LivePoints;
+struct IngestSession;
+struct LingeringClose;
 
 struct Origin::Impl {
   OriginOptions options;
@@ -303,6 +316,8 @@ struct Origin::Impl {
   std::unique_ptr<FragmentCache> fragments;
   Counters counters;
   std::vector<std::unique_ptr<Loop>> loops;
+  std::unique_ptr<LivePoints> live;  // the publishing points (origin_live.h)
+  std::string live_manifest_cache_control;
 
   // Builds the response. With may_block false (on an event loop) it touches
   // no disk beyond a non-blocking read of cached pages, and returns false
@@ -422,6 +437,12 @@ struct Loop {
   // some are still running at the deadline.
   bool Drain(unsigned timeout_ms);
 
+  // The ingest POSTs in progress on this loop (their messages own them),
+  // checked for --ingest-timeout by the sweep.
+  std::vector<IngestSession*> ingests;
+  // Connections answered early, being drained before their close.
+  std::vector<std::unique_ptr<LingeringClose>> lingering;
+
   // origin_http.cc: answering requests.
   void Handle(SoupServerMessage* msg, const char* path);
   bool ServeHot(SoupServerMessage* msg, const std::string& path);
@@ -435,5 +456,21 @@ struct Loop {
 
 // origin_http.cc: connects the request handlers and signals to a loop's server.
 void ConnectHandlers(Loop* loop);
+// origin_http.cc: the request's state (null before request-started), and an
+// error answer with a text/plain body (and its status in the log).
+Transfer* TransferOf(SoupServerMessage* msg);
+void RespondError(SoupServerMessage* msg, unsigned status, const std::string& why);
+
+// origin_ingest.cc: POSTs. From the early handler (headers in, body not
+// read): refuses or starts an ingest; true when it took the request.
+bool StartIngest(Loop* loop, SoupServerMessage* msg, const char* path);
+// From the handler: the body has ended.
+void FinishIngest(Loop* loop, SoupServerMessage* msg);
+// The message is done or its connection gone (request-finished/aborted).
+void EndIngest(SoupServerMessage* msg);
+// --ingest-timeout for this loop's POSTs (from the sweep).
+void SweepIngests(Loop* loop);
+// origin_live.cc: a GET or HEAD of NAME.isml/...
+void ServeLive(Loop* loop, SoupServerMessage* msg, const RequestInfo& info);
 
 }  // namespace gst_smooth

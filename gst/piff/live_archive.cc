@@ -1,0 +1,167 @@
+// ArchiveFile and the archive's file names (live_archive.h).
+#include "live_archive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+namespace piff {
+
+namespace {
+
+const char kExtension[] = ".ismv";
+
+bool Plain(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Status Errno(const std::string& what, const std::string& path) {
+  return Status::Error(what + " " + path + ": " + g_strerror(errno));
+}
+
+bool HasSuffix(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+std::string ArchiveFileName(const std::string& stream_id) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : stream_id) {
+    if (Plain(c)) {
+      out += c;
+    } else {
+      unsigned char u = static_cast<unsigned char>(c);
+      out += '_';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  // "." and ".." alone would be folders; an empty id a hidden file.
+  if (out.empty() || out == "." || out == "..") out = "_" + out;
+  return out + kExtension;
+}
+
+bool StreamIdOfArchiveFile(const std::string& file_name, std::string* stream_id) {
+  if (!HasSuffix(file_name, kExtension)) return false;
+  std::string stem = file_name.substr(0, file_name.size() - (sizeof kExtension - 1));
+  if (stem == "_" || stem == "_." || stem == "_..") {
+    *stream_id = stem.substr(1);
+    return true;
+  }
+  std::string id;
+  for (size_t i = 0; i < stem.size(); i++) {
+    if (Plain(stem[i])) {
+      id += stem[i];
+      continue;
+    }
+    if (stem[i] != '_' || i + 2 >= stem.size()) return false;
+    int hi = HexValue(stem[i + 1]), lo = HexValue(stem[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    id += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  *stream_id = id;
+  return ArchiveFileName(id) == file_name;
+}
+
+std::string ArchiveBaseName(const std::string& point_name) {
+  size_t slash = point_name.find_last_of('/');
+  std::string base = slash == std::string::npos ? point_name : point_name.substr(slash + 1);
+  return base.empty() ? "archive" : base;
+}
+
+ArchiveFile::~ArchiveFile() { Close(); }
+
+void ArchiveFile::Close() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+Status ArchiveFile::Create(const std::string& path, const std::vector<uint8_t>& header) {
+  Close();
+  path_ = path;
+  size_ = 0;
+  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) return Errno("cannot create", path);
+  uint64_t at = 0;
+  return Append(header, &at);
+}
+
+Status ArchiveFile::OpenAt(const std::string& path, uint64_t size) {
+  Close();
+  path_ = path;
+  fd_ = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd_ < 0) return Errno("cannot open", path);
+  if (ftruncate(fd_, static_cast<off_t>(size)) != 0) return Errno("cannot truncate", path);
+  size_ = size;
+  return Status::Ok();
+}
+
+Status ArchiveFile::Append(const std::vector<uint8_t>& bytes, uint64_t* offset) {
+  if (fd_ < 0) return Status::Error("archive file " + path_ + " is not open");
+  *offset = size_;
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(size_ + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // Cut what part of it got written: the file ends at a whole fragment.
+      Status s = Errno("cannot write to", path_);
+      if (ftruncate(fd_, static_cast<off_t>(size_)) != 0) return s.WithContext("and cannot cut it back");
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  size_ += bytes.size();
+  return Status::Ok();
+}
+
+Status ArchiveFile::Read(uint64_t offset, size_t size, std::vector<uint8_t>* out) const {
+  if (fd_ < 0) return Status::Error("archive file " + path_ + " is not open");
+  out->resize(size);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = pread(fd_, out->data() + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("cannot read", path_);
+    if (n == 0)
+      return Status::Error("archive file " + path_ + " ends at " + std::to_string(offset + done) + ", before " +
+                           std::to_string(offset + size));
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status MoveArchiveAside(const std::string& dir) {
+  std::string previous = dir + "/previous";
+  if (g_mkdir_with_parents(previous.c_str(), 0755) != 0) return Errno("cannot create", previous);
+  GDir* d = g_dir_open(previous.c_str(), 0, nullptr);
+  if (d) {
+    while (const char* name = g_dir_read_name(d)) g_unlink((previous + "/" + name).c_str());
+    g_dir_close(d);
+  }
+  d = g_dir_open(dir.c_str(), 0, nullptr);
+  if (!d) return Status::Ok();
+  Status s;
+  while (const char* name = g_dir_read_name(d)) {
+    std::string n = name;
+    if (!HasSuffix(n, ".ismv") && !HasSuffix(n, ".ism") && !HasSuffix(n, ".ismc")) continue;
+    if (g_rename((dir + "/" + n).c_str(), (previous + "/" + n).c_str()) != 0 && s)
+      s = Errno("cannot move aside", dir + "/" + n);
+  }
+  g_dir_close(d);
+  return s;
+}
+
+}  // namespace piff
