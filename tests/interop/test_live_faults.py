@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Interop, live fault campaign (short, deterministic): a live GStreamer
-encoder (`ismvmux live=true` → smoothsink) pushes 20 s of video + AAC
+encoder (`ismvmux live=true` → smoothsink) pushes 22 s of video + AAC
 through `fault_proxy.py` into `gst-smooth serve --ingest`, with, in order:
   - connection resets in the middle of a chunk (the first two connections
     that carry more than 120 KB: the first POST and the one after it);
@@ -27,13 +27,14 @@ import live_rig as rig
 import media
 import test_origin as to
 
-SECONDS = 20
-# One entry per connection; smoothsink's probe (an empty POST) has a
-# connection of its own before each long POST, hence the {} between.
-PLAN = [{}, {"reset_after": 120000}, {}, {"reset_after": 120000}, {}, {"stall_after": 120000, "stall": 4.0}]
-# The first kill -9 also starts 3 s of refused connects (the sink's
-# reconnects during them are reset at once); the server is back after 1 s.
-KILLS_AT = [9.0, 15.0]
+SECONDS = 22
+# By time (s from the start): a fault is armed on the open long POST (the
+# connection through the proxy that carried the most bytes) a few KB ahead
+# of what it forwarded, so it hits inside the next chunk. The first kill -9
+# also starts 3 s of refused connects (the sink's reconnects are reset at
+# once); the server is back after 1 s each time.
+SCHEDULE = [(3.0, "reset"), (5.5, "reset"), (8.0, "stall"), (12.0, "kill+refuse"), (17.0, "kill")]
+STALL = 4.0
 REFUSE_FOR = 3.0
 
 
@@ -43,6 +44,21 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def arm(px, fault):
+    """Arms a reset or a stall 8 KB ahead on the open POST; False when none is open."""
+    with px.lock:
+        open_ = [c for c in px.connections if not c.closed and not c.fault]
+    if not open_:
+        return False
+    c = max(open_, key=lambda c: c.up)
+    if fault == "reset":
+        c.plan["reset_after"] = c.up + 8192
+    else:
+        c.plan["stall"] = STALL
+        c.plan["stall_after"] = c.up + 8192
+    return True
 
 
 def start_origin(root, port):
@@ -57,7 +73,7 @@ def main(argv):
     os.makedirs(os.path.join(root, "live"))
     port = free_port()
     origin = start_origin(root, port)
-    px = fault_proxy.FaultProxy(("127.0.0.1", port), plan=list(PLAN))
+    px = fault_proxy.FaultProxy(("127.0.0.1", port))
     pport = px.start()
     copy = os.path.join(root, "enc.ismv")
     url = "http://127.0.0.1:%d/live/ch.isml/Streams(ch)" % pport
@@ -68,9 +84,13 @@ def main(argv):
     restarts = []
     try:
         t0 = time.time()
-        for i, at in enumerate(KILLS_AT):
+        for at, what in SCHEDULE:
             time.sleep(max(0.0, at - (time.time() - t0)))
-            if i == 0:
+            if what in ("reset", "stall"):
+                armed = arm(px, what)
+                print("  %.1f s: %s armed on the open POST: %s" % (time.time() - t0, what, armed))
+                continue
+            if what == "kill+refuse":
                 px.refuse(REFUSE_FOR)
                 print("  %.1f s: refusing connects for %.0f s" % (time.time() - t0, REFUSE_FOR))
             origin.kill()  # SIGKILL: no clean stop, the archive may have a torn tail
