@@ -14,7 +14,6 @@ last / max of both is printed as a table.
 """
 import argparse
 import os
-import socket
 import sys
 import time
 
@@ -31,28 +30,6 @@ ROTATION = ["reset", "stall", "kill"]
 SAMPLE_EVERY = 10.0
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def arm(px, fault, stall):
-    with px.lock:
-        open_ = [c for c in px.connections if not c.closed and not c.fault]
-    if not open_:
-        return False
-    c = max(open_, key=lambda c: c.up)
-    if fault == "reset":
-        c.plan["reset_after"] = c.up + 8192
-    else:
-        c.plan["stall"] = stall
-        c.plan["stall_after"] = c.up + 8192
-    return True
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=60)
@@ -64,7 +41,7 @@ def main():
     rig.require_live_elements()
     root = media.out_dir("bench_live_soak", "run")
     os.makedirs(os.path.join(root, "live"))
-    port = free_port()
+    port = rig.free_port()
     start = lambda: to.Origin(root, ["--ingest", "--lookahead", "2", "--port", str(port)])
     origin = start()
     px = fault_proxy.FaultProxy(("127.0.0.1", port))
@@ -98,7 +75,7 @@ def main():
                     origin = start()
                     ok = True
                 else:
-                    ok = arm(px, what, 5.0)
+                    ok = rig.arm_fault(px, what, 5.0)
                 faults.append((round(now, 1), what, ok))
                 print("  %6.1f s: %s (%s)" % (now, what, "done" if ok else "no open POST"))
                 sys.stdout.flush()

@@ -15,6 +15,7 @@ import glob
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from typing import Dict, List, Optional, Tuple
@@ -183,6 +184,30 @@ def wait_file(path: str, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def free_port() -> int:
+    """A loopback port free now: the server keeps it across kill -9 + restart."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def arm_fault(px, fault: str, stall: float = 4.0) -> bool:
+    """Arms a reset or a stall of `stall` s 8 KB ahead on the open long POST through the
+    fault_proxy `px` (the open connection that carried the most bytes), so it hits inside the
+    next chunk; False when none is open."""
+    with px.lock:
+        open_ = [c for c in px.connections if not c.closed and not c.fault]
+    if not open_:
+        return False
+    c = max(open_, key=lambda c: c.up)
+    if fault == "reset":
+        c.plan["reset_after"] = c.up + 8192
+    else:
+        c.plan["stall"] = stall
+        c.plan["stall_after"] = c.up + 8192
+    return True
 
 
 def rss_kib(pid: int) -> Optional[int]:

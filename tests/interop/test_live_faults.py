@@ -15,7 +15,6 @@ smoothsink's stats count the reconnects and dropped nothing.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -38,29 +37,6 @@ STALL = 4.0
 REFUSE_FOR = 3.0
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def arm(px, fault):
-    """Arms a reset or a stall 8 KB ahead on the open POST; False when none is open."""
-    with px.lock:
-        open_ = [c for c in px.connections if not c.closed and not c.fault]
-    if not open_:
-        return False
-    c = max(open_, key=lambda c: c.up)
-    if fault == "reset":
-        c.plan["reset_after"] = c.up + 8192
-    else:
-        c.plan["stall"] = STALL
-        c.plan["stall_after"] = c.up + 8192
-    return True
-
-
 def start_origin(root, port):
     # The last --port wins: the same port after each restart.
     return to.Origin(root, ["--ingest", "--lookahead", "2", "--port", str(port)])
@@ -71,7 +47,7 @@ def main(argv):
     rep = media.Report("test_live_faults")
     root = media.out_dir("test_live_faults", "campaign")
     os.makedirs(os.path.join(root, "live"))
-    port = free_port()
+    port = rig.free_port()
     origin = start_origin(root, port)
     px = fault_proxy.FaultProxy(("127.0.0.1", port))
     pport = px.start()
@@ -87,7 +63,7 @@ def main(argv):
         for at, what in SCHEDULE:
             time.sleep(max(0.0, at - (time.time() - t0)))
             if what in ("reset", "stall"):
-                armed = arm(px, what)
+                armed = rig.arm_fault(px, what, STALL)
                 print("  %.1f s: %s armed on the open POST: %s" % (time.time() - t0, what, armed))
                 continue
             if what == "kill+refuse":
