@@ -8,6 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
+
+#include "fourcc.h"
+#include "fragment.h"
+
 namespace piff {
 
 namespace {
@@ -139,6 +145,105 @@ Status ArchiveFile::Read(uint64_t offset, size_t size, std::vector<uint8_t>* out
       return Status::Error("archive file " + path_ + " ends at " + std::to_string(offset + done) + ", before " +
                            std::to_string(offset + size));
     done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+uint64_t ContinuationTime(uint32_t track_id, void* user) {
+  auto* ends = static_cast<std::map<uint32_t, uint64_t>*>(user);
+  auto it = ends->find(track_id);
+  return it == ends->end() ? 0 : it->second;
+}
+
+// The box header at `at` (false at the end of the file or when torn).
+bool ReadBoxHeader(ByteSource& file, uint64_t at, BoxHeader* h) {
+  uint64_t size = file.Size();
+  if (at >= size) return false;
+  std::vector<uint8_t> head;
+  size_t n = static_cast<size_t>(std::min<uint64_t>(32, size - at));
+  if (!file.Read(at, n, &head)) return false;
+  return ParseBoxHeaderAt(head.data(), head.size(), size - at, h).ok() && h->size <= size - at;
+}
+
+}  // namespace
+
+Status ScanArchiveFile(ByteSource& file, const std::string& path, ArchiveScan* out) {
+  *out = ArchiveScan();
+  const StreamLimits limits;
+  // The header: the boxes before the first moof, read by the ingest parser.
+  uint64_t at = 0;
+  BoxHeader h;
+  const uint64_t header_limit = limits.ftyp + limits.live_manifest + limits.moov + (1u << 20);
+  while (ReadBoxHeader(file, at, &h) && h.type != MakeFourCC("moof") && h.type != MakeFourCC("mfra")) {
+    if (h.size > header_limit - at)
+      return Status::Error(path + ": the boxes before the first moof exceed " + std::to_string(header_limit) +
+                           " bytes");
+    at += h.size;
+  }
+  std::vector<uint8_t> bytes;
+  Status s = file.Read(0, static_cast<size_t>(at), &bytes);
+  if (!s) return s.WithContext(path);
+  static const std::vector<uint8_t> kEnd = {0, 0, 0, 8, 'm', 'f', 'r', 'a'};
+  bytes.insert(bytes.end(), kEnd.begin(), kEnd.end());
+  IngestParser parser(limits);
+  std::vector<IngestParser::Event> events;
+  s = parser.Push(bytes.data(), bytes.size(), &events);
+  if (!s || events.empty() || events[0].kind != IngestParser::Event::Kind::kHeader)
+    return Status::Error(path + ": no whole header (ftyp, Live Server Manifest, moov)" +
+                         (s ? std::string() : ": " + s.message()));
+  out->header = std::move(events[0].header);
+  out->good_end = at;
+
+  std::map<uint32_t, uint64_t> ends;
+  std::vector<uint8_t> moof_bytes;
+  while (at < file.Size()) {
+    const std::string where = "box at offset " + std::to_string(at);
+    if (!ReadBoxHeader(file, at, &h)) {
+      out->tail_problem = where + ": torn";
+      break;
+    }
+    if (h.type == MakeFourCC("mfra")) {
+      out->ended = true;
+      break;
+    }
+    if (h.type != MakeFourCC("moof")) {
+      at += h.size;  // free and friends: not ours, skipped
+      continue;
+    }
+    BoxHeader mh;
+    if (h.size > limits.moof || !ReadBoxHeader(file, at + h.size, &mh) || mh.type != MakeFourCC("mdat")) {
+      out->tail_problem = where + ": a moof without its mdat";
+      break;
+    }
+    MovieFragmentBox moof;
+    std::vector<TrackFragmentSamples> tfs;
+    s = file.Read(at, static_cast<size_t>(h.size), &moof_bytes);
+    if (s) s = moof.Parse(moof_bytes.data(), moof_bytes.size());
+    if (s) s = ReadFragment(moof, at, &out->header.moov, ContinuationTime, &ends, &tfs);
+    if (s && tfs.size() != 1) s = Status::Error(std::to_string(tfs.size()) + " trafs");
+    const uint64_t payload = at + h.size + mh.header_size, end = at + h.size + mh.size;
+    if (s)
+      for (const ReadSample& r : tfs[0].samples)
+        if (r.size && (r.offset < payload || r.offset > end || r.size > end - r.offset))
+          s = Status::Error("sample data outside its mdat");
+    if (!s || end - at > UINT32_MAX) {
+      out->tail_problem = where + ": " + (s ? "too large" : s.message());
+      break;
+    }
+    ArchivedFragment f;
+    f.track_id = tfs[0].track_id;
+    f.sequence = moof.mfhd.sequence_number;
+    f.entry.time = tfs[0].decode_time;
+    f.entry.duration = tfs[0].duration;
+    f.entry.offset = at;
+    f.entry.size = static_cast<uint32_t>(end - at);
+    f.entry.moof_size = static_cast<uint32_t>(h.size);
+    ends[f.track_id] = f.entry.end();
+    out->fragments.push_back(f);
+    at = end;
+    out->good_end = at;
   }
   return Status::Ok();
 }

@@ -29,6 +29,9 @@
 #include <string>
 #include <vector>
 
+#include "ingest_stream.h"
+#include "media_index.h"
+#include "live_timeline.h"
 #include "status.h"
 
 namespace piff {
@@ -66,6 +69,28 @@ class ArchiveFile {
   uint64_t size_ = 0;
   std::string path_;
 };
+
+// What an archive file holds, read back after a restart without reading
+// its sample data: box headers, the header boxes and each moof.
+struct ArchivedFragment {
+  uint32_t track_id = 0;
+  uint32_t sequence = 0;  // mfhd
+  LiveEntry entry;        // offset: of the moof in the file
+};
+struct ArchiveScan {
+  IngestHeader header;
+  std::vector<ArchivedFragment> fragments;  // in file order
+  // End of the last whole fragment (of the header when there is none):
+  // what follows is a torn tail, or the mfra.
+  uint64_t good_end = 0;
+  bool ended = false;        // an mfra follows good_end
+  std::string tail_problem;  // why the scan stopped before the file's end
+};
+// Fails when the file has no whole header (ftyp, Live Server Manifest,
+// moov before the first moof); a torn or unreadable tail only ends the
+// scan (tail_problem). Each moof must have one traf, be followed by its
+// mdat, and its samples lie inside that mdat.
+Status ScanArchiveFile(ByteSource& file, const std::string& path, ArchiveScan* out);
 
 // Moves the files of a finished event in `dir` (the .ismv, .ism and .ismc
 // files) into dir/previous/, replacing what was there.

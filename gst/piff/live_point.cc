@@ -12,6 +12,7 @@
 #include <map>
 
 #include "fourcc.h"
+#include "language.h"
 #include "live_archive.h"
 #include "live_timeline.h"
 #include "media_index.h"
@@ -73,11 +74,6 @@ bool Renumber(std::vector<uint8_t>* fragment, uint32_t sequence) {
   if (b.size() < 24 || std::memcmp(&b[4], "moof", 4) != 0 || std::memcmp(&b[12], "mfhd", 4) != 0) return false;
   for (int i = 0; i < 4; i++) b[20 + i] = static_cast<uint8_t>(sequence >> (24 - 8 * i));
   return true;
-}
-
-uint32_t Sequence(const std::vector<uint8_t>& b) {
-  if (b.size() < 24 || std::memcmp(&b[12], "mfhd", 4) != 0) return 0;
-  return static_cast<uint32_t>(b[20]) << 24 | static_cast<uint32_t>(b[21]) << 16 | static_cast<uint32_t>(b[22]) << 8 | b[23];
 }
 
 uint32_t MoofSize(const std::vector<uint8_t>& fragment) {
@@ -164,7 +160,12 @@ struct LivePoint::Impl {
                              (st.kind == "video" ? "sound" : "video") + " track in the moov");
       t.track_id = *track_id;
       t.config = described.config;
-      if (st.system_language && !st.system_language->empty()) t.config.language = *st.system_language;
+      // systemLanguage: an attribute (IIS), or a param (FFmpeg); an RFC
+      // 1766 / BCP 47 tag, kept as the ISO 639-2/T code the manifests use.
+      const ServerParam* lang_param = st.FindParam("systemLanguage");
+      std::string lang = st.system_language ? *st.system_language : lang_param ? lang_param->value : "";
+      std::string iso;
+      if (!lang.empty() && LanguageToIso639_2T(lang, &iso)) t.config.language = iso;
       t.fourcc = described.manifest_fourcc;
       for (const Track& o : *out)
         if (o.track_id == t.track_id || (o.kind == t.kind && o.name == t.name && o.bitrate == t.bitrate))
@@ -354,50 +355,25 @@ struct LivePoint::Impl {
     std::unique_ptr<FileByteSource> src;
     Status s = FileByteSource::Open(path, &src);
     if (!s) return s;
-    IngestParser parser;
+    ArchiveScan scan;
+    s = ScanArchiveFile(*src, path, &scan);
+    if (!s) return s;
     Stream* stream = nullptr;
-    uint64_t good_end = 0;
-    bool ended = false, torn = false;
-    const size_t kPiece = 1 << 20;
-    std::vector<uint8_t> piece;
-    for (uint64_t at = 0; at < src->Size() && !ended && !torn;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(kPiece, src->Size() - at));
-      s = src->Read(at, n, &piece);
-      if (!s) return s;
-      at += n;
-      std::vector<IngestParser::Event> events;
-      Status parsed = parser.Push(piece.data(), piece.size(), &events);
-      for (IngestParser::Event& e : events) {
-        if (torn || ended) break;
-        if (e.kind == IngestParser::Event::Kind::kHeader) {
-          s = AddStream(id, e.header, false, &stream);
-          if (!s) return s.WithContext(path);
-          good_end = stream->header.bytes.size();
-        } else if (e.kind == IngestParser::Event::Kind::kFragment && stream) {
-          Track* t = FindTrack(*stream, e.fragment.track_id);
-          // Not something the point wrote: the file is cut before it.
-          if (!t || t->timeline.Check(e.fragment.time, e.fragment.duration) != LiveOffer::kAdd) {
-            torn = true;
-            break;
-          }
-          LiveEntry entry;
-          entry.time = e.fragment.time;
-          entry.duration = e.fragment.duration;
-          entry.offset = e.fragment.offset;
-          entry.size = static_cast<uint32_t>(e.fragment.bytes.size());
-          entry.moof_size = MoofSize(e.fragment.bytes);
-          t->timeline.Add(entry, {}, settings.memory_fragments);
-          good_end = e.fragment.offset + e.fragment.bytes.size();
-          stream->sequence = std::max(stream->sequence, Sequence(e.fragment.bytes));
-        } else if (e.kind == IngestParser::Event::Kind::kEnd) {
-          ended = true;
-        }
+    s = AddStream(id, scan.header, false, &stream);
+    if (!s) return s.WithContext(path);
+    for (const ArchivedFragment& f : scan.fragments) {
+      Track* t = FindTrack(*stream, f.track_id);
+      // Not something the point wrote: the file is cut before it.
+      if (!t || t->timeline.Check(f.entry.time, f.entry.duration) != LiveOffer::kAdd) {
+        scan.good_end = f.entry.offset;
+        scan.ended = false;
+        break;
       }
-      if (!parsed) torn = true;  // a torn tail: what came before it stays
+      t->timeline.Add(f.entry, {}, settings.memory_fragments);
+      stream->sequence = std::max(stream->sequence, f.sequence);
     }
-    if (!stream) return Status::Error(path + ": no complete header (ftyp, Live Server Manifest, moov)");
     // A stopped point keeps its finished files whole.
-    return stream->archive.OpenAt(path, stopped && ended ? src->Size() : good_end);
+    return stream->archive.OpenAt(path, stopped && scan.ended ? src->Size() : scan.good_end);
   }
 };
 
@@ -446,7 +422,16 @@ std::unique_ptr<LivePoint> LivePoint::Recover(std::string name, LivePointSetting
 Status LivePoint::OpenStream(const std::string& stream_id, const IngestHeader& header, uint64_t now_ms) {
   Impl& m = *impl_;
   (void)now_ms;
-  if (m.stopped) m.Restart();
+  if (m.stopped) {
+    // A refused header does not end the stopped event's archive.
+    std::vector<Track> tracks;
+    Status st = m.DescribeStream(stream_id, header, &tracks);
+    if (!st) {
+      m.counters.refused_headers++;
+      return st;
+    }
+    m.Restart();
+  }
   if (Stream* s = m.FindStream(stream_id)) {
     if (s->header.bytes != header.bytes) {
       m.counters.refused_headers++;

@@ -7,7 +7,9 @@
 // and one piece; a fragment's moof parses and has one traf. Small limits
 // keep the hostile-size paths reachable. The events then feed a LivePoint
 // (no archive): its running manifest parses back with the core parser and
-// every fragment it lists answers kFound with a moof that parses.
+// every fragment it lists answers kFound with a moof that parses. The same
+// bytes read as an archive file (ScanArchiveFile, what Recover uses) give
+// fragments inside the file, in order, ending at good_end.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include "client_manifest.h"
 #include "fuzz_common.h"
 #include "ingest_stream.h"
+#include "live_archive.h"
 #include "live_point.h"
 
 namespace {
@@ -122,5 +125,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < whole.fragments.size(); i++)
     FUZZ_CHECK(Same(whole.fragments[i], pieces.fragments[i]), "fragment %zu differs", i);
   CheckPoint(whole);
+  fuzz::MemoryByteSource file(data, size);
+  piff::ArchiveScan scan;
+  if (piff::ScanArchiveFile(file, "fuzz", &scan)) {
+    FUZZ_CHECK(scan.good_end <= size, "good_end past the file");
+    uint64_t at = 0;
+    for (const piff::ArchivedFragment& f : scan.fragments) {
+      FUZZ_CHECK(f.entry.offset >= at && f.entry.offset + f.entry.size <= scan.good_end, "fragment out of place");
+      at = f.entry.offset + f.entry.size;
+    }
+  }
   return 0;
 }

@@ -18,6 +18,7 @@ a python client in paced chunks. Everything on loopback, waits bounded:
   - FFmpeg's push: a running manifest (IsLive=TRUE) whose timeline grows,
     fragments 200 video/mp4 with tfxd and tfrf, a future fragment 412, one
     outside --dvr-window 410;
+  - two streams (video alone, audio alone) into one point: one manifest;
   - two connections with the same stream id (redundant encoders): one
     timeline entry per fragment, the duplicates counted; a reconnect with a
     different header -> 409 with the point's message;
@@ -56,15 +57,17 @@ PASSWORD = "pw-77d1e0-secret"
 
 # ---------------------------------------------------------------- encoder bodies
 
-def isml_file(seconds=6, kbps=300):
-    """An FFmpeg live-ingest body written to a file: 1 s fragments (GOP 25 at 25 fps)."""
-    path = os.path.join(media.media_dir(), "ingest-%dk-%ds.isml" % (kbps, seconds))
+def isml_file(seconds=6, kbps=300, only=None):
+    """An FFmpeg live-ingest body written to a file: 1 s fragments (GOP 25 at 25 fps);
+    `only` "video" or "audio" for a stream of that track alone."""
+    path = os.path.join(media.media_dir(), "ingest-%dk-%ds%s.isml" % (kbps, seconds, "-" + only if only else ""))
     if not os.path.exists(path):
         tmp = path + ".tmp"
+        video = ["-c:v", "libx264", "-g", "25", "-b:v", "%dk" % kbps] if only != "audio" else ["-vn"]
+        audio = ["-c:a", "aac", "-b:a", "64k"] if only != "video" else ["-an"]
         media.run(["ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-f", "lavfi", "-i",
-                   "testsrc2=s=320x180:r=25", "-f", "lavfi", "-i", "sine=r=48000", "-t", str(seconds),
-                   "-c:v", "libx264", "-g", "25", "-b:v", "%dk" % kbps, "-c:a", "aac", "-b:a", "64k",
-                   "-movflags", "isml+frag_keyframe", "-f", "ismv", tmp])
+                   "testsrc2=s=320x180:r=25", "-f", "lavfi", "-i", "sine=r=48000", "-t", str(seconds)] + video +
+                  audio + ["-movflags", "isml+frag_keyframe", "-frag_duration", "1000000", "-f", "ismv", tmp])
         os.rename(tmp, path)
     return path
 
@@ -247,6 +250,9 @@ def check_auth_and_hostile(rep, root, header, frags, tail):
         st, body = p.response(5)
         rep.ok(st == 401, "chunked POST with a wrong password -> 401 at once", "%s" % st)
 
+        st, h, body = to.request(origin, "POST", "/live/inj%0Aforged.isml/Streams(x%0Aforged%20line)", body=b"",
+                                 headers=bearer)
+        rep.ok(st == 200, "a probe whose path decodes to newlines -> 200", "%s" % st)
         st, h, body = to.request(origin, "POST", "/ladder.ism/Streams(v)", body=b"junk", headers=bearer)
         rep.ok(st == 405, "POST to a VOD .ism -> 405", "%s %r" % (st, body[:80]))
 
@@ -313,9 +319,10 @@ def check_auth_and_hostile(rep, root, header, frags, tail):
         out = "\n".join(origin.lines + origin.err_lines)
         rep.ok(TOKEN not in out and PASSWORD not in out and base64.b64encode(env_user.encode()).decode() not in out,
                "neither the token nor the password appears in serve's output")
+        rep.ok(not [l for l in origin.lines if l.startswith("forged")], "decoded newlines cannot forge log lines")
         starts = [l for l in origin.lines if "ingest start" in l]
         ends = [l for l in origin.lines if "ingest end" in l]
-        rep.ok(len(starts) == len(ends) and len(starts) >= 6, "one ingest start and one end line per accepted POST "
+        rep.ok(len(starts) == len(ends) and len(starts) >= 7, "one ingest start and one end line per accepted POST "
                "(%d)" % len(starts), "%d starts, %d ends" % (len(starts), len(ends)))
         counters = [l for l in origin.lines if "live:" in l]
         rep.ok(counters and "timed out" in counters[-1], "the counters line has the live counters",
@@ -463,6 +470,36 @@ def check_redundant_and_reconnect(rep, root, header, frags, tail, other_header):
         origin.kill()
 
 
+def check_two_streams(rep, root):
+    rep.section("two streams into one point: Streams(video) and Streams(audio)")
+    origin = to.Origin(root, ["--ingest", "--lookahead", "0"])
+    try:
+        hv, fv, tv = split_body(open(isml_file(4, only="video"), "rb").read())
+        ha, fa, ta = split_body(open(isml_file(4, only="audio"), "rb").read())
+        pv, pa = Push(origin, "/live/two.isml/Streams(video)"), Push(origin, "/live/two.isml/Streams(audio)")
+        pv.send(hv)
+        pa.send(ha)
+        for i in range(max(len(fv), len(fa))):
+            if i < len(fv):
+                pv.send(fv[i])
+            if i < len(fa):
+                pa.send(fa[i])
+        tl = {}
+        t0 = time.time()
+        while time.time() - t0 < 5 and len(tl.get("video", {}).get("times", [])) < len(fv):
+            st, h, body = manifest(origin, "live/two")
+            tl = timeline(body) if st == 200 else {}
+            time.sleep(0.1)
+        rep.ok(len(tl.get("video", {}).get("times", [])) == len(fv) and tl.get("audio", {}).get("times"),
+               "one manifest lists both streams' tracks (video %d, audio %d fragments)"
+               % (len(tl.get("video", {}).get("times", [])), len(tl.get("audio", {}).get("times", []))),
+               "%s" % {k: v["times"] for k, v in tl.items()})
+        (sv, bv), (sa, ba) = pv.finish(), pa.finish()
+        rep.ok(sv == 200 and sa == 200, "both POSTs end 200 (%r, %r)" % (bv.strip(), ba.strip()))
+    finally:
+        origin.kill()
+
+
 def check_restart(rep, root, header, frags, tail):
     rep.section("kill -9 and a restart: the encoder's reconnect goes on, every fragment once in the archive")
     origin = to.Origin(root, ["--ingest", "--lookahead", "0"])
@@ -520,6 +557,7 @@ def main(argv):
         check_ffmpeg_push(rep, root)
         check_exact_push(rep, root)
         check_redundant_and_reconnect(rep, root, header, frags, tail, other_header)
+        check_two_streams(rep, root)
         check_restart(rep, root, header, frags, tail)
     except media.Failure as e:
         rep.fail("test aborted: %s" % e)

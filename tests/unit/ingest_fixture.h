@@ -24,6 +24,7 @@ struct FixtureTrack {
   bool video = true;
   std::string name = "video";
   uint32_t bitrate = 1000000;
+  std::string language;  // LSM systemLanguage param (as FFmpeg writes it), when set
 };
 
 inline piff::TrackConfig ConfigOf(const FixtureTrack& t) {
@@ -57,6 +58,7 @@ inline std::vector<uint8_t> MakeHeader(const std::vector<FixtureTrack>& tracks, 
     st.set_track_id(t.track_id);
     st.set_track_name(t.name);
     st.SetParam("FourCC", t.video ? "H264" : "AACL");
+    if (!t.language.empty()) st.SetParam("systemLanguage", t.language);
     lsm.tracks.push_back(st);
     configs.push_back(ConfigOf(t));
   }

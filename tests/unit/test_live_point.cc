@@ -122,7 +122,9 @@ void TestManifestAndFragments() {
   settings.dvr_window = 0;
   LivePoint p("events/ch1", settings);
   g_assert_false(p.running());
-  g_assert_true(p.OpenStream("s1", HeaderOf(MakeHeader(VideoAudio())), 0).ok());
+  std::vector<FixtureTrack> tracks = VideoAudio();
+  tracks[1].language = "fr";  // RFC 1766 in the LSM, ISO 639-2/T in the manifest
+  g_assert_true(p.OpenStream("s1", HeaderOf(MakeHeader(tracks)), 0).ok());
   g_assert_true(p.running());
   for (uint64_t k = 0; k < 5; k++)
     for (uint32_t track : {1u, 2u}) g_assert_true(p.AddFragment("s1", Frag(track, k * kD), 0) == FragmentFate::kAdded);
@@ -142,6 +144,7 @@ void TestManifestAndFragments() {
   g_assert_cmpuint(video->quality_levels[0].bitrate, ==, 1000000);
   EXPECT_STR(video->quality_levels[0].fourcc, "H264");
   g_assert_cmpuint(audio->quality_levels[0].bitrate, ==, 128000);
+  EXPECT_STR(audio->language, "fra");
   // Five fragments, two held back.
   g_assert_true(Times(*video) == (std::vector<uint64_t>{0, kD, 2 * kD}));
   g_assert_true(Times(*audio) == (std::vector<uint64_t>{0, kD, 2 * kD}));
@@ -439,6 +442,13 @@ void TestArchiveAndStop() {
   g_assert_true(p.Fragment(1000000, "video", 5 * kD, &r) == FragmentLookup::kFound);
   CheckResponse(r, 1, 5 * kD, {});
   g_assert_true(p.AddFragment("a/b", Frag(1, 6 * kD), 0) == FragmentFate::kRejected);
+  // A refused header leaves the stopped point as it is.
+  std::vector<uint8_t> bare;
+  MakeIsmvFileType().Write(bare);
+  MakeMovie({ConfigOf(VideoAudio()[0])}, 10000000, 0).Write(bare);
+  g_assert_false(p.OpenStream("a/b", HeaderOf(bare), 150).ok());
+  g_assert_true(p.stopped());
+  CheckArchive(settings.archive_dir, "ch1", 6);
   // A new stream starts a new event; the old archive goes to previous/.
   g_assert_true(p.OpenStream("a/b", HeaderOf(MakeHeader(VideoAudio())), 200).ok());
   g_assert_true(p.running());
@@ -478,8 +488,9 @@ void TestRecover() {
   }
   std::string path = settings.archive_dir + "/" + ArchiveFileName("s1");
   {
+    // Cut inside its mdat: the moof is whole, its samples are not.
     std::vector<uint8_t> torn = MakeFragment(1, 1, n * kD);
-    torn.resize(torn.size() / 2);
+    torn.resize(torn.size() - 10);
     FILE* f = fopen(path.c_str(), "ab");
     g_assert_nonnull(f);
     g_assert_cmpuint(fwrite(torn.data(), 1, torn.size(), f), ==, torn.size());
@@ -509,6 +520,36 @@ void TestRecover() {
   g_assert_nonnull(again.get());
   g_assert_true(again->stopped());
   CheckArchive(settings.archive_dir, "ch", n + 3);
+}
+
+// Archive files cut anywhere: inside a moof the file loses that fragment;
+// inside the header the point cannot be recovered, and says why.
+void TestRecoverTorn() {
+  TempDir dir("livepoint-XXXXXX");
+  LivePointSettings settings;
+  settings.archive_dir = dir.path;
+  std::vector<uint8_t> file = MakeHeader(VideoAudio());
+  const size_t header = file.size();
+  Append(&file, MakeFragment(1, 1, 0));
+  Append(&file, MakeFragment(1, 2, kD));
+  const size_t whole = file.size();
+  std::vector<uint8_t> next = MakeFragment(1, 3, 2 * kD);
+  file.insert(file.end(), next.begin(), next.begin() + 30);
+  std::string path = dir.Write(ArchiveFileName("s"), file);
+  std::string error;
+  std::unique_ptr<LivePoint> p = LivePoint::Recover("x", settings, &error);
+  if (!p) g_error("%s", error.c_str());
+  std::vector<uint8_t> r;
+  g_assert_true(p->Fragment(1000000, "video", kD, &r) == FragmentLookup::kFound);
+  g_assert_true(p->Fragment(1000000, "video", 2 * kD, &r) == FragmentLookup::kNotYet);
+  p.reset();
+  GStatBuf st;
+  g_assert_cmpint(g_stat(path.c_str(), &st), ==, 0);
+  g_assert_cmpuint(static_cast<uint64_t>(st.st_size), ==, whole);
+  file.resize(header - 7);
+  dir.Write(ArchiveFileName("s"), file);
+  g_assert_null(LivePoint::Recover("x", settings, &error).get());
+  g_assert_nonnull(strstr(error.c_str(), "no whole header"));
 }
 
 void TestFileNames() {
@@ -542,6 +583,7 @@ int main(int argc, char** argv) {
   g_test_add_func("/live-point/archive-and-stop", TestArchiveAndStop);
   g_test_add_func("/live-point/idle-stop", TestIdleStop);
   g_test_add_func("/live-point/recover", TestRecover);
+  g_test_add_func("/live-point/recover-torn", TestRecoverTorn);
   g_test_add_func("/live-point/file-names", TestFileNames);
   return g_test_run();
 }

@@ -219,7 +219,8 @@ bool HasBody(SoupServerMessage* msg) {
 void Refuse(Loop* loop, SoupServerMessage* msg, const char* path, unsigned status, const std::string& why,
             std::vector<std::pair<std::string, std::string>> headers = {}) {
   loop->origin->counters.ingest_refused++;
-  std::printf("gst-smooth serve: ingest refused: %.200s: %u %s\n", path, status, why.c_str());
+  LogLine("ingest refused: " + std::string(path ? path : "-").substr(0, 256) + ": " + std::to_string(status) + " " +
+          why);
   if (HasBody(msg)) {
     AnswerEarly(loop, msg, status, why, std::move(headers));
     return;
@@ -305,13 +306,15 @@ void IngestSession::End(unsigned status, const std::string& why) {
     std::lock_guard<std::mutex> lock(slot->mutex);
     slot->point->CloseStream(stream_id, end_of_stream, NowMs());
   }
-  std::printf("gst-smooth serve: ingest end %s: %s%s%s, %" G_GUINT64_FORMAT " bytes, %" G_GUINT64_FORMAT
-              " fragments, %" G_GUINT64_FORMAT " duplicates, %" G_GUINT64_FORMAT " out of order, %" G_GUINT64_FORMAT
-              " bytes of other boxes dropped%s\n",
-              label.c_str(), status ? std::to_string(status).c_str() : "closed", why.empty() ? "" : " ",
-              why.c_str(), static_cast<guint64>(bytes), static_cast<guint64>(fragments),
-              static_cast<guint64>(duplicates), static_cast<guint64>(out_of_order),
-              static_cast<guint64>(parser.skipped_bytes()), end_of_stream ? ", end of stream (mfra)" : "");
+  char counts[256];
+  g_snprintf(counts, sizeof counts,
+             "%" G_GUINT64_FORMAT " bytes, %" G_GUINT64_FORMAT " fragments, %" G_GUINT64_FORMAT
+             " duplicates, %" G_GUINT64_FORMAT " out of order, %" G_GUINT64_FORMAT " bytes of other boxes dropped%s",
+             static_cast<guint64>(bytes), static_cast<guint64>(fragments), static_cast<guint64>(duplicates),
+             static_cast<guint64>(out_of_order), static_cast<guint64>(parser.skipped_bytes()),
+             end_of_stream ? ", end of stream (mfra)" : "");
+  LogLine("ingest end " + label + ": " + (status ? std::to_string(status) : std::string("closed")) +
+          (why.empty() ? "" : " " + why) + ", " + counts);
 }
 
 void IngestSession::Fail(unsigned status, const std::string& why) {
@@ -367,7 +370,7 @@ bool StartIngest(Loop* loop, SoupServerMessage* msg, const char* path) {
              (t && !t->log.remote.empty() ? t->log.remote : std::string("-"));
   s->progress_us = NowUs();
   o->counters.ingest_posts++;
-  std::printf("gst-smooth serve: ingest start %s\n", s->label.c_str());
+  LogLine("ingest start " + s->label);
   loop->ingests.push_back(s.get());
   IngestSession* raw = s.release();
   g_object_set_qdata_full(G_OBJECT(msg), IngestQuark(), raw, Delete<IngestSession>);

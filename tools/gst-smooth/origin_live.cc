@@ -17,6 +17,14 @@ std::string PointName(const std::string& asset_path) {
   return IsIsmlSegment(asset_path) ? asset_path.substr(0, asset_path.size() - 5) : asset_path;
 }
 
+void LogLine(const std::string& text) {
+  std::string line = "gst-smooth serve: " + text.substr(0, 1024);
+  for (char& c : line)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stdout);
+}
+
 LivePoints::LivePoints(std::string root, piff::LivePointSettings settings, bool declared_only)
     : root_(std::move(root)), settings_(std::move(settings)), declared_only_(declared_only) {}
 
@@ -125,7 +133,7 @@ std::shared_ptr<LiveSlot> LivePoints::Find(const std::string& name, bool create,
       *why = "cannot pick up the archive in " + name + "/: " + err + " (move it away to start afresh)";
       return nullptr;
     }
-    std::printf("gst-smooth serve: live %s.isml: picked up from its archive\n", name.c_str());
+    LogLine("live " + name + ".isml: picked up from its archive");
   } else if (!create) {
     *status = 404;
     *why = "no publishing point " + name + ".isml (an encoder creates it: POST to " + name +
@@ -146,8 +154,7 @@ std::shared_ptr<LiveSlot> LivePoints::Find(const std::string& name, bool create,
       return nullptr;
     }
     point = std::make_unique<piff::LivePoint>(name, s);
-    std::printf("gst-smooth serve: live %s.isml: new publishing point, archive in %s/\n", name.c_str(),
-                name.c_str());
+    LogLine("live " + name + ".isml: new publishing point, archive in " + name + "/");
   }
   auto slot = std::make_shared<LiveSlot>();
   slot->name = name;

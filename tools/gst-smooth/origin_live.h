@@ -87,6 +87,11 @@ struct LingeringClose {
 // Milliseconds of the monotonic clock: the LivePoint's now_ms.
 inline uint64_t NowMs() { return static_cast<uint64_t>(NowUs() / 1000); }
 
+// Writes "gst-smooth serve: " + text as one stdout line, at most 1 KiB,
+// with control characters as '?': names and stream ids come decoded from
+// URLs and must not forge log lines.
+void LogLine(const std::string& text);
+
 // "dir/NAME.isml" -> "dir/NAME".
 std::string PointName(const std::string& asset_path);
 
