@@ -13,7 +13,9 @@ Checks per case: the archive holds every fragment the encoder made (the
 muxer output teed to a file) exactly once, with a continuous timeline;
 mssdemux played at the live edge (its first video fragment is among the
 last ones listed when it started) and decoded every frame of the fragments
-it fetched (the last one may be cut by the stop); after EOS the archive
+it fetched (the last one may be cut by the stop) -- reported, not asserted,
+while the origin serves the newest fragment without a tfrf (see
+test_live_edge_tfrf: mssdemux 1.22 then stalls or aborts); after EOS the archive
 plays to EOS through the same server with every video and audio frame, and
 `gst-smooth inspect` exits 0.
 """
@@ -30,6 +32,7 @@ import live_rig as rig
 import media
 import test_origin as to
 import test_origin_mss as tm
+import test_live_edge_tfrf as tfrf_test
 
 SECONDS = 8
 CASES = ["single", "ladder", "pertrack"]
@@ -97,6 +100,7 @@ def check_case(rep, case):
             since = len(origin.log_lines())
             play = max(3.0, SECONDS - (time.time() - t0) - 1.0)
             rc, counts, demuxers, out = play_for(origin.url + point + ".isml/Manifest", play)
+            no_tfrf = tfrf_test.edge_without_tfrf(origin, point, os.path.join(root, "edge.mp4"))
             rc_enc = enc.wait(SECONDS + 30)
         finally:
             enc.kill()
@@ -118,16 +122,18 @@ def check_case(rep, case):
         rep.ok(bool(video) and video[0] >= listed[-2], "mssdemux started at the live edge: first video fragment "
                "t=%s, last listed %s" % (video[:1], listed[-2:]))
         audio = [t for name, t in fetched if name == "audio"]
-        if MSSDEMUX_ABORT in out:
-            # A peer bug seen with our live fragments (not with FFmpeg's
-            # push, test_origin_live_mss): recorded, so a fixed GStreamer
-            # (or a fix on our side) runs the strict checks below.
-            rep.note("KNOWN PEER ISSUE: mssdemux 1.22 aborted while playing live (%s) after %d video and %d audio "
-                     "frames (%d video, %d audio fragments fetched)" % (MSSDEMUX_ABORT, counts.get("vcount", 0),
-                                                                        counts.get("acount", 0), len(set(video)),
-                                                                        len(set(audio))))
+        if no_tfrf:
+            # The origin serves the newest fragment of a track without a tfrf
+            # (test_live_edge_tfrf, an expected failure); mssdemux 1.22 then
+            # fails to parse it and stalls, refetches or aborts on the next
+            # fragment (g_assert parser->moof == NULL). Until that is fixed the
+            # strict frame counts are reported, not asserted; once it is, they are.
+            rep.note("KNOWN DEFECT (test_live_edge_tfrf): newest fragments served without tfrf %s; mssdemux "
+                     "decoded %d video and %d audio frames from %d video and %d audio fragments fetched%s"
+                     % (no_tfrf, counts.get("vcount", 0), counts.get("acount", 0), len(set(video)), len(set(audio)),
+                        "; it aborted: " + MSSDEMUX_ABORT if MSSDEMUX_ABORT in out else ""))
             rep.ok(counts.get("vcount", 0) > 0 and counts.get("acount", 0) > 0,
-                   "mssdemux decoded video and audio before its abort")
+                   "mssdemux decoded video and audio frames while live")
         else:
             want = sum(vframes.get(t, 0) for t in set(video))
             per = max(vframes.values()) if vframes else 0
