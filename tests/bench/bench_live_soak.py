@@ -56,7 +56,8 @@ def main():
     samples = {"encoder": [], "server": []}
     faults = []
     t0 = time.time()
-    next_fault, next_sample, k = a.fault_every, 0.0, 0
+    # The first sample after the pipeline is up (the shell has exec'd gst-launch-1.0).
+    next_fault, next_sample, k = a.fault_every, SAMPLE_EVERY, 0
     try:
         while enc.proc.poll() is None and time.time() - t0 < seconds + 60:
             now = time.time() - t0
@@ -102,6 +103,15 @@ def main():
             v = [r for _, r in lst]
             print("%-8s %7d KiB %7d KiB %7d KiB %8d" % (name, v[0], v[-1], max(v), len(v)))
     print("(server RSS restarts from a fresh process after each kill -9)")
+    series = os.path.join(root, "rss.csv")
+    with open(series, "w") as f:
+        f.write("seconds,process,rss_kib\n")
+        for name, lst in samples.items():
+            for t, r in lst:
+                f.write("%.1f,%s,%d\n" % (t, name, r))
+    enc_rss = [r for _, r in samples["encoder"]]
+    if len(enc_rss) >= 7:
+        print("encoder RSS at 1 min %d KiB, at the end %d KiB (every sample: %s)" % (enc_rss[5], enc_rss[-1], series))
     sys.exit(0 if rc == 0 and not problems else 1)
 
 
