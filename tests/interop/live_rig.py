@@ -225,6 +225,15 @@ def archives(root: str, point: str) -> List[str]:
     return sorted(glob.glob(os.path.join(root, point, "*.ismv")))
 
 
+def live_origin(test: str, case: str, extra=()):
+    """A fresh root under the test's output folder and `gst-smooth serve --ingest --lookahead 2` on it:
+    (root, origin). The points are under live/."""
+    import test_origin  # the Origin process wrapper of the VOD origin tests
+    root = media.out_dir(test, case)
+    os.makedirs(os.path.join(root, "live"))
+    return root, test_origin.Origin(root, ["--ingest", "--lookahead", "2"] + list(extra))
+
+
 def require_live_elements():
     media.require_tools("gst-launch-1.0")
     media.require_elements("ismvmux", "smoothsink", "x264enc", "avenc_aac", "mssdemux", "avdec_h264")

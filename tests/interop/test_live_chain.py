@@ -78,10 +78,8 @@ def listed_video_times(origin, point):
 
 def check_case(rep, case):
     rep.section("live chain: %s" % case)
-    root = media.out_dir("test_live_chain", case)
-    os.makedirs(os.path.join(root, "live"))
+    root, origin = rig.live_origin("test_live_chain", case)
     point = "live/ch"
-    origin = to.Origin(root, ["--ingest", "--lookahead", "2"])
     try:
         url_of = lambda sid: "%s%s.isml/Streams(%s)" % (origin.url, point, sid)
         copy_of = lambda sid: os.path.join(root, "enc-%s.ismv" % sid)

@@ -79,9 +79,7 @@ def edge_without_tfrf(origin, point, scratch):
 def main(argv):
     rig.require_live_elements()
     rep = media.Report("test_live_edge_tfrf")
-    root = media.out_dir("test_live_edge_tfrf", "edge")
-    os.makedirs(os.path.join(root, "live"))
-    origin = to.Origin(root, ["--ingest", "--lookahead", "2"])
+    root, origin = rig.live_origin("test_live_edge_tfrf", "edge")
     point = "live/ch"
     desc = (rig.sources(SECONDS, ["m.video_0"], "m.audio_0") + " "
             + rig.mux_to_sink("m", "%s%s.isml/Streams(ch)" % (origin.url, point), os.path.join(root, "enc.ismv")))

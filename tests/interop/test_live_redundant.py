@@ -82,9 +82,7 @@ class Poller(threading.Thread):
 def main(argv):
     rig.require_live_elements()
     rep = media.Report("test_live_redundant")
-    root = media.out_dir("test_live_redundant", "pair")
-    os.makedirs(os.path.join(root, "live"))
-    origin = to.Origin(root, ["--ingest", "--lookahead", "2"])
+    root, origin = rig.live_origin("test_live_redundant", "pair")
     point = "live/ch"
     url = "%s%s.isml/Streams(ch)" % (origin.url, point)
     copies = [os.path.join(root, "enc-%s.ismv" % n) for n in ("a", "b")]
