@@ -95,7 +95,8 @@ def main():
     print("played (while live): %d video frames, %d audio frames through %s" % (v, a, ", ".join(demuxers) or "?"))
     if "gst_mss_fragment_parser_add_buffer" in pout:
         print("  note: GStreamer 1.22's mssdemux aborted during live playback (assertion parser->moof == NULL in "
-              "gstmssfragmentparser.c), a known issue recorded by tests/interop/test_live_chain.py")
+              "gstmssfragmentparser.c): the origin serves the newest fragment without a tfrf, which that parser "
+              "cannot take (known defect, tests/interop/test_live_edge_tfrf.py)")
     problems = rig.compare(copy, rig.archive_file(root, "live/demo", "demo"))
     print("archive %s: %s" % (os.path.join(root, "live", "demo"),
                               "every pushed fragment exactly once, continuous" if not problems else problems))
