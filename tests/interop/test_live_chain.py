@@ -4,7 +4,7 @@
 while GStreamer's mssdemux (playbin) plays the running point; then the
 archive as a VOD asset through the same server.
 
-Cases (8 s of media, 1 s fragments):
+Cases (7 s of media, 1 s fragments):
   single   one ismvmux (one video + AAC), Streams(ch)
   ladder   one ismvmux with 3 video bitrates + AAC (one stream)
   pertrack one ismvmux + smoothsink per track (3 videos, AAC) into the same
@@ -34,7 +34,7 @@ import test_origin as to
 import test_origin_mss as tm
 import test_live_edge_tfrf as tfrf_test
 
-SECONDS = 8
+SECONDS = 7
 CASES = ["single", "ladder", "pertrack"]
 MSSDEMUX_ABORT = "gst_mss_fragment_parser_add_buffer: assertion failed: (parser->moof == NULL)"
 
