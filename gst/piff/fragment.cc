@@ -218,7 +218,7 @@ Status ReadFragment(const MovieFragmentBox& moof, uint64_t moof_offset, const Mo
 }
 
 Status AddFragmentReferences(const uint8_t* fragment, size_t size, TfrfBox::Entry self,
-                             const std::vector<TfrfBox::Entry>& next, std::vector<uint8_t>* out) {
+                             const std::vector<TfrfBox::Entry>& next, bool empty_tfrf, std::vector<uint8_t>* out) {
   BoxHeader h;
   Status s = ParseBoxHeader(fragment, size, &h);
   if (!s) return s.WithContext("fragment");
@@ -236,7 +236,7 @@ Status AddFragmentReferences(const uint8_t* fragment, size_t size, TfrfBox::Entr
     traf.tfxd->fragment_duration = self.duration;
   }
   traf.tfrf.reset();
-  if (!next.empty()) {
+  if (!next.empty() || empty_tfrf) {
     traf.tfrf.emplace();
     traf.tfrf->entries = next;
   }

@@ -56,12 +56,14 @@ class FragmentWriter {
 // offsets count from the moof, then its mdat) with a tfrf (version 1)
 // listing `next` (at most 255) put into the traf after its tfxd, replacing
 // any tfrf it had; the moof is re-serialised, the trun data offsets moved by
-// the change of its size, the mdat copied unchanged. Empty `next`: no tfrf.
+// the change of its size, the mdat copied unchanged. Empty `next`: a tfrf
+// with no entries when `empty_tfrf` (a live track's newest fragment: GStreamer
+// 1.22's mssdemux aborts on a live fragment without tfrf), else none.
 // A traf without tfxd (an encoder that sent tfdt only) gets one (version 1)
 // from `self` (the fragment's time and duration): Smooth clients take the
 // fragment time from it and read tfrf only beside it.
 Status AddFragmentReferences(const uint8_t* fragment, size_t size, TfrfBox::Entry self,
-                             const std::vector<TfrfBox::Entry>& next, std::vector<uint8_t>* out);
+                             const std::vector<TfrfBox::Entry>& next, bool empty_tfrf, std::vector<uint8_t>* out);
 
 // Where a fragment's time came from when read.
 enum class FragmentTimeSource { kTfxd, kTfdt, kContinuation };

@@ -546,7 +546,11 @@ FragmentLookup LivePoint::Fragment(uint32_t bitrate, const std::string& track_na
   if (!m.stopped)
     for (size_t k = i + 1; k < tl.size() && k <= i + m.settings.lookahead && next.size() < 255; k++)
       next.push_back({tl.at(k).time, tl.at(k).duration});
-  if (!AddFragmentReferences(bytes->data(), bytes->size(), {tl.at(i).time, tl.at(i).duration}, next, response))
+  // With a look-ahead, every response has a tfrf, also the newest fragment's
+  // (no entries) and those served after the stop to a client still playing
+  // the live manifest: mssdemux 1.22 aborts on a live fragment without one.
+  if (!AddFragmentReferences(bytes->data(), bytes->size(), {tl.at(i).time, tl.at(i).duration}, next,
+                             m.settings.lookahead > 0, response))
     *response = *bytes;
   return FragmentLookup::kFound;
 }
