@@ -17,6 +17,11 @@
 //                             (BASE: the last path segment of the point's
 //                             name), so piff::Asset / `gst-smooth inspect`
 //                             / the VOD origin read it as a normal asset.
+//   ARCHIVE_DIR/BASE.bitrates the bitrates the point measured for tracks
+//                             whose Live Server Manifest says
+//                             systemBitrate 0 (live_point.h), one line
+//                             "STREAM.ismv TRACKID BITRATE" each, so a
+//                             recovered point serves the same URLs.
 //   ARCHIVE_DIR/previous/     the archive of the event before, moved there
 //                             when a stopped point starts again.
 //
@@ -92,8 +97,19 @@ struct ArchiveScan {
 // mdat, and its samples lie inside that mdat.
 Status ScanArchiveFile(ByteSource& file, const std::string& path, ArchiveScan* out);
 
-// Moves the files of a finished event in `dir` (the .ismv, .ism and .ismc
-// files) into dir/previous/, replacing what was there.
+// A bitrate the point measured (BASE.bitrates).
+struct RecordedBitrate {
+  std::string stream_id;
+  uint32_t track_id = 0;
+  uint32_t bitrate = 0;
+};
+Status WriteMeasuredBitrates(const std::string& path, const std::vector<RecordedBitrate>& bitrates);
+// Absent file: none. Lines that do not parse are skipped (the point then
+// measures that track again from its first archived fragment).
+std::vector<RecordedBitrate> ReadMeasuredBitrates(const std::string& path);
+
+// Moves the files of a finished event in `dir` (the .ismv, .ism, .ismc and
+// .bitrates files) into dir/previous/, replacing what was there.
 Status MoveArchiveAside(const std::string& dir);
 
 }  // namespace piff
