@@ -87,6 +87,24 @@ std::string ArchiveBaseName(const std::string& point_name) {
   return base.empty() ? "archive" : base;
 }
 
+Status CheckPointName(const std::string& name) {
+  constexpr size_t kMaxName = 200;
+  if (name.empty()) return Status::Error("the point's name is empty");
+  if (name.size() > kMaxName)
+    return Status::Error("the point's name is longer than " + std::to_string(kMaxName) + " bytes");
+  for (char c : name)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return Status::Error("the point's name has a control character");
+  for (size_t start = 0;;) {
+    size_t slash = name.find('/', start);
+    std::string segment = name.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (segment.empty()) return Status::Error("the point's name has an empty segment");
+    if (segment == "." || segment == "..") return Status::Error("the point's name has a \"" + segment + "\" segment");
+    if (slash == std::string::npos) return Status::Ok();
+    start = slash + 1;
+  }
+}
+
 ArchiveFile::~ArchiveFile() { Close(); }
 
 void ArchiveFile::Close() {

@@ -46,6 +46,11 @@ std::string ArchiveFileName(const std::string& stream_id);  // "720p" -> "720p.i
 bool StreamIdOfArchiveFile(const std::string& file_name, std::string* stream_id);
 // "events/channel1" -> "channel1".
 std::string ArchiveBaseName(const std::string& point_name);
+// Whether a point's name (from a URL: "events/channel1") can be its archive
+// folder under a root: refused when it is empty or longer than 200 bytes,
+// has a control character (bytes below 0x20, 0x7f), an empty segment
+// ("a//b", a leading or trailing '/') or a "." or ".." segment.
+Status CheckPointName(const std::string& name);
 
 // One stream's .ismv, open for appending and reading back (pread). Closed
 // by the destructor without anything written: a crash and a destroyed

@@ -577,6 +577,13 @@ void TestFileNames() {
   g_assert_false(StreamIdOfArchiveFile("a.ism", &id));
   EXPECT_STR(ArchiveFileName("720p"), "720p.ismv");
   EXPECT_STR(ArchiveBaseName("events/ch1"), "ch1");
+  g_assert_true(CheckPointName("events/ch1").ok());
+  g_assert_true(CheckPointName("a..b/.c/d.").ok());
+  g_assert_true(CheckPointName(std::string(200, 'n')).ok());
+  for (const std::string& bad : {std::string(), std::string(201, 'n'), std::string("a\x01b"), std::string("a\x7f"),
+                                 std::string("a//b"), std::string("/a"), std::string("a/"), std::string("./a"),
+                                 std::string("a/.."), std::string("..")})
+    g_assert_false(CheckPointName(bad).ok());
 }
 
 // systemBitrate 0 (FFmpeg without -b:v): each track gets the bitrate of

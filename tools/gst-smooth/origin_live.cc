@@ -111,6 +111,13 @@ bool LivePoints::MakeArchiveDir(const std::string& name, std::string* why) const
 
 std::shared_ptr<LiveSlot> LivePoints::Find(const std::string& name, bool create, unsigned* status,
                                            std::string* why) {
+  // Before any file is looked at or folder made: the name becomes a path.
+  piff::Status valid = piff::CheckPointName(name);
+  if (!valid) {
+    *status = 400;
+    *why = valid.message();
+    return nullptr;
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = slots_.find(name);
   if (it != slots_.end()) return it->second;
