@@ -131,8 +131,6 @@ struct LivePoint::Impl {
   std::string last_archive_error;
   // The client manifest as last built; null: to be built (see ManifestXml).
   mutable std::shared_ptr<const std::string> manifest;
-  // BASE.bitrates as read by Recover.
-  std::vector<RecordedBitrate> recovered_bitrates;
 
   std::string Dir() const { return settings.archive_dir; }
   std::string Base() const { return ArchiveBaseName(name); }
@@ -456,10 +454,6 @@ struct LivePoint::Impl {
     Stream* stream = nullptr;
     s = AddStream(id, scan.header, false, &stream);
     if (!s) return s.WithContext(path);
-    for (size_t i : stream->tracks)
-      for (const RecordedBitrate& b : recovered_bitrates)
-        if (tracks[i].declared_bitrate == 0 && b.stream_id == tracks[i].stream_id && b.track_id == tracks[i].track_id)
-          tracks[i].bitrate = b.bitrate;
     for (const ArchivedFragment& f : scan.fragments) {
       Track* t = FindTrack(*stream, f.track_id);
       // A redundant copy recovered before its owner's file: the file that
@@ -471,7 +465,6 @@ struct LivePoint::Impl {
         scan.ended = false;
         break;
       }
-      if (t->bitrate == 0) AssignBitrate(t, f.entry.size, f.entry.duration);  // BASE.bitrates lost
       t->timeline.Add(f.entry, {}, settings.memory_fragments);
       stream->sequence = std::max(stream->sequence, f.sequence);
     }
@@ -512,7 +505,6 @@ std::unique_ptr<LivePoint> LivePoint::Recover(std::string name, LivePointSetting
     return nullptr;
   }
   m.stopped = FileExists(m.Dir() + "/" + m.Base() + ".ism");
-  m.recovered_bitrates = ReadMeasuredBitrates(m.BitratesPath());
   for (const std::string& f : files) {
     Status s = m.RecoverFile(f);
     if (!s) {
@@ -520,6 +512,15 @@ std::unique_ptr<LivePoint> LivePoint::Recover(std::string name, LivePointSetting
       return nullptr;
     }
   }
+  // Once every file is read (a redundant track's owner is the file with
+  // its fragments): the measured bitrates as recorded, else (BASE.bitrates
+  // lost) measured again from the first archived fragment.
+  const std::vector<RecordedBitrate> recorded = ReadMeasuredBitrates(m.BitratesPath());
+  for (Track& t : m.tracks)
+    for (const RecordedBitrate& b : recorded)
+      if (t.declared_bitrate == 0 && b.stream_id == t.stream_id && b.track_id == t.track_id) t.bitrate = b.bitrate;
+  for (Track& t : m.tracks)
+    if (t.bitrate == 0 && !t.timeline.empty()) m.AssignBitrate(&t, t.timeline.at(0).size, t.timeline.at(0).duration);
   return point;
 }
 
