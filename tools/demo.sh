@@ -6,11 +6,15 @@
 # presentation through GStreamer's Smooth Streaming client (playbin, i.e.
 # mssdemux) to EOS into fakesinks, prints what was played (frames, duration,
 # the QualityLevels fetched according to the origin's log) and stops the origin.
+# Then the live leg (tools/demo_live.py): 6 s of live sources, 2 bitrates + AAC,
+# through `ismvmux live=true` and smoothsink into `gst-smooth serve --ingest`,
+# played by playbin (mssdemux) while it runs; it prints what was pushed,
+# served and played, and checks the archive against what was pushed.
 # Output folder: $DEMO_DIR (default /tmp/gst-smooth-demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/build.sh >/dev/null
-export GST_PLUGIN_PATH_1_0="$PWD/build/gst/ismv"
+export GST_PLUGIN_PATH_1_0="$PWD/build/gst/ismv:$PWD/build/ext/smooth"
 export GST_REGISTRY_1_0="$PWD/build/registry-demo.bin"
 out="${DEMO_DIR:-/tmp/gst-smooth-demo}"
 mkdir -p "$out"
@@ -109,3 +113,6 @@ print("origin stopped by SIGTERM, exit %s; %s" % (rc, counters[-1] if counters e
 if rc != "0":
     sys.exit(1)
 PY
+
+echo
+python3 tools/demo_live.py build "$out"

@@ -35,6 +35,7 @@ enum {
   PROP_CA_FILE,
   PROP_CONNECT_TIMEOUT,
   PROP_SEND_TIMEOUT,
+  PROP_IDLE_TIMEOUT,
   PROP_RETRY_DELAY,
   PROP_RETRY_DELAY_MAX,
   PROP_MAX_RETRIES,
@@ -63,6 +64,7 @@ struct SinkState {
   guint connect_timeout = kDefaultConnectTimeout, send_timeout = 0, retry_delay = kDefaultRetryDelay,
         retry_delay_max = kDefaultRetryDelayMax, backlog_time = kDefaultBacklogTime, eos_timeout = kDefaultEosTimeout;
   gint max_retries = -1;
+  gint idle_timeout = -1;
   guint64 backlog_bytes = kDefaultBacklogBytes;
 
   // Streaming.
@@ -70,6 +72,8 @@ struct SinkState {
   std::unique_ptr<piff::StreamReader> reader;
   GstBuffer* header = nullptr;   // bytes before the first moof
   bool header_done = false;
+  GBytes* sent_header = nullptr;  // the header the targets have
+  guint64 header_changes = 0;
   GstBuffer* current = nullptr;  // the fragment being collected (moof ...)
   GstBuffer* between = nullptr;  // bytes after a fragment that belong to none (mfra, free)
   IngestFragmentIn meta;
@@ -208,6 +212,7 @@ bool MakeTarget(GstSmoothSink* self, const std::string& label, const std::string
   cfg.ca_file = st->ca_file;
   cfg.connect_timeout_ms = st->connect_timeout;
   cfg.send_timeout_ms = st->send_timeout;
+  cfg.idle_timeout_ms = st->idle_timeout;
   cfg.retry_delay_ms = st->retry_delay;
   cfg.retry_delay_max_ms = st->retry_delay_max;
   cfg.max_retries = st->max_retries;
@@ -282,6 +287,22 @@ void FinishHeader(GstSmoothSink* self) {
   if (!st->header) return;
   GBytes* bytes = BytesOfBuffer(st->header);
   GST_INFO_OBJECT(self, "header: %" G_GSIZE_FORMAT " bytes", g_bytes_get_size(bytes));
+  if (st->sent_header && g_bytes_equal(st->sent_header, bytes)) {
+    // The input restarted with the same header: the POST goes on (the
+    // publishing point ignores fragments it already has).
+    GST_INFO_OBJECT(self, "the input repeated its header; the POST goes on");
+    g_bytes_unref(bytes);
+    return;
+  }
+  if (st->sent_header) {
+    st->header_changes++;
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                        ("The input's header (ftyp/moov) changed mid-stream; starting a new POST with the new header"),
+                        ("header change %" G_GUINT64_FORMAT " after %" G_GUINT64_FORMAT " fragments; the publishing "
+                         "point may refuse it (then an ERROR follows)", st->header_changes, st->fragments_in));
+    g_bytes_unref(st->sent_header);
+  }
+  st->sent_header = g_bytes_ref(bytes);
   {
     std::lock_guard<std::mutex> lock(st->targets_mu);
     for (auto& t : st->targets) t->SetHeader(bytes);
@@ -304,8 +325,11 @@ void OnMoof(GstSmoothSink* self, GstBuffer* bytes) {
   const auto& frags = st->reader->fragments();
   st->meta = IngestFragmentIn();
   if (!frags.empty()) {
-    // One traf per moof is the ingest layout; with several, the first names it.
+    // One traf per moof is the ingest layout; with several, the first names
+    // it (time, duration) and the backlog files it under every track.
     st->meta.track_id = frags[0].track_id;
+    for (size_t i = 1; i < frags.size(); i++)
+      if (frags[i].track_id != frags[0].track_id) st->meta.other_tracks.push_back(frags[i].track_id);
     st->meta.time = frags[0].decode_time;
     st->meta.duration = frags[0].duration;
     st->meta.keyframe = !frags[0].samples.empty() && frags[0].samples[0].sync;
@@ -313,6 +337,20 @@ void OnMoof(GstSmoothSink* self, GstBuffer* bytes) {
     const piff::TrackBox* trak = moov ? moov->FindTrack(frags[0].track_id) : nullptr;
     st->meta.timescale = trak ? trak->mdia.mdhd.timescale : 0;
   }
+}
+
+// A header box after fragments: a restarted muxer. What its predecessor left
+// between its last fragment and here (an mfra would end the point) is not
+// sent; the new header collects until the next moof.
+void RestartHeader(GstSmoothSink* self) {
+  SinkState* st = State(self);
+  if (st->between)
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("The input restarted; the bytes before its new header were not sent"),
+                        ("%" G_GSIZE_FORMAT " bytes%s", gst_buffer_get_size(st->between),
+                         st->saw_mfra ? " (with an mfra, which would end the stream)" : ""));
+  gst_clear_buffer(&st->between);
+  gst_clear_buffer(&st->header);
+  st->header_done = st->saw_mfra = false;
 }
 
 // Walks the adapter's bytes as far as they go.
@@ -336,6 +374,9 @@ GstFlowReturn Process(GstSmoothSink* self) {
     }
     GstBuffer* bytes = gst_adapter_take_buffer(st->adapter, static_cast<gsize>(step.size));
     bool unit = step.kind == piff::StreamStep::Kind::kUnit;
+    bool header_box = unit && (step.unit == piff::StreamUnit::kFtyp || step.unit == piff::StreamUnit::kMoov ||
+                               step.unit == piff::StreamUnit::kLiveManifest);
+    if (header_box && st->header_done && !st->current) RestartHeader(self);
     if (unit && step.unit == piff::StreamUnit::kMoof) {
       OnMoof(self, bytes);
     } else if (unit && step.unit == piff::StreamUnit::kMdat && st->current) {
@@ -427,6 +468,9 @@ bool HandleEos(GstSmoothSink* self) {
 
 void ClearStream(SinkState* st) {
   gst_clear_buffer(&st->header);
+  if (st->sent_header) g_bytes_unref(st->sent_header);
+  st->sent_header = nullptr;
+  st->header_changes = 0;
   gst_clear_buffer(&st->current);
   gst_clear_buffer(&st->between);
   st->header_done = st->saw_mfra = false;
@@ -524,6 +568,7 @@ static void gst_smooth_sink_set_property(GObject* object, guint id, const GValue
     case PROP_CA_FILE: st->ca_file = str(); break;
     case PROP_CONNECT_TIMEOUT: st->connect_timeout = g_value_get_uint(value); break;
     case PROP_SEND_TIMEOUT: st->send_timeout = g_value_get_uint(value); break;
+    case PROP_IDLE_TIMEOUT: st->idle_timeout = g_value_get_int(value); break;
     case PROP_RETRY_DELAY: st->retry_delay = g_value_get_uint(value); break;
     case PROP_RETRY_DELAY_MAX: st->retry_delay_max = g_value_get_uint(value); break;
     case PROP_MAX_RETRIES: st->max_retries = g_value_get_int(value); break;
@@ -557,6 +602,7 @@ static void gst_smooth_sink_get_property(GObject* object, guint id, GValue* valu
     case PROP_CA_FILE: g_value_set_string(value, st->ca_file.empty() ? nullptr : st->ca_file.c_str()); break;
     case PROP_CONNECT_TIMEOUT: g_value_set_uint(value, st->connect_timeout); break;
     case PROP_SEND_TIMEOUT: g_value_set_uint(value, st->send_timeout); break;
+    case PROP_IDLE_TIMEOUT: g_value_set_int(value, st->idle_timeout); break;
     case PROP_RETRY_DELAY: g_value_set_uint(value, st->retry_delay); break;
     case PROP_RETRY_DELAY_MAX: g_value_set_uint(value, st->retry_delay_max); break;
     case PROP_MAX_RETRIES: g_value_set_int(value, st->max_retries); break;
@@ -651,6 +697,13 @@ static void gst_smooth_sink_class_init(GstSmoothSinkClass* klass) {
                         "the connection is dropped and remade; 0 = 1.5 times the longest fragment duration, at "
                         "least 1000 (default: 0)",
                         0, G_MAXUINT, 0, rw));
+  g_object_class_install_property(
+      gobject, PROP_IDLE_TIMEOUT,
+      g_param_spec_int("idle-timeout", "Idle timeout",
+                       "Milliseconds without a new input fragment after which the POST is ended cleanly; the next "
+                       "fragment starts a new POST (header, then the last two fragments per track); -1 = 3 times "
+                       "the longest fragment duration, 0 = never (default: -1)",
+                       -1, G_MAXINT, -1, rw));
   g_object_class_install_property(
       gobject, PROP_RETRY_DELAY,
       g_param_spec_uint("retry-delay", "Retry delay",

@@ -9,10 +9,12 @@
 
 #include <libsoup/soup.h>
 #include <linux/sockios.h>
+#include <fcntl.h>
 #include <linux/tcp.h>
 #include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <deque>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "body_stream.h"
+#include "ingest_answer.h"
 #include "ingest_backlog.h"
 #include "ingest_backoff.h"
 
@@ -39,7 +42,9 @@ struct Fragment {
   guint64 bytes = 0;
 };
 
-enum class Phase { kIdle, kProbe, kPost, kWaitRetry, kDone, kFailed };
+// kParked: a POST was ended because no fragment came for idle-timeout; the
+// next fragment (or the end of the input) starts a new one.
+enum class Phase { kIdle, kProbe, kPost, kWaitRetry, kParked, kDone, kFailed };
 
 gint64 NowMs() { return g_get_monotonic_time() / 1000; }
 
@@ -85,17 +90,23 @@ struct IngestTarget::State {
   piff::IngestBacklog backlog;
   std::map<guint64, Fragment> fragments;
   GBytes* header = nullptr;
+  // A new header (the input restarted) for fragments from header_seq on: the
+  // current POST ends after the older fragments, the next one starts with it.
+  GBytes* pending_header = nullptr;
+  guint64 header_seq = G_MAXUINT64;
   GBytes* tail = nullptr;
   bool finishing = false;
   std::atomic<bool> stopping{false};
   bool wait_cancelled = false;  // unlock(): Wait returns at once
   guint64 next_seq = 0;
+  gint64 last_fragment_in_ms = 0;
   guint64 fragment_ms = 0;  // longest fragment seen
   Outcome outcome = Outcome::kRunning;
   std::string failure;  // why it failed (no credentials in it)
   guint failure_status = 0;
   // Statistics.
   guint64 bytes_sent = 0, fragments_sent = 0, fragments_resent = 0, fragments_dropped = 0, reconnects = 0;
+  guint64 idle_ends = 0;
   gint64 rtt_ms = -1;
   std::string last_error;
   std::vector<std::pair<guint32, guint64>> dropped_list;  // (track, time)
@@ -115,6 +126,9 @@ struct IngestTarget::State {
   GSocket* socket = nullptr;
   bool connected = false;
   bool tail_sent = false;
+  bool idle_end = false;          // this POST's body was ended for idleness
+  bool header_end = false;        // ... or for a new header
+  guint64 seq_at_idle_end = 0;    // next_seq when it was
   gint64 phase_started_ms = 0;
   gint64 last_progress_ms = 0;
   guint64 appended = 0;  // body bytes handed to the stream
@@ -130,6 +144,13 @@ struct IngestTarget::State {
   // The last request failed the TLS handshake (certificate not trusted): a
   // configuration error, not retried.
   bool tls_refused = false;
+  // A copy of the plain-HTTP connection's socket descriptor: an answer the
+  // server sends before the body ends (then closing) is still in its receive
+  // buffer after libsoup gives up on the connection (ingest_answer.h).
+  int answer_fd = -1;
+  bool early_seen = false;
+  std::string answer_reason;  // of the last answer libsoup read
+  piff::EarlyAnswer early;
 
   void Run();
   void Begin();
@@ -147,8 +168,15 @@ struct IngestTarget::State {
   void Retry(const std::string& reason);
   void Fail(const std::string& reason, guint status);
   bool EndRequest(GAsyncResult* res, guint* status, std::string* reason);
+  bool PeekEarlyAnswer();
+  void OnAnswer(guint status, const std::string& text);
   void ReleaseLocked();
   guint64 SendTimeoutMs() const;
+  gint64 IdleTimeoutMs() const;
+  void EndIdlePost(gint64 now);
+  void Park();
+  bool ResumeDue() const;
+  void SwitchHeaderLocked();
 };
 
 namespace {
@@ -160,7 +188,7 @@ gpointer ThreadMain(gpointer data) {
 
 gboolean OnPump(gpointer data) {
   auto* st = static_cast<IngestTarget::State*>(data);
-  if (st->phase == Phase::kIdle) st->Begin();
+  if (st->phase == Phase::kIdle || (st->phase == Phase::kParked && st->ResumeDue())) st->Begin();
   else if (st->phase == Phase::kPost) st->Feed();
   return G_SOURCE_REMOVE;
 }
@@ -191,6 +219,9 @@ void OnNetworkEvent(SoupMessage*, GSocketClientEvent event, GIOStream* connectio
   auto* st = static_cast<IngestTarget::State*>(data);
   if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION(connection) && !st->socket) {
     st->socket = G_SOCKET(g_object_ref(g_socket_connection_get_socket(G_SOCKET_CONNECTION(connection))));
+    // Over TLS the bytes in the socket are records we cannot read ourselves.
+    if (st->answer_fd < 0 && g_strcmp0(g_uri_get_scheme(st->cfg.uri), "http") == 0)
+      st->answer_fd = fcntl(g_socket_get_fd(st->socket), F_DUPFD_CLOEXEC, 0);
   } else if (event == G_SOCKET_CLIENT_COMPLETE) {
     st->connected = true;
     st->last_progress_ms = NowMs();
@@ -292,8 +323,14 @@ void IngestTarget::State::SendProbe() {
 bool IngestTarget::State::EndRequest(GAsyncResult* res, guint* status, std::string* reason) {
   GError* err = nullptr;
   GBytes* reply = soup_session_send_and_read_finish(session, res, &err);
-  if (reply) g_bytes_unref(reply);
   *status = soup_message_get_status(msg);
+  const char* type = soup_message_headers_get_content_type(soup_message_get_response_headers(msg), nullptr);
+  gsize size = 0;
+  const guint8* text = reply ? static_cast<const guint8*>(g_bytes_get_data(reply, &size)) : nullptr;
+  const char* phrase = soup_message_get_reason_phrase(msg);
+  answer_reason = piff::IngestAnswerReason(phrase && *phrase ? phrase : soup_status_get_phrase(*status),
+                                           g_strcmp0(type, "text/plain") == 0, text, size);
+  if (reply) g_bytes_unref(reply);
   if (err) *reason = lost_reason.empty() ? err->message : lost_reason;
   tls_refused = err && err->domain == G_TLS_ERROR;
   if (err) g_error_free(err);
@@ -302,6 +339,9 @@ bool IngestTarget::State::EndRequest(GAsyncResult* res, guint* status, std::stri
   g_clear_object(&body);
   g_clear_object(&cancel);
   g_clear_object(&socket);
+  if (answer_fd >= 0) close(answer_fd);
+  answer_fd = -1;
+  early_seen = false;
   connected = false;
   if (stopping) g_main_loop_quit(loop);
   return !stopping;
@@ -318,15 +358,35 @@ void IngestTarget::State::OnProbeDone(GAsyncResult* res) {
     probed = true;
     return StartPost();
   }
-  std::string text = "probe POST answered HTTP " + std::to_string(status) + " " + soup_status_get_phrase(status);
-  if (status >= 300 && status < 500) return Fail(text, status);
+  OnAnswer(status, "probe POST answered HTTP " + std::to_string(status) + ": " + answer_reason);
+}
+
+// A non-2xx answer (or a 2xx before the end of the body): a refusal is a
+// configuration error (ERROR, never retried); 408, 429 and 5xx reconnect.
+void IngestTarget::State::OnAnswer(guint status, const std::string& text) {
+  if (piff::IngestActionFor(status) == piff::IngestAction::kRefused) return Fail(text, status);
   Retry(text);
+}
+
+// Looks for an answer in the connection's receive buffer without taking it
+// (libsoup may still read it the ordinary way).
+bool IngestTarget::State::PeekEarlyAnswer() {
+  if (early_seen) return true;
+  if (answer_fd < 0) return false;
+  guint8 buf[2048];
+  ssize_t n = recv(answer_fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+  if (n <= 0 || !piff::ParseEarlyAnswer(buf, static_cast<size_t>(n), &early)) return false;
+  early_seen = true;
+  return true;
 }
 
 void IngestTarget::State::StartPost() {
   GBytes* head = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu);
+    // Fragments of the old header still owed go first, under the old header
+    // (Feed ends the body after them); then the new header.
+    if (pending_header && backlog.queued_fragments(header_seq) == 0) SwitchHeaderLocked();
     if (header) head = g_bytes_ref(header);
   }
   if (!head) {  // nothing to send yet: SetHeader pumps us again
@@ -336,7 +396,7 @@ void IngestTarget::State::StartPost() {
   phase = Phase::kPost;
   phase_started_ms = last_progress_ms = NowMs();
   appended = written = last_acked = 0;
-  tail_sent = false;
+  tail_sent = idle_end = header_end = false;
   inflight.clear();
   msg = soup_message_new_from_uri("POST", cfg.uri);
   AddHeaders(msg);
@@ -375,7 +435,7 @@ void IngestTarget::State::Feed() {
       guint64 ahead = sink_body_stream_unread(body);
       while (ahead < kBodyWindow) {
         bool resend = false;
-        std::optional<guint64> seq = backlog.Hand(&resend);
+        std::optional<guint64> seq = backlog.Hand(&resend, pending_header ? header_seq : G_MAXUINT64);
         if (!seq) break;
         const Fragment& f = fragments.at(*seq);
         for (GBytes* b : BytesOf(f.buffer)) out.push_back(b);
@@ -388,7 +448,12 @@ void IngestTarget::State::Feed() {
                         ", %" G_GUINT64_FORMAT " bytes)", cfg.label.c_str(), resend ? "resending" : "sending", *seq,
                         f.track_id, f.time, f.bytes);
       }
-      if (finishing && backlog.queued_fragments() == 0) {
+      if (pending_header && backlog.queued_fragments(header_seq) == 0) {
+        // Everything of the old header is handed: end this body cleanly; the
+        // next POST starts with the new header.
+        end = tail_sent = header_end = true;
+        GST_INFO_OBJECT(element, "%s: new header: ending this POST", cfg.label.c_str());
+      } else if (finishing && backlog.queued_fragments() == 0) {
         if (tail) {
           out.push_back(g_bytes_ref(tail));
           appended += g_bytes_get_size(tail);
@@ -490,6 +555,12 @@ void IngestTarget::State::Tick() {
     return;
   }
   if (phase != Phase::kPost) return;
+  // The server answered while the body is still going: it will not read the
+  // rest (our origin reads and discards it for a while, then closes).
+  if (connected && !tail_sent && PeekEarlyAnswer()) {
+    Lose("answered before the end of the body");
+    return;
+  }
   if (!connected) {
     if (now - phase_started_ms > cfg.connect_timeout_ms)
       Lose("could not connect within " + std::to_string(cfg.connect_timeout_ms) + " ms");
@@ -500,7 +571,76 @@ void IngestTarget::State::Tick() {
   bool outstanding = (counters && outq > 0) || (body && sink_body_stream_unread(body) > 0);
   guint64 timeout = SendTimeoutMs();
   if (outstanding && static_cast<guint64>(now - last_progress_ms) > timeout)
-    Lose("send timeout: no progress for " + std::to_string(timeout) + " ms");
+    return Lose("send timeout: no progress for " + std::to_string(timeout) + " ms");
+  if (!tail_sent && body && sink_body_stream_unread(body) == 0) EndIdlePost(now);
+}
+
+gint64 IngestTarget::State::IdleTimeoutMs() const {
+  if (cfg.idle_timeout_ms >= 0) return cfg.idle_timeout_ms;
+  std::lock_guard<std::mutex> lock(mu);
+  return static_cast<gint64>(3 * fragment_ms);
+}
+
+// No fragment came for idle-timeout and everything handed is read: end the
+// chunked body cleanly (without a tail: the stream is not over), so the
+// server does not hold a POST that sends nothing.
+void IngestTarget::State::EndIdlePost(gint64 now) {
+  gint64 idle = IdleTimeoutMs();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (idle <= 0 || finishing || backlog.queued_fragments() > 0 || next_seq == 0 ||
+        now - last_fragment_in_ms < idle)
+      return;
+    seq_at_idle_end = next_seq;
+  }
+  idle_end = tail_sent = true;
+  GST_INFO_OBJECT(element, "%s: no fragment for %" G_GINT64_FORMAT " ms (idle-timeout): ending the POST",
+                  cfg.label.c_str(), idle);
+  sink_body_stream_end(body);
+}
+
+// The server took the idle POST: every fragment is delivered; the last two
+// per track go again at the start of the next POST (the reconnect rule).
+// Starts using the new header: what is left of the old one's fragments goes
+// (they cannot follow the new header); those never confirmed are counted as
+// dropped and reported like a backlog overflow.
+void IngestTarget::State::SwitchHeaderLocked() {
+  std::vector<guint64> lost = backlog.Forget(header_seq);
+  for (guint64 seq : lost) {
+    const Fragment& d = fragments.at(seq);
+    dropped_list.emplace_back(d.track_id, d.time);
+    fragments_dropped++;
+  }
+  if (!lost.empty())
+    GST_WARNING_OBJECT(element, "%s: %zu fragments of the old header were not delivered before the new header",
+                       cfg.label.c_str(), lost.size());
+  ReleaseLocked();
+  g_bytes_unref(header);
+  header = pending_header;
+  pending_header = nullptr;
+  header_seq = G_MAXUINT64;
+}
+
+void IngestTarget::State::Park() {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& f : inflight) backlog.OnWritten(f.first, 0);
+    backlog.OnAcked(G_MAXUINT64);
+    backlog.OnConnectionLost();
+    ReleaseLocked();
+    idle_ends++;
+  }
+  inflight.clear();
+  probed = false;
+  backoff->Reset();
+  phase = Phase::kParked;
+  GST_INFO_OBJECT(element, "%s: idle POST completed; a new POST when data comes", cfg.label.c_str());
+  if (ResumeDue()) Begin();
+}
+
+bool IngestTarget::State::ResumeDue() const {
+  std::lock_guard<std::mutex> lock(mu);
+  return finishing || next_seq > seq_at_idle_end;
 }
 
 void IngestTarget::State::Lose(const std::string& reason) {
@@ -510,13 +650,35 @@ void IngestTarget::State::Lose(const std::string& reason) {
 }
 
 void IngestTarget::State::OnPostDone(GAsyncResult* res) {
-  bool complete = tail_sent;
+  bool complete = tail_sent && !idle_end && !header_end;
+  bool idle = idle_end;
+  bool switching = header_end;
   guint status = 0;
   std::string reason;
+  // A write that failed because the server answered and closed: the answer
+  // is still readable (the kernel keeps received bytes after a reset).
+  bool got_early = PeekEarlyAnswer();
+  piff::EarlyAnswer answer = early;
   if (!EndRequest(res, &status, &reason)) return;
   if (tls_refused) return Fail("TLS: " + reason + " (ca-file for a private CA)", 0);
+  if (!reason.empty() && got_early) {
+    GST_INFO_OBJECT(element, "%s: POST answered %u before the end of the body", cfg.label.c_str(), answer.status);
+    return OnAnswer(answer.status, "POST answered HTTP " + std::to_string(answer.status) +
+                                       " before the end of the body: " + answer.reason);
+  }
   if (!reason.empty()) return Retry(reason);
   GST_INFO_OBJECT(element, "%s: POST answered %u", cfg.label.c_str(), status);
+  if (status >= 200 && status < 300 && idle) return Park();
+  if (status >= 200 && status < 300 && switching) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (auto& f : inflight) backlog.OnWritten(f.first, 0);
+      backlog.OnAcked(G_MAXUINT64);
+    }
+    inflight.clear();
+    probed = false;
+    return Begin();
+  }
   if (status >= 200 && status < 300 && complete) {
     std::lock_guard<std::mutex> lock(mu);
     // The server took the whole body: every fragment is delivered.
@@ -529,10 +691,9 @@ void IngestTarget::State::OnPostDone(GAsyncResult* res) {
     cv.notify_all();
     return;
   }
-  std::string text = "POST answered HTTP " + std::to_string(status) + " " + soup_status_get_phrase(status);
-  if (status >= 300 && status < 500) return Fail(text, status);
+  std::string text = "POST answered HTTP " + std::to_string(status) + ": " + answer_reason;
   if (status < 300) text += " before the end of the body";
-  Retry(text);
+  OnAnswer(status, text);
 }
 
 void IngestTarget::State::Retry(const std::string& reason) {
@@ -600,6 +761,8 @@ IngestTarget::~IngestTarget() {
   if (st_->ctx) g_main_context_unref(st_->ctx);
   for (auto& f : st_->fragments) gst_buffer_unref(f.second.buffer);
   if (st_->header) g_bytes_unref(st_->header);
+  if (st_->pending_header) g_bytes_unref(st_->pending_header);
+  if (st_->answer_fd >= 0) close(st_->answer_fd);
   if (st_->tail) g_bytes_unref(st_->tail);
   if (st_->cfg.extra_headers) gst_structure_free(st_->cfg.extra_headers);
   g_uri_unref(st_->cfg.uri);
@@ -627,8 +790,14 @@ bool IngestTarget::Start(std::string* error) {
 void IngestTarget::SetHeader(GBytes* header) {
   {
     std::lock_guard<std::mutex> lock(st_->mu);
-    if (st_->header) g_bytes_unref(st_->header);
-    st_->header = g_bytes_ref(header);
+    if (!st_->header) {
+      st_->header = g_bytes_ref(header);
+    } else {  // the input restarted with another header: from the next fragment on
+      if (st_->pending_header) g_bytes_unref(st_->pending_header);
+  if (st_->answer_fd >= 0) close(st_->answer_fd);
+      st_->pending_header = g_bytes_ref(header);
+      st_->header_seq = st_->next_seq;
+    }
   }
   g_main_context_invoke(st_->ctx, OnPump, st_.get());
 }
@@ -642,9 +811,11 @@ void IngestTarget::PushFragment(const IngestFragmentIn& in) {
     piff::IngestFragment f;
     f.seq = st_->next_seq++;
     f.track_id = in.track_id;
+    f.other_tracks = in.other_tracks;
     f.duration = in.duration;
     f.timescale = in.timescale;
     f.bytes = gst_buffer_get_size(in.buffer);
+    st_->last_fragment_in_ms = NowMs();
     st_->fragment_ms = std::max(st_->fragment_ms, piff::IngestBacklog::TicksToMs(in.duration, in.timescale));
     Fragment keep;
     keep.buffer = gst_buffer_ref(in.buffer);
@@ -737,7 +908,7 @@ void IngestTarget::FillStats(GstStructure* s) const {
   gst_structure_set(s, "url", G_TYPE_STRING, st_->cfg.redacted_url.c_str(), "state", G_TYPE_STRING, state,
                     "bytes-sent", G_TYPE_UINT64, st_->bytes_sent, "fragments-sent", G_TYPE_UINT64, st_->fragments_sent,
                     "fragments-resent", G_TYPE_UINT64, st_->fragments_resent, "fragments-dropped", G_TYPE_UINT64,
-                    st_->fragments_dropped, "reconnects", G_TYPE_UINT64, st_->reconnects, "backlog-fragments",
+                    st_->fragments_dropped, "reconnects", G_TYPE_UINT64, st_->reconnects, "idle-ends", G_TYPE_UINT64, st_->idle_ends, "backlog-fragments",
                     G_TYPE_UINT64, static_cast<guint64>(st_->backlog.pending_fragments()), "backlog-bytes",
                     G_TYPE_UINT64, st_->backlog.pending_bytes(), "last-error", G_TYPE_STRING,
                     st_->last_error.c_str(), "last-fragment-rtt-ms", G_TYPE_INT64, st_->rtt_ms, nullptr);

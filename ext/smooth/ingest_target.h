@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 struct IngestTargetConfig {
   std::string label;  // "primary" / "backup", for messages
@@ -30,6 +31,10 @@ struct IngestTargetConfig {
   std::string ca_file;
   guint connect_timeout_ms = 10000;
   guint send_timeout_ms = 0;  // 0: derived from the fragment duration
+  // End the POST after this long without a new fragment (digest §4.4: a
+  // POST not sending at the fragment rate); -1: 3 × the longest fragment
+  // (never before the first); 0: never.
+  gint64 idle_timeout_ms = -1;
   guint64 retry_delay_ms = 500;
   guint64 retry_delay_max_ms = 8000;
   gint64 max_retries = -1;
@@ -39,6 +44,7 @@ struct IngestTargetConfig {
 
 struct IngestFragmentIn {
   guint32 track_id = 0;
+  std::vector<guint32> other_tracks;  // further trafs of the same moof
   guint64 time = 0;
   guint64 duration = 0;
   guint32 timescale = 0;
@@ -57,6 +63,9 @@ class IngestTarget {
 
   bool Start(std::string* error);
   // The bytes that start every POST (everything before the first moof).
+  // Again later (a different header: the input restarted): the current POST
+  // ends after the fragments pushed so far, and the next POST starts with the
+  // new header and the fragments pushed from now on.
   void SetHeader(GBytes* header);
   void PushFragment(const IngestFragmentIn& f);
   // End of the input: `tail` (e.g. the empty mfra; may be null) ends the body.

@@ -11,8 +11,9 @@
  * MP4 file (.ismv, or .isma for audio only) with a 10 MHz timescale, a tfxd
  * box in every fragment and an mfra index, and writes the server (.ism) and
  * client (.ismc) manifests at EOS. With live=true it writes a live ingest
- * stream instead (ftyp + Live Server Manifest + moov, then one buffer per
- * track fragment; ismvmux_live.h has the contract with downstream).
+ * stream instead (ftyp + Live Server Manifest + moov, then one buffer list
+ * per track fragment, its first buffer timestamped and carrying a
+ * GstIsmvFragmentMeta; ismvmux_live.h has the contract with downstream).
  *
  * ## Example launch line
  * |[
@@ -86,6 +87,7 @@ enum {
 };
 
 
+#include "ismvmux_fragment_buffers.h"
 #include "ismvmux_live.h"
 #include "ismvmux_private.h"
 
@@ -335,28 +337,16 @@ GstFlowReturn WriteFragment(GstIsmvMux* self, Track* t, size_t count, bool at_eo
                   TrackLabel(*t).c_str(), params.sequence_number, wf.time, wf.duration, count,
                   static_cast<guint64>(header.bytes.size() + header.payload_size), at_eos ? " (final)" : "");
 
-  std::vector<GstBuffer*> payloads;
+  // The samples leave the queue now; the output shares their memory.
+  std::vector<BufferPtr> payloads;
+  payloads.reserve(count);
   for (size_t i = 0; i < count; i++) {
-    payloads.push_back(encrypted.empty() ? ismvmux::OutputBuffer(t->pending.front().buffer.release())
-                                         : encrypted[i].release());
+    payloads.push_back(encrypted.empty() ? std::move(t->pending.front().buffer) : std::move(encrypted[i]));
     t->pending.pop_front();
   }
   t->scan_time = t->ref_scan_time = G_MININT64;  // the indexes moved
-  if (st->live)
-    return ismvmux::PushLiveFragment(self, *t, std::move(header.bytes), std::move(payloads), params, wf,
-                                     samples[0].sync);
-
-  // One buffer list: the header bytes, then every sample's memory shared.
-  GstBufferList* list = gst_buffer_list_new_sized(count + 1);
-  GstBuffer* hb = WrapBytes(std::move(header.bytes));
-  GST_BUFFER_OFFSET(hb) = st->offset;
-  st->offset += gst_buffer_get_size(hb);
-  gst_buffer_list_add(list, hb);
-  for (GstBuffer* out : payloads) {
-    GST_BUFFER_OFFSET(out) = st->offset;
-    st->offset += gst_buffer_get_size(out);
-    gst_buffer_list_add(list, out);
-  }
+  GstBufferList* list = ismvmux::FragmentBufferList(std::move(header.bytes), std::move(payloads), &st->offset);
+  if (st->live) return ismvmux::PushLiveFragment(self, *t, list, params, wf, samples[0].sync);
   return gst_aggregator_finish_buffer_list(GST_AGGREGATOR(self), list);
 }
 

@@ -1,4 +1,4 @@
-// ismvmux live mode: the ingest header and per-fragment buffers of the
+// ismvmux live mode: the ingest header and per-fragment buffer lists of the
 // contract in ismvmux_live.h, the aggregator's live timeout, and the clock
 // grid of timecode-ganged encoders. What bytes and which times is the core's
 // (live_ingest.h, clock_grid.h); this file turns them into GStreamer buffers,
@@ -85,35 +85,29 @@ GstFlowReturn PushLiveHeader(GstIsmvMux* self, const std::vector<piff::TrackConf
   return gst_aggregator_finish_buffer(GST_AGGREGATOR(self), gst_buffer_ref(header));
 }
 
-GstFlowReturn PushLiveFragment(GstIsmvMux* self, const Track& t, std::vector<uint8_t> header,
-                               std::vector<GstBuffer*> payloads, const piff::FragmentParams& params,
-                               const WrittenFragment& fragment, bool keyframe) {
-  IsmvMuxState* st = self->state;
-  GstBuffer* out = WrapBytes(std::move(header));
-  // The payload memories are appended, not copied - up to what a GstBuffer
-  // holds (GST_BUFFER_MEM_MAX, 16): beyond that GStreamer merges them into
-  // one memory, a copy (docs/ismvmux.md, Live mode).
-  if (payloads.size() + 1 > gst_buffer_get_max_memory())
-    GST_LOG_OBJECT(self, "%s: %zu samples exceed %u memories per buffer: payloads merged", TrackLabel(t).c_str(),
-                   payloads.size(), gst_buffer_get_max_memory());
-  for (GstBuffer* p : payloads) out = gst_buffer_append(out, p);
+GstFlowReturn PushLiveFragment(GstIsmvMux* self, const Track& t, GstBufferList* list,
+                               const piff::FragmentParams& params, const WrittenFragment& fragment, bool keyframe) {
+  // The buffers are new (FragmentBufferList), so writable without a copy.
+  GstBuffer* first = gst_buffer_list_get(list, 0);
+  const guint n = gst_buffer_list_length(list);
+  const guint64 size = GST_BUFFER_OFFSET_END(gst_buffer_list_get(list, n - 1)) - GST_BUFFER_OFFSET(first);
   const uint32_t ts = t.config.timescale;
   GstClockTime start = gst_util_uint64_scale_round(fragment.time, GST_SECOND, ts);
   GstClockTime end = gst_util_uint64_scale_round(fragment.time + fragment.duration, GST_SECOND, ts);
-  GST_BUFFER_PTS(out) = GST_BUFFER_DTS(out) = start;
-  GST_BUFFER_DURATION(out) = end - start;
-  if (!keyframe) GST_BUFFER_FLAG_SET(out, GST_BUFFER_FLAG_DELTA_UNIT);
-  GST_BUFFER_OFFSET(out) = st->offset;
-  st->offset += gst_buffer_get_size(out);
-  GST_BUFFER_OFFSET_END(out) = st->offset;
-  GstCustomMeta* meta = gst_buffer_add_custom_meta(out, kFragmentMetaName);
+  GST_BUFFER_PTS(first) = GST_BUFFER_DTS(first) = start;
+  GST_BUFFER_DURATION(first) = end - start;
+  if (!keyframe) GST_BUFFER_FLAG_SET(first, GST_BUFFER_FLAG_DELTA_UNIT);
+  // The rest continue the fragment: never a place to start decoding.
+  for (guint i = 1; i < n; i++) GST_BUFFER_FLAG_SET(gst_buffer_list_get(list, i), GST_BUFFER_FLAG_DELTA_UNIT);
+  GstCustomMeta* meta = gst_buffer_add_custom_meta(first, kFragmentMetaName);
   GstStructure* s = gst_custom_meta_get_structure(meta);
   gst_structure_set_name(s, kFragmentStructureName);
   gst_structure_set(s, "track-id", G_TYPE_UINT, t.config.track_id, "track-name", G_TYPE_STRING, t.live_name.c_str(),
                     "time", G_TYPE_UINT64, fragment.time, "duration", G_TYPE_UINT64, fragment.duration, "timescale",
                     G_TYPE_UINT, ts, "sequence", G_TYPE_UINT, params.sequence_number, "keyframe", G_TYPE_BOOLEAN,
-                    keyframe, nullptr);
-  return gst_aggregator_finish_buffer(GST_AGGREGATOR(self), out);
+                    keyframe, "size", G_TYPE_UINT64, size, nullptr);
+  GST_LOG_OBJECT(self, "%s: fragment of %" G_GUINT64_FORMAT " bytes in %u buffers", TrackLabel(t).c_str(), size, n);
+  return gst_aggregator_finish_buffer_list(GST_AGGREGATOR(self), list);
 }
 
 GstFlowReturn FinishLive(GstIsmvMux* self) {

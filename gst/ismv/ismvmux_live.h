@@ -6,13 +6,22 @@
 //     time and in both of two encoders with the same settings - is one buffer
 //     flagged GST_BUFFER_FLAG_HEADER without timestamps, pushed first and also
 //     carried in the src caps `video/quicktime, variant=isml, streamheader=<it>`;
-//   * each fragment is exactly one buffer holding one track fragment's whole
-//     moof + mdat, PTS = DTS = its start (tfxd time as GstClockTime),
-//     DURATION = its duration, DELTA_UNIT unset when it starts with a sync
-//     sample, and a GstIsmvFragmentMeta: a custom meta whose structure
-//     "ismv-fragment" has track-id (uint), track-name (string, as in
-//     Fragments(name=...)), time and duration (guint64 ticks, == tfxd),
-//     timescale (uint), sequence (uint, mfhd) and keyframe (boolean);
+//   * each track fragment is one GstBufferList (gst_pad_push_list) holding
+//     exactly that fragment's whole moof + mdat. Its first buffer starts
+//     with the moof: PTS = DTS = the fragment's start (tfxd time as
+//     GstClockTime), DURATION = its duration, DELTA_UNIT unset when it starts
+//     with a sync sample, and a GstIsmvFragmentMeta: a custom meta whose
+//     structure "ismv-fragment" has track-id (uint), track-name (string, as
+//     in Fragments(name=...)), time and duration (guint64 ticks, == tfxd),
+//     timescale (uint), sequence (uint, mfhd), keyframe (boolean) and size
+//     (guint64, the fragment's bytes over all its buffers). The samples'
+//     memories are shared, never copied: a GstBuffer holds 16 memories, so
+//     a fragment of more than 15 sample memories goes on in further buffers
+//     of up to 16 each, without timestamps or meta and flagged DELTA_UNIT
+//     (a continuation). A fragment of up to 15 is a list of one buffer.
+//     Sinks that render buffer by buffer (GstBaseSink's default
+//     render_list) get the first buffer, then the continuations; the
+//     byte stream is the same;
 //   * at EOS the empty 8-byte mfra (live-end-mfra=true), then EOS.
 // No seeks, no mfra index, no manifest files. The meta is a convenience: the
 // bytes alone say the same (the core's StreamReader reads them).
@@ -42,11 +51,11 @@ void RegisterFragmentMeta();
 // the input's, and pushes it flagged HEADER.
 GstFlowReturn PushLiveHeader(GstIsmvMux* self, const std::vector<piff::TrackConfig>& configs);
 
-// One track fragment as one buffer: `header` (moof + mdat header) then the
-// memories of `payloads` (taken), with timestamps, flags and the meta.
-GstFlowReturn PushLiveFragment(GstIsmvMux* self, const Track& t, std::vector<uint8_t> header,
-                               std::vector<GstBuffer*> payloads, const piff::FragmentParams& params,
-                               const WrittenFragment& fragment, bool keyframe);
+// Pushes one track fragment's buffer list (from FragmentBufferList; taken)
+// stamped as the contract above says: the first buffer's timestamps, flags
+// and meta, DELTA_UNIT on the continuations.
+GstFlowReturn PushLiveFragment(GstIsmvMux* self, const Track& t, GstBufferList* list,
+                               const piff::FragmentParams& params, const WrittenFragment& fragment, bool keyframe);
 
 // After the last fragments: the empty mfra when asked for.
 GstFlowReturn FinishLive(GstIsmvMux* self);

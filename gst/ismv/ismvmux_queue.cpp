@@ -215,19 +215,6 @@ bool PadIsEos(GstAggregatorPad* pad) {
   return MuxPadQueue(&pad->parent).eos_received && gst_aggregator_pad_is_eos(pad);
 }
 
-GstBuffer* OutputBuffer(GstBuffer* buf) {
-  gpointer state = nullptr;
-  if (gst_buffer_is_writable(buf) && !gst_buffer_iterate_meta(buf, &state)) {
-    GST_BUFFER_PTS(buf) = GST_BUFFER_DTS(buf) = GST_BUFFER_DURATION(buf) = GST_CLOCK_TIME_NONE;
-    GST_BUFFER_OFFSET(buf) = GST_BUFFER_OFFSET_END(buf) = GST_BUFFER_OFFSET_NONE;
-    GST_BUFFER_FLAGS(buf) &= GST_MINI_OBJECT_FLAG_LAST - 1;  // what a copy of the memory alone would carry
-    return buf;
-  }
-  GstBuffer* out = gst_buffer_copy_region(buf, GST_BUFFER_COPY_MEMORY, 0, -1);
-  gst_buffer_unref(buf);
-  return out;
-}
-
 void SerializedEventHandled(GstAggregator* mux, GstAggregatorPad* pad, GstEventType type) {
   MuxPadQueue(GST_PAD(pad)).events_done++;
   DirectInput& d = MuxDirectInput(mux);

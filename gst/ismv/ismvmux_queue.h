@@ -68,11 +68,6 @@ bool HasBuffer(GstAggregatorPad* pad);
 // gst_aggregator_pad_is_eos() without its pad lock while no EOS came in.
 bool PadIsEos(GstAggregatorPad* pad);
 
-// A sample's buffer as output: the same buffer, its timestamps and flags
-// cleared, when nothing else holds it and it has no metas; else a new buffer
-// sharing its memory. Takes `buf`.
-GstBuffer* OutputBuffer(GstBuffer* buf);
-
 // Call from GstAggregatorClass::sink_event after handling a serialized event
 // (lets a buffer waiting behind it go on; at EOS, muxes what other pads queued).
 void SerializedEventHandled(GstAggregator* mux, GstAggregatorPad* pad, GstEventType type);

@@ -22,16 +22,23 @@ IngestBacklog::Entry* IngestBacklog::Find(uint64_t seq) {
   return it != entries_.end() && it->f.seq == seq ? &*it : nullptr;
 }
 
+bool IngestBacklog::Carries(const IngestFragment& f, uint32_t track_id) {
+  return f.track_id == track_id ||
+         std::find(f.other_tracks.begin(), f.other_tracks.end(), track_id) != f.other_tracks.end();
+}
+
 bool IngestBacklog::InResendSet(const Entry& e) const {
-  auto it = last_confirmed_.find(e.f.track_id);
-  if (it == last_confirmed_.end()) return false;
-  return std::find(it->second.begin(), it->second.end(), e.f.seq) != it->second.end();
+  auto in = [&](uint32_t track) {
+    auto it = last_confirmed_.find(track);
+    return it != last_confirmed_.end() && std::find(it->second.begin(), it->second.end(), e.f.seq) != it->second.end();
+  };
+  return in(e.f.track_id) || std::any_of(e.f.other_tracks.begin(), e.f.other_tracks.end(), in);
 }
 
 uint64_t IngestBacklog::TrackPendingMs(uint32_t track_id) const {
   uint64_t ms = 0;
   for (const Entry& e : entries_)
-    if (e.state != State::kConfirmed && e.f.track_id == track_id) ms += TicksToMs(e.f.duration, e.f.timescale);
+    if (e.state != State::kConfirmed && Carries(e.f, track_id)) ms += TicksToMs(e.f.duration, e.f.timescale);
   return ms;
 }
 
@@ -55,7 +62,7 @@ std::vector<uint64_t> IngestBacklog::Add(const IngestFragment& f) {
   while (over()) {
     bool bytes_over = pending_bytes_ > limits_.max_bytes;
     auto victim = std::find_if(entries_.begin(), entries_.end() - 1, [&](const Entry& x) {
-      return x.state == State::kQueued && !x.sent_before && (bytes_over || x.f.track_id == f.track_id);
+      return x.state == State::kQueued && !x.sent_before && (bytes_over || Carries(x.f, f.track_id));
     });
     if (victim == entries_.end() - 1) break;  // only fragments in flight are left
     Unpend(*victim);
@@ -66,8 +73,9 @@ std::vector<uint64_t> IngestBacklog::Add(const IngestFragment& f) {
   return dropped;
 }
 
-std::optional<uint64_t> IngestBacklog::Hand(bool* resend) {
+std::optional<uint64_t> IngestBacklog::Hand(bool* resend, uint64_t before) {
   for (Entry& e : entries_) {
+    if (e.f.seq >= before) break;
     if (e.state != State::kQueued) continue;
     if (resend) *resend = e.sent_before;
     e.state = State::kHanded;
@@ -115,11 +123,15 @@ size_t IngestBacklog::OnConnectionLost() {
 void IngestBacklog::Confirm(Entry* e) {
   e->state = State::kConfirmed;
   Unpend(*e);
-  std::vector<uint64_t>& last = last_confirmed_[e->f.track_id];
-  if (std::find(last.begin(), last.end(), e->f.seq) != last.end()) return;  // confirmed again after a resend
-  last.push_back(e->f.seq);
-  std::sort(last.begin(), last.end());
-  if (last.size() > 2) last.erase(last.begin());
+  auto file = [&](uint32_t track) {
+    std::vector<uint64_t>& last = last_confirmed_[track];
+    if (std::find(last.begin(), last.end(), e->f.seq) != last.end()) return;  // confirmed again after a resend
+    last.push_back(e->f.seq);
+    std::sort(last.begin(), last.end());
+    if (last.size() > 2) last.erase(last.begin());
+  };
+  file(e->f.track_id);
+  for (uint32_t t : e->f.other_tracks) file(t);
 }
 
 void IngestBacklog::Settle() {
@@ -139,9 +151,27 @@ std::vector<uint64_t> IngestBacklog::TakeReleased() {
   return out;
 }
 
-size_t IngestBacklog::queued_fragments() const {
-  return static_cast<size_t>(
-      std::count_if(entries_.begin(), entries_.end(), [](const Entry& e) { return e.state == State::kQueued; }));
+size_t IngestBacklog::queued_fragments(uint64_t before) const {
+  return static_cast<size_t>(std::count_if(entries_.begin(), entries_.end(), [before](const Entry& e) {
+    return e.state == State::kQueued && e.f.seq < before;
+  }));
+}
+
+std::vector<uint64_t> IngestBacklog::Forget(uint64_t before) {
+  std::vector<uint64_t> lost;
+  while (!entries_.empty() && entries_.front().f.seq < before) {
+    const Entry& e = entries_.front();
+    if (e.state != State::kConfirmed) {
+      Unpend(e);
+      lost.push_back(e.f.seq);
+    }
+    released_.push_back(e.f.seq);
+    entries_.pop_front();
+  }
+  for (auto& track : last_confirmed_)
+    track.second.erase(std::remove_if(track.second.begin(), track.second.end(), [before](uint64_t s) { return s < before; }),
+                       track.second.end());
+  return lost;
 }
 
 size_t IngestBacklog::unconfirmed_in_flight() const {

@@ -34,6 +34,10 @@ namespace piff {
 struct IngestFragment {
   uint64_t seq = 0;  // strictly increasing, input order
   uint32_t track_id = 0;
+  // The tracks of further trafs in the same moof (the ingest layout has one
+  // per moof; a moof with several counts as a fragment of each of them for
+  // the resend rule and the time limit).
+  std::vector<uint32_t> other_tracks;
   uint64_t duration = 0;   // ticks
   uint32_t timescale = 0;  // ticks per second (0: duration unknown)
   uint64_t bytes = 0;
@@ -55,7 +59,8 @@ class IngestBacklog {
   // The next fragment to hand to the current connection, in sequence order
   // (resends first, they are older), or nothing. `resend` says whether it was
   // handed to an earlier connection already.
-  std::optional<uint64_t> Hand(bool* resend = nullptr);
+  // Only fragments before `before` (the first fragment of a new header).
+  std::optional<uint64_t> Hand(bool* resend = nullptr, uint64_t before = UINT64_MAX);
   // The fragment's last byte went into the socket at socket position `mark`
   // (bytes ever written to this connection's socket, including headers).
   void OnWritten(uint64_t seq, uint64_t mark);
@@ -67,6 +72,11 @@ class IngestBacklog {
   // queued again. Returns how many are to be resent.
   size_t OnConnectionLost();
 
+  // The stream restarted with a new header at fragment `before`: every older
+  // fragment leaves the backlog (and the resend set: it belongs to the old
+  // header). Returns those that were not confirmed (lost), oldest first.
+  std::vector<uint64_t> Forget(uint64_t before);
+
   // Fragments whose bytes the caller may free now (confirmed and not kept
   // for a resend, or dropped); each is listed once.
   std::vector<uint64_t> TakeReleased();
@@ -75,7 +85,7 @@ class IngestBacklog {
   size_t pending_fragments() const { return pending_count_; }
   uint64_t pending_bytes() const { return pending_bytes_; }
   // Fragments not yet handed to the current connection.
-  size_t queued_fragments() const;
+  size_t queued_fragments(uint64_t before = UINT64_MAX) const;
   // Fragments handed and not yet confirmed (in flight).
   size_t unconfirmed_in_flight() const;
   bool empty() const { return pending_count_ == 0; }
@@ -93,6 +103,7 @@ class IngestBacklog {
   };
 
   Entry* Find(uint64_t seq);
+  static bool Carries(const IngestFragment& f, uint32_t track_id);
   bool InResendSet(const Entry& e) const;
   void Settle();  // frees confirmed entries that left the resend set
   uint64_t TrackPendingMs(uint32_t track_id) const;
@@ -101,7 +112,7 @@ class IngestBacklog {
 
   IngestBacklogLimits limits_;
   std::deque<Entry> entries_;  // sequence order
-  std::map<uint32_t, std::vector<uint64_t>> last_confirmed_;  // per track: the last two confirmed
+  std::map<uint32_t, std::vector<uint64_t>> last_confirmed_;  // per track: the last two confirmed carrying it
   std::vector<uint64_t> released_;
   size_t pending_count_ = 0;
   uint64_t pending_bytes_ = 0;

@@ -108,9 +108,12 @@ Status StreamReader::OnHeader(const uint8_t* head, size_t head_size, uint64_t av
   FourCC type = h.type;
   uint64_t limit = 0;
   if (type == MakeFourCC("ftyp")) limit = limits_.ftyp;
-  else if (type == MakeFourCC("moov") && !moov_) limit = limits_.moov;
+  // In relay mode a later moov (a restarted muxer) is read too: the consumer
+  // decides what a new header means.
+  else if (type == MakeFourCC("moov") && (!moov_ || mode_ == StreamMode::kRelay)) limit = limits_.moov;
   else if (type == MakeFourCC("moof")) limit = limits_.moof;
-  else if (type == MakeFourCC("uuid") && h.usertype == kLiveServerManifestUuid && !live_manifest_)
+  else if (type == MakeFourCC("uuid") && h.usertype == kLiveServerManifestUuid &&
+           (!live_manifest_ || mode_ == StreamMode::kRelay))
     limit = limits_.live_manifest;
   else if (mode_ == StreamMode::kRelay && type == MakeFourCC("mdat")) limit = limits_.mdat;
   else if (mode_ == StreamMode::kRelay && type == MakeFourCC("mfra")) limit = limits_.mfra;

@@ -18,7 +18,9 @@
 // whole fragments: smoothsink, a publishing point) the moof is still parsed,
 // but no samples are cut: every mdat and mfra box comes as a whole unit
 // (limited like the other boxes), so the consumer holds exactly one
-// moof + mdat pair at a time and knows when a fragment is complete.
+// moof + mdat pair at a time and knows when a fragment is complete. A later
+// moov or Live Server Manifest (a restarted muxer) is also a unit there, and
+// replaces the one read before; in sample mode it is skipped.
 //
 // The loop of a consumer:
 //

@@ -79,13 +79,13 @@ def children(pid):
 
 # ---------------------------------------------------------------- media
 
-def make_body(build, work, seconds, fragment_ms, kbps):
-    path = os.path.join(work, "live-%ds-%dms-%dk.isml" % (seconds, fragment_ms, kbps))
+def make_body(build, work, seconds, fragment_ms, kbps, pattern="ball"):
+    path = os.path.join(work, "live-%ds-%dms-%dk-%s.isml" % (seconds, fragment_ms, kbps, pattern))
     if os.path.exists(path):
         return path
     fps = 25
     cmd = ["gst-launch-1.0", "-q", "-e",
-           "videotestsrc", "num-buffers=%d" % (seconds * fps), "pattern=ball", "!",
+           "videotestsrc", "num-buffers=%d" % (seconds * fps), "pattern=" + pattern, "!",
            "video/x-raw,width=640,height=360,framerate=%d/1" % fps, "!",
            "x264enc", "bitrate=%d" % kbps, "speed-preset=ultrafast", "key-int-max=%d" % (fps * fragment_ms // 1000),
            "bframes=0", "!", "h264parse", "!", "m.",
@@ -145,7 +145,9 @@ def start_nginx(work, webroot):
     os.makedirs(os.path.join(d, "tmp"))
     conf = os.path.join(d, "nginx.conf")
     with open(conf, "w") as f:
-        f.write("""daemon off;
+        # As root, nginx's workers would run as nobody, who may not write
+        # (or even read) the temporary folders.
+        f.write(("user root;\n" if os.getuid() == 0 else "") + """daemon off;
 worker_processes 1;
 pid %(d)s/nginx.pid;
 error_log %(d)s/error.log warn;
@@ -217,12 +219,12 @@ def throughput(args, build, work, body):
     results = {}
     for key in ("ours", "nginx"):
         if key == "ours":
-            p, port, cmd, _ = start_ours(build, work, 2)
+            p, port, cmd, store = start_ours(build, work, 2)
             pids = lambda: [p.pid]
             paths = ["/tp/p%d.isml/Streams(s)" % i for i in range(args.streams)]
             method = "POST"
         else:
-            web = tempfile.mkdtemp(prefix="web-", dir=work)
+            web = store = tempfile.mkdtemp(prefix="web-", dir=work)
             p, port, cmd = start_nginx(work, web)
             pids = lambda: [p.pid] + children(p.pid)
             paths = ["/up/p%d.isml" % i for i in range(args.streams)]
@@ -242,6 +244,12 @@ def throughput(args, build, work, body):
             if any(s not in (200, 201, 204) for s in statuses):
                 stop(p)
                 sys.exit("%s answered %s" % (key, statuses))
+            # Both must have stored the bodies (ours: the archive .ismv files).
+            stored = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(store) for f in fs
+                         if "r%d-" % run in d or "r%d-" % run in f)
+            if stored < 0.95 * len(data) * args.streams:
+                stop(p)
+                sys.exit("%s stored %d of %d bytes" % (key, stored, len(data) * args.streams))
             mb = len(data) * args.streams / 1e6
             rate = mb / max(cpu, 1e-3)
             print("  run %d: %d x %.1f MB in %.2f s wall, %.2f CPU s: %.0f MB per CPU s" %
@@ -336,8 +344,12 @@ def latency(args, build, work, body, lookahead, peer):
         else:
             out = os.path.join(web, "l%d" % s)
             os.makedirs(out)
-            ff = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "mov", "-i", "pipe:0", "-c", "copy",
-                  "-f", "smoothstreaming", "-window_size", "0", "-lookahead_count", str(lookahead), out]
+            # FFmpeg starts once it has probed the input: the least probing
+            # that finds both streams in the header.
+            ff = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-probesize", "32768", "-analyzeduration", "0",
+                  "-f", "mov", "-i", "pipe:0", "-c", "copy",
+                  "-f", "smoothstreaming", "-window_size", "0", "-lookahead_count", str(lookahead),
+                  "-min_frag_duration", "500000", out]
             if s == 0:
                 print("  peer muxer: " + " ".join(ff))
             fp = subprocess.Popen(ff, stdin=subprocess.PIPE)
@@ -399,7 +411,8 @@ def main():
     work = tempfile.mkdtemp(prefix="ingest-", dir=args.workdir)
     try:
         if args.only in (None, "throughput"):
-            body = make_body(args.build, args.workdir, 60, 2000, 4000)
+            # Snow: the encoder reaches its bitrate (a ~30 MB body per upload).
+            body = make_body(args.build, args.workdir, 60, 2000, 4000, "snow")
             throughput(args, args.build, work, body)
         if args.only in (None, "latency"):
             body = make_body(args.build, args.workdir, args.seconds, 1000, 1000)

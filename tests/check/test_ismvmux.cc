@@ -4,6 +4,8 @@
 // peers (ffprobe, qtdemux) check real encodes in tests/interop.
 // The C++ and core headers come first: gst-check defines a `fail` macro that
 // would clash with std::ios::fail().
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -156,7 +158,8 @@ GST_START_TEST(test_bframes_composition_offsets) {
 }
 GST_END_TEST;
 
-// Output payload memory is the input's memory (no copy).
+// Output payload memory is the input's memory (no copy), in buffers of up
+// to 16 memories.
 GST_START_TEST(test_payload_not_copied) {
   Rig r({"video_%u"}, true);
   r.SetCaps(0, VideoCaps());
@@ -170,18 +173,84 @@ GST_START_TEST(test_payload_not_copied) {
     r.Push(0, b);
   }
   r.EndAll();
-  size_t shared = 0;
+  size_t shared = 0, buffers = 0;
+  guint64 offset = 0;
   for (;;) {
     GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(r.sink), 10 * GST_SECOND);
     if (!s) break;
     GstBuffer* b = gst_sample_get_buffer(s);
+    buffers++;
     for (guint m = 0; m < gst_buffer_n_memory(b); m++)
       for (GstMemory* in : input_memories)
         if (gst_buffer_peek_memory(b, m) == in) shared++;
+    // Not seekable (appsink): the offsets run on, buffer after buffer.
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(b), offset);
+    offset += gst_buffer_get_size(b);
     gst_sample_unref(s);
   }
   fail_unless_equals_int(shared, 60);
+  // Samples are packed 16 memories to a buffer: ftyp+moov; a fragment of 50
+  // (header + 15, 16, 16, 3); one of 10 (header + 10); mfra.
+  fail_unless_equals_int(buffers, 1 + 4 + 1 + 1);
   for (GstMemory* m : input_memories) gst_memory_unref(m);
+}
+GST_END_TEST;
+
+// Samples of several memories (as from a demuxer that hands out sub-buffers):
+// each memory shared, a sample's memories never split over two buffers, and
+// the mdat holds the samples' bytes in order.
+GST_START_TEST(test_payload_multi_memory) {
+  Rig r({"video_%u"}, true);
+  r.SetCaps(0, VideoCaps());
+  r.Start();
+  std::vector<GstMemory*> inputs;
+  std::vector<uint8_t> expect;
+  GstClockTime dur = GST_SECOND / 25;
+  for (int i = 0; i < 10; i++) {
+    GstBuffer* b = Sample(0, i * dur, i * dur, dur, i == 0);
+    for (int m = 0; m < 5; m++) {
+      guint8 fill = static_cast<guint8>(i * 5 + m);
+      GstMemory* mem = gst_allocator_alloc(nullptr, 100, nullptr);
+      GstMapInfo map;
+      fail_unless(gst_memory_map(mem, &map, GST_MAP_WRITE));
+      memset(map.data, fill, map.size);
+      gst_memory_unmap(mem, &map);
+      inputs.push_back(gst_memory_ref(mem));
+      gst_buffer_append_memory(b, mem);
+      expect.insert(expect.end(), 100, fill);
+    }
+    r.Push(0, b);
+  }
+  r.EndAll();
+  std::vector<uint8_t> out;
+  std::vector<std::vector<GstMemory*>> per_buffer;
+  for (;;) {
+    GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(r.sink), 10 * GST_SECOND);
+    if (!s) break;
+    GstBuffer* b = gst_sample_get_buffer(s);
+    per_buffer.emplace_back();
+    for (guint m = 0; m < gst_buffer_n_memory(b); m++) per_buffer.back().push_back(gst_buffer_peek_memory(b, m));
+    std::vector<uint8_t> v(gst_buffer_get_size(b));
+    gst_buffer_extract(b, 0, v.data(), v.size());
+    out.insert(out.end(), v.begin(), v.end());
+    gst_sample_unref(s);
+  }
+  // ftyp+moov; the fragment: header + 3 samples (16 memories), + 3, + 3, + 1; mfra.
+  fail_unless_equals_int(per_buffer.size(), 1 + 4 + 1);
+  size_t next = 0;
+  for (size_t k = 1; k <= 4; k++) {
+    const std::vector<GstMemory*>& mems = per_buffer[k];
+    // (not named `first`: gst-check's fail_unless_equals_* declare that name)
+    size_t header = k == 1 ? 1 : 0;  // the moof + mdat header
+    fail_unless_equals_int((mems.size() - header) % 5, 0);
+    for (size_t m = header; m < mems.size(); m++) fail_unless(mems[m] == inputs[next++], "memory %zu not shared", next);
+  }
+  fail_unless_equals_int(next, inputs.size());
+  piff::PiffFile f = ParseFile(out);
+  const auto& mdat = f.layout[3];
+  fail_unless(mdat.kind == piff::PiffFile::Kind::kMdat);
+  fail_unless(std::equal(expect.begin(), expect.end(), out.begin() + mdat.offset + 8), "mdat bytes differ");
+  for (GstMemory* m : inputs) gst_memory_unref(m);
 }
 GST_END_TEST;
 
@@ -741,6 +810,7 @@ static Suite* ismvmux_suite(void) {
   tcase_add_test(tc, test_fragment_closes_at_next_keyframe);
   tcase_add_test(tc, test_bframes_composition_offsets);
   tcase_add_test(tc, test_payload_not_copied);
+  tcase_add_test(tc, test_payload_multi_memory);
   tcase_add_test(tc, test_not_seekable_downstream);
   tcase_add_test(tc, test_av_alignment_and_manifests);
   tcase_add_test(tc, test_misaligned_keyframes_warn);

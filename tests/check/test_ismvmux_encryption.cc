@@ -355,7 +355,13 @@ GstBuffer* PullAll(GstElement* appsink, std::vector<uint8_t>* data, std::vector<
     GstBuffer* b = gst_sample_get_buffer(s);
     gst_buffer_map(b, &map, GST_MAP_READ);
     data->insert(data->end(), map.data, map.data + map.size);
-    pieces->emplace_back(map.data, map.data + map.size);
+    // A live fragment's continuation buffer (docs/ismvmux.md, Live mode)
+    // belongs to the piece before it.
+    bool continuation = !GST_BUFFER_PTS_IS_VALID(b) && GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_DELTA_UNIT);
+    if (continuation && !pieces->empty())
+      pieces->back().insert(pieces->back().end(), map.data, map.data + map.size);
+    else
+      pieces->emplace_back(map.data, map.data + map.size);
     gst_buffer_unmap(b, &map);
     gst_sample_unref(s);
   }

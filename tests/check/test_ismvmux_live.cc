@@ -1,8 +1,10 @@
 // gst-check tests of ismvmux's live mode (live=true, ismvmux_live.h): the
 // header in the caps' streamheader and as the first, HEADER-flagged buffer,
-// identical across runs; one buffer per track fragment whose
-// GstIsmvFragmentMeta matches its own tfxd/mfhd; no mfra unless asked, no
-// seeks; shared payload memory; the clock grid of ganged encoders; a stalled
+// identical across runs; one buffer list per track fragment whose first
+// buffer's GstIsmvFragmentMeta matches its own tfxd/mfhd and size, the rest
+// flagged as continuations; no mfra unless asked, no seeks; shared payload
+// memory, also in fragments longer than a GstBuffer's 16 memories; the clock
+// grid of ganged encoders; a stalled
 // live input that does not hold the other tracks back. Every check reads the
 // bytes with the core (PiffFile, StreamReader), not with the element's code.
 #include <functional>
@@ -31,41 +33,59 @@ std::vector<uint8_t> Bytes(GstBuffer* b) {
   return v;
 }
 
-struct Fragment {
-  std::vector<uint8_t> bytes;
-  GstClockTime pts = 0, dts = 0, duration = 0;
-  bool delta = false;
-  const GstStructure* meta = nullptr;  // owned by `buffer`
-  GstBuffer* buffer = nullptr;
-};
+std::vector<uint8_t> Bytes(const std::vector<GstBuffer*>& buffers) {
+  std::vector<uint8_t> all;
+  for (GstBuffer* b : buffers) {
+    std::vector<uint8_t> v = Bytes(b);
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
 
-// Everything the muxer pushed, in order.
+// Everything the muxer pushed, in order: each push (a buffer, or a buffer
+// list: the appsink runs with buffer-list=true) is one unit.
 struct LiveOutput {
+  struct Unit {
+    std::vector<GstBuffer*> buffers;  // owned by the LiveOutput
+    bool list = false;
+  };
   GstCaps* caps = nullptr;
-  std::vector<GstBuffer*> buffers;
+  std::vector<Unit> units;
   LiveOutput() = default;
   LiveOutput(const LiveOutput&) = delete;
   LiveOutput& operator=(const LiveOutput&) = delete;
   ~LiveOutput() {
     if (caps) gst_caps_unref(caps);
-    for (auto* b : buffers) gst_buffer_unref(b);
+    for (auto& u : units)
+      for (auto* b : u.buffers) gst_buffer_unref(b);
   }
-  std::vector<uint8_t> All() const {
-    std::vector<uint8_t> all;
-    for (auto* b : buffers) {
-      std::vector<uint8_t> v = Bytes(b);
-      all.insert(all.end(), v.begin(), v.end());
-    }
-    return all;
-  }
+  std::vector<uint8_t> Bytes(size_t unit) const { return ::Bytes(units[unit].buffers); }
 };
+
+// The live tests' appsink hands out whole buffer lists.
+void PullLists(Rig& r) { g_object_set(r.sink, "buffer-list", TRUE, nullptr); }
+
+// The first buffer of a pulled sample, whether it holds a buffer or a list.
+GstBuffer* FirstBuffer(GstSample* s) {
+  if (GstBuffer* b = gst_sample_get_buffer(s)) return b;
+  GstBufferList* l = gst_sample_get_buffer_list(s);
+  fail_unless(l && gst_buffer_list_length(l) > 0, "an empty sample");
+  return gst_buffer_list_get(l, 0);
+}
 
 void PullAll(Rig& r, LiveOutput* out) {
   for (;;) {
     GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(r.sink), 10 * GST_SECOND);
     if (!s) break;
     if (!out->caps && gst_sample_get_caps(s)) out->caps = gst_caps_ref(gst_sample_get_caps(s));
-    out->buffers.push_back(gst_buffer_ref(gst_sample_get_buffer(s)));
+    LiveOutput::Unit u;
+    if (GstBufferList* l = gst_sample_get_buffer_list(s)) {
+      u.list = true;
+      for (guint i = 0; i < gst_buffer_list_length(l); i++) u.buffers.push_back(gst_buffer_ref(gst_buffer_list_get(l, i)));
+    } else {
+      u.buffers.push_back(gst_buffer_ref(gst_sample_get_buffer(s)));
+    }
+    out->units.push_back(std::move(u));
     gst_sample_unref(s);
   }
   fail_unless(gst_app_sink_is_eos(GST_APP_SINK(r.sink)), "no EOS after the last buffer");
@@ -79,6 +99,7 @@ const GstStructure* FragmentMeta(GstBuffer* b) {
 // Video (25 fps, GOP 25) + audio, 2 s, live ingest with 1 s fragments.
 void RunAv(bool live_sources, LiveOutput* out, const std::function<void(Rig&)>& configure = nullptr) {
   Rig r({"video_%u", "audio_%u"}, Rig::Sink::kApp, live_sources);
+  PullLists(r);
   g_object_set(r.mux, "live", TRUE, "fragment-duration", static_cast<guint64>(GST_SECOND), nullptr);
   if (configure) configure(r);
   r.SetCaps(0, VideoCaps());
@@ -101,8 +122,9 @@ void CheckContract(const LiveOutput& out, size_t expect_fragments) {
   GstBuffer* caps_header = gst_value_get_buffer(gst_value_array_get_value(sh, 0));
   fail_unless(GST_BUFFER_FLAG_IS_SET(caps_header, GST_BUFFER_FLAG_HEADER));
 
-  fail_unless(out.buffers.size() == expect_fragments + 1, "%zu buffers", out.buffers.size());
-  GstBuffer* head = out.buffers[0];
+  fail_unless(out.units.size() == expect_fragments + 1, "%zu units", out.units.size());
+  fail_unless(!out.units[0].list, "the header came in a buffer list");
+  GstBuffer* head = out.units[0].buffers[0];
   fail_unless(GST_BUFFER_FLAG_IS_SET(head, GST_BUFFER_FLAG_HEADER));
   fail_unless(!GST_BUFFER_PTS_IS_VALID(head) && !GST_BUFFER_DTS_IS_VALID(head));
   fail_unless(Bytes(head) == Bytes(caps_header), "the first buffer is not the caps' streamheader");
@@ -121,14 +143,30 @@ void CheckContract(const LiveOutput& out, size_t expect_fragments) {
       fail_unless(lsm.tracks[i].FindParam(p) != nullptr, "LSM track %zu has no %s", i, p);
   }
 
-  for (size_t i = 1; i < out.buffers.size(); i++) {
-    GstBuffer* b = out.buffers[i];
-    fail_unless(!GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_HEADER));
-    piff::PiffFile f = ParseFile(Bytes(b));
+  guint64 offset = gst_buffer_get_size(head);
+  for (size_t i = 1; i < out.units.size(); i++) {
+    const LiveOutput::Unit& u = out.units[i];
+    fail_unless(u.list, "fragment %zu is not a buffer list", i);
+    GstBuffer* b = u.buffers[0];
+    // Continuations: no timestamps, no meta, DELTA_UNIT; offsets run on.
+    for (size_t k = 0; k < u.buffers.size(); k++) {
+      GstBuffer* c = u.buffers[k];
+      fail_unless(!GST_BUFFER_FLAG_IS_SET(c, GST_BUFFER_FLAG_HEADER));
+      fail_unless(gst_buffer_n_memory(c) <= gst_buffer_get_max_memory());
+      fail_unless_equals_uint64(GST_BUFFER_OFFSET(c), offset);
+      offset += gst_buffer_get_size(c);
+      fail_unless_equals_uint64(GST_BUFFER_OFFSET_END(c), offset);
+      if (k == 0) continue;
+      fail_unless(FragmentMeta(c) == nullptr, "fragment %zu: continuation %zu has a meta", i, k);
+      fail_unless(!GST_BUFFER_PTS_IS_VALID(c) && !GST_BUFFER_DTS_IS_VALID(c) && !GST_BUFFER_DURATION_IS_VALID(c));
+      fail_unless(GST_BUFFER_FLAG_IS_SET(c, GST_BUFFER_FLAG_DELTA_UNIT), "fragment %zu: continuation %zu", i, k);
+    }
+    std::vector<uint8_t> bytes = out.Bytes(i);
+    piff::PiffFile f = ParseFile(bytes);
     fail_unless_equals_int(f.layout.size(), 2);
     fail_unless(f.layout[0].kind == piff::PiffFile::Kind::kMoof && f.layout[1].kind == piff::PiffFile::Kind::kMdat,
                 "buffer %zu is not one moof + mdat", i);
-    fail_unless(f.layout[1].offset + f.layout[1].size == gst_buffer_get_size(b));
+    fail_unless(f.layout[1].offset + f.layout[1].size == bytes.size());
     const piff::MovieFragmentBox& moof = f.moofs[0];
     fail_unless_equals_int(moof.trafs.size(), 1);
     const piff::TrackFragmentBox& traf = moof.trafs[0];
@@ -139,11 +177,13 @@ void CheckContract(const LiveOutput& out, size_t expect_fragments) {
     fail_unless(m != nullptr, "fragment %zu has no GstIsmvFragmentMeta", i);
     fail_unless(gst_structure_has_name(m, "ismv-fragment"));
     guint track = 0, timescale = 0, sequence = 0;
-    guint64 time = 0, duration = 0;
+    guint64 time = 0, duration = 0, size = 0;
     gboolean key = FALSE;
     fail_unless(gst_structure_get(m, "track-id", G_TYPE_UINT, &track, "time", G_TYPE_UINT64, &time, "duration",
                                   G_TYPE_UINT64, &duration, "timescale", G_TYPE_UINT, &timescale, "sequence",
-                                  G_TYPE_UINT, &sequence, "keyframe", G_TYPE_BOOLEAN, &key, nullptr));
+                                  G_TYPE_UINT, &sequence, "keyframe", G_TYPE_BOOLEAN, &key, "size", G_TYPE_UINT64,
+                                  &size, nullptr));
+    fail_unless_equals_uint64(size, bytes.size());
     fail_unless_equals_int(track, traf.tfhd.track_id);
     fail_unless_equals_uint64(time, traf.tfxd->fragment_absolute_time);
     fail_unless_equals_uint64(duration, traf.tfxd->fragment_duration);
@@ -164,38 +204,40 @@ void CheckContract(const LiveOutput& out, size_t expect_fragments) {
 void CheckWithStreamReader(const LiveOutput& out, std::map<uint32_t, size_t>* samples_per_track) {
   piff::StreamReader reader;
   std::vector<uint8_t> held;
-  std::vector<uint64_t> buffer_starts;
+  std::vector<uint64_t> unit_starts;
   std::vector<uint64_t> moofs;
   uint64_t total = 0;
-  for (GstBuffer* b : out.buffers) {
-    buffer_starts.push_back(total);
-    std::vector<uint8_t> v = Bytes(b);
-    total += v.size();
-    held.insert(held.end(), v.begin(), v.end());
-    for (int guard = 0; guard < 100000; guard++) {
-      size_t want = reader.Want(held.size());
-      piff::StreamStep step;
-      piff::Status s = reader.Next(want ? held.data() : nullptr, want, held.size(), &step);
-      fail_unless(s.ok(), "StreamReader: %s (%s)", step.error_text.c_str(), s.message().c_str());
-      if (step.kind == piff::StreamStep::Kind::kNeedData) {
-        if (step.again) continue;
-        break;
-      }
-      if (step.kind == piff::StreamStep::Kind::kUnit && step.unit == piff::StreamUnit::kMoof) {
-        moofs.push_back(step.offset);
-        for (size_t k = 0; k < reader.fragments().size(); k++) {
-          (*samples_per_track)[reader.fragments()[k].track_id] += reader.fragments()[k].samples.size();
-          fail_unless(reader.Queue(k).ok());
+  for (const LiveOutput::Unit& u : out.units) {
+    unit_starts.push_back(total);
+    for (GstBuffer* b : u.buffers) {
+      std::vector<uint8_t> v = Bytes(b);
+      total += v.size();
+      held.insert(held.end(), v.begin(), v.end());
+      for (int guard = 0; guard < 100000; guard++) {
+        size_t want = reader.Want(held.size());
+        piff::StreamStep step;
+        piff::Status s = reader.Next(want ? held.data() : nullptr, want, held.size(), &step);
+        fail_unless(s.ok(), "StreamReader: %s (%s)", step.error_text.c_str(), s.message().c_str());
+        if (step.kind == piff::StreamStep::Kind::kNeedData) {
+          if (step.again) continue;
+          break;
         }
+        if (step.kind == piff::StreamStep::Kind::kUnit && step.unit == piff::StreamUnit::kMoof) {
+          moofs.push_back(step.offset);
+          for (size_t k = 0; k < reader.fragments().size(); k++) {
+            (*samples_per_track)[reader.fragments()[k].track_id] += reader.fragments()[k].samples.size();
+            fail_unless(reader.Queue(k).ok());
+          }
+        }
+        held.erase(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(step.size));
       }
-      held.erase(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(step.size));
     }
   }
   fail_unless(held.empty(), "%zu bytes left unread", held.size());
   fail_unless(!reader.Finish(0).truncated);
   fail_unless(reader.live_manifest().has_value() && reader.moov().has_value());
-  fail_unless_equals_int(moofs.size(), out.buffers.size() - 1);
-  for (size_t i = 0; i < moofs.size(); i++) fail_unless_equals_uint64(moofs[i], buffer_starts[i + 1]);
+  fail_unless_equals_int(moofs.size(), out.units.size() - 1);
+  for (size_t i = 0; i < moofs.size(); i++) fail_unless_equals_uint64(moofs[i], unit_starts[i + 1]);
 }
 
 void CheckAvStream(const LiveOutput& out) {
@@ -205,7 +247,7 @@ void CheckAvStream(const LiveOutput& out) {
   fail_unless_equals_int(counts[1], 50);
   fail_unless_equals_int(counts[2], 94);
   // No mfra by default.
-  for (GstBuffer* b : out.buffers) fail_unless(gst_buffer_get_size(b) != 8);
+  for (size_t i = 0; i < out.units.size(); i++) fail_unless(out.Bytes(i).size() != 8);
 }
 
 }  // namespace
@@ -231,17 +273,18 @@ GST_START_TEST(test_live_header_identical) {
   LiveOutput a, b;
   RunAv(false, &a);
   RunAv(true, &b, [](Rig& r) { gst_util_set_object_arg(G_OBJECT(r.mux), "timestamp-mode", "clock"); });
-  fail_unless(Bytes(a.buffers[0]) == Bytes(b.buffers[0]), "headers differ between runs");
+  fail_unless(a.Bytes(0) == b.Bytes(0), "headers differ between runs");
 }
 GST_END_TEST;
 
 GST_START_TEST(test_live_end_mfra) {
   LiveOutput out;
   RunAv(false, &out, [](Rig& r) { g_object_set(r.mux, "live-end-mfra", TRUE, nullptr); });
-  std::vector<uint8_t> last = Bytes(out.buffers.back());
+  std::vector<uint8_t> last = out.Bytes(out.units.size() - 1);
   std::vector<uint8_t> empty_mfra = {0, 0, 0, 8, 'm', 'f', 'r', 'a'};
   fail_unless(last == empty_mfra, "the last buffer is not the empty mfra");
-  fail_unless_equals_int(out.buffers.size(), 6);
+  fail_unless(!out.units.back().list);
+  fail_unless_equals_int(out.units.size(), 6);
 }
 GST_END_TEST;
 
@@ -269,30 +312,54 @@ GST_START_TEST(test_live_no_seek) {
 }
 GST_END_TEST;
 
-// Payload memory is the input's (fragments of 10 samples: within the 16
-// memories a GstBuffer holds).
-GST_START_TEST(test_live_payload_shared) {
+// Payload memory is the input's: every input memory is in the output once
+// (pointer-identical), and nothing else but the fragment headers is.
+// `frames` video frames at 25 fps, a keyframe every `gop`, fragments of
+// `fragment_ms`; returns the number of buffers of each fragment.
+static std::vector<size_t> RunShared(int frames, int gop, guint64 fragment_ms, size_t expect_fragments) {
   Rig r({"video_%u"}, Rig::Sink::kApp);
-  g_object_set(r.mux, "live", TRUE, "fragment-duration", static_cast<guint64>(400 * GST_MSECOND), nullptr);
+  PullLists(r);
+  g_object_set(r.mux, "live", TRUE, "fragment-duration", fragment_ms * GST_MSECOND, nullptr);
   r.SetCaps(0, VideoCaps());
   r.Start();
   std::vector<GstMemory*> inputs;
   GstClockTime dur = GST_SECOND / 25;
-  for (int i = 0; i < 30; i++) {
-    GstBuffer* b = Sample(2000, i * dur, i * dur, dur, i % 10 == 0);
+  for (int i = 0; i < frames; i++) {
+    GstBuffer* b = Sample(2000 + i, i * dur, i * dur, dur, i % gop == 0);
     inputs.push_back(gst_memory_ref(gst_buffer_peek_memory(b, 0)));
     r.Push(0, b);
   }
   r.EndAll();
   LiveOutput out;
   PullAll(r, &out);
-  CheckContract(out, 3);
-  size_t shared = 0;
-  for (GstBuffer* b : out.buffers)
-    for (guint m = 0; m < gst_buffer_n_memory(b); m++)
-      for (GstMemory* in : inputs) shared += gst_buffer_peek_memory(b, m) == in;
-  fail_unless_equals_int(shared, 30);
+  CheckContract(out, expect_fragments);
+  std::set<GstMemory*> in_set(inputs.begin(), inputs.end());
+  size_t shared = 0, other = 0;
+  std::vector<size_t> sizes;
+  for (size_t i = 1; i < out.units.size(); i++) {
+    sizes.push_back(out.units[i].buffers.size());
+    for (GstBuffer* b : out.units[i].buffers)
+      for (guint m = 0; m < gst_buffer_n_memory(b); m++) (in_set.count(gst_buffer_peek_memory(b, m)) ? shared : other)++;
+  }
+  fail_unless_equals_int(shared, frames);
+  fail_unless_equals_int(other, expect_fragments);  // the moof + mdat header of each
   for (GstMemory* m : inputs) gst_memory_unref(m);
+  return sizes;
+}
+
+// Fragments of 10 samples fit one buffer: a list of one.
+GST_START_TEST(test_live_payload_shared) {
+  std::vector<size_t> sizes = RunShared(30, 10, 400, 3);
+  for (size_t n : sizes) fail_unless_equals_int(n, 1);
+}
+GST_END_TEST;
+
+// A 2.4 s fragment of 60 samples (a real video fragment): still no copy;
+// the header and 15 samples, then 16 + 16 + 13 in three continuations.
+GST_START_TEST(test_live_long_fragment_shared) {
+  std::vector<size_t> sizes = RunShared(120, 60, 2000, 2);
+  fail_unless_equals_int(sizes.size(), 2);
+  for (size_t n : sizes) fail_unless_equals_int(n, 4);
 }
 GST_END_TEST;
 
@@ -323,6 +390,7 @@ GstPadProbeReturn RecordKeyRequests(GstPad*, GstPadProbeInfo* info, gpointer use
 // frame index (one fragment of 1 s), plus the encoder's first frame.
 void RunGrid(int first, GstClockTimeDiff video_phase, GstClockTimeDiff audio_phase, GridRun* run) {
   Rig r({"video_%u", "audio_%u"}, Rig::Sink::kApp);
+  PullLists(r);
   g_object_set(r.mux, "live", TRUE, "fragment-duration", static_cast<guint64>(GST_SECOND), nullptr);
   gst_util_set_object_arg(G_OBJECT(r.mux), "timestamp-mode", "running-time");
   gst_util_set_object_arg(G_OBJECT(r.mux), "fragment-boundaries", "clock-grid");
@@ -349,8 +417,8 @@ void RunGrid(int first, GstClockTimeDiff video_phase, GstClockTimeDiff audio_pha
   r.EndAll();
   LiveOutput out;
   PullAll(r, &out);
-  for (size_t i = 1; i < out.buffers.size(); i++) {
-    piff::PiffFile f = ParseFile(Bytes(out.buffers[i]));
+  for (size_t i = 1; i < out.units.size(); i++) {
+    piff::PiffFile f = ParseFile(out.Bytes(i));
     std::vector<piff::TrackFragmentSamples> fr;
     fail_unless(f.Fragments(&fr).ok());
     run->fragments[{fr[0].track_id, fr[0].decode_time}] = {fr[0].duration, fr[0].samples.size()};
@@ -396,6 +464,7 @@ GST_END_TEST;
 // track's fragments still come out, after the aggregator's latency.
 GST_START_TEST(test_live_stalled_input) {
   Rig r({"video_%u", "audio_%u"}, Rig::Sink::kApp, true);
+  PullLists(r);
   g_object_set(r.mux, "live", TRUE, "fragment-duration", static_cast<guint64>(400 * GST_MSECOND), nullptr);
   r.SetCaps(0, VideoCaps());
   r.SetCaps(1, AudioCaps());
@@ -407,7 +476,7 @@ GST_START_TEST(test_live_stalled_input) {
   GstSample* s;
   while (video_fragments < 3 && g_get_monotonic_time() < deadline &&
          (s = gst_app_sink_try_pull_sample(GST_APP_SINK(r.sink), GST_SECOND))) {
-    const GstStructure* m = FragmentMeta(gst_sample_get_buffer(s));
+    const GstStructure* m = FragmentMeta(FirstBuffer(s));
     guint track = 0;
     if (m && gst_structure_get_uint(m, "track-id", &track) && track == 1) video_fragments++;
     gst_sample_unref(s);
@@ -429,6 +498,7 @@ static Suite* ismvmux_live_suite(void) {
   tcase_add_test(tc, test_live_end_mfra);
   tcase_add_test(tc, test_live_no_seek);
   tcase_add_test(tc, test_live_payload_shared);
+  tcase_add_test(tc, test_live_long_fragment_shared);
   tcase_add_test(tc, test_live_clock_grid_ganged);
   tcase_add_test(tc, test_live_stalled_input);
   return s;

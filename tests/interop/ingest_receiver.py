@@ -16,7 +16,11 @@ Plan entries are used one per request in order; after the plan, every request
 gets 200. Entry keys: "status" (answer this code; for a body with errors,
 after reading it), "early" (with "status": answer right after the request
 headers, then close), "close_after" (close the connection after this many
-body bytes), "stall" (seconds to stop reading after "stall_after" body bytes).
+body bytes), "stall" (seconds to stop reading after "stall_after" body bytes),
+"answer_after" (with "status": after this many body bytes answer at once with a
+text/plain body "text", then close without reading on, as a publishing point
+that refuses a body mid-stream; with "linger": N, read and discard N more
+seconds first, as our origin does).
 
 CLI: python3 ingest_receiver.py [--port N] [--tls DIR] [--out DIR] [--plan JSON]
 serves until interrupted and writes each body to DIR/post-N.bin.
@@ -67,6 +71,10 @@ class _Closed(Exception):
     pass
 
 
+class _AnswerNow(Exception):
+    pass
+
+
 class _Conn:
     def __init__(self, sock, post: Post, plan: dict):
         self.sock = sock
@@ -107,6 +115,10 @@ class _Conn:
     def body_bytes(self, data: bytes):
         """Records body bytes one at a time against the plan's limits."""
         plan = self.plan
+        if "answer_after" in plan and self.body_seen + len(data) >= plan["answer_after"]:
+            self.post.body += data
+            self.body_seen += len(data)
+            raise _AnswerNow()
         if "close_after" in plan:
             room = plan["close_after"] - self.body_seen
             if room < len(data):
@@ -206,13 +218,29 @@ class IngestReceiver:
             except OSError:
                 pass
 
-    def _answer(self, c: _Conn, status: int):
-        reason = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    def _answer(self, c: _Conn, status: int, text: str = ""):
+        reason = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
+                  409: "Conflict", 429: "Too Many Requests",
                   500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Status")
         extra = 'WWW-Authenticate: Basic realm="ingest"\r\n' if status == 401 else ""
-        c.sock.sendall(("HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n%s\r\n" %
-                        (status, reason, extra)).encode())
+        body = text.encode()
+        if body:
+            extra += "Content-Type: text/plain\r\n"
+        c.sock.sendall(("HTTP/1.1 %d %s\r\nContent-Length: %d\r\nConnection: close\r\n%s\r\n" %
+                        (status, reason, len(body), extra)).encode() + body)
         c.post.status = status
+
+    def _answer_mid_body(self, c: _Conn):
+        self._answer(c, c.plan.get("status", 400), c.plan.get("text", ""))
+        end = time.monotonic() + c.plan.get("linger", 0)
+        try:
+            c.sock.shutdown(socket.SHUT_WR)
+            while time.monotonic() < end:
+                c.sock.settimeout(max(0.01, end - time.monotonic()))
+                if not c.sock.recv(65536):
+                    break
+        except OSError:
+            pass
 
     def _request(self, c: _Conn):
         post = c.post
@@ -231,6 +259,16 @@ class IngestReceiver:
         if c.plan.get("early"):
             self._answer(c, status)
             return
+        try:
+            self._body(c)
+        except _AnswerNow:
+            self._answer_mid_body(c)
+            return
+        post.complete = True
+        self._answer(c, status)
+
+    def _body(self, c: _Conn):
+        post = c.post
         if post.headers.get("transfer-encoding", "").lower() == "chunked":
             post.chunked = True
             while True:
@@ -246,8 +284,6 @@ class IngestReceiver:
             n = int(post.headers.get("content-length", "0"))
             post.content_length = n
             c.body(n)
-        post.complete = True
-        self._answer(c, status)
 
 
 def main(argv: List[str]) -> int:

@@ -490,5 +490,22 @@ def main(argv: List[str]) -> int:
     return 0
 
 
+
+def run_named_cases(rep: "Report", cases: dict, argv: List[str], call) -> None:
+    """Runs the cases named in argv (all when none), each as call(case function),
+    in its own report section with its time; an exception fails the case only."""
+    import time
+    import traceback
+    for name in [a for a in argv if not a.startswith("-")] or list(cases):
+        rep.section(name)
+        t = time.monotonic()
+        try:
+            call(cases[name])
+        except Exception:
+            rep.fail("%s: raised\n%s" % (name, traceback.format_exc()))
+        rep.note("%s took %.1f s" % (name, time.monotonic() - t))
+    rep.done()
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

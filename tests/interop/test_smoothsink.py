@@ -144,6 +144,122 @@ def case_4xx(rep, src, data):
         rep.ok(len(rx.posts) == 1, "%d: no retry loop (%d requests)" % (status, len(rx.posts)))
 
 
+def case_midbody(rep, src, data):
+    """An answer sent before the body ends, then a close (abrupt: a reset on
+    the unread body; or after reading on for a while, as our origin does)."""
+    for status, linger, text in ((409, 0, "409 Conflict: the header differs"), (400, 1, "bad ingest body at byte 7"),
+                                 (403, 0, "")):
+        rx = IngestReceiver(plan=[{}, {"status": status, "answer_after": 3000, "linger": linger, "text": text}] +
+                            [{"status": 500}] * 5)
+        rx.start()
+        r = run_sink(src, q(rx.url()) + " retry-delay=50", pre="queue ! ", src_props="blocksize=1000")
+        time.sleep(0.3)
+        rx.stop()
+        what = "mid-body %d%s" % (status, " (linger)" if linger else "")
+        rep.ok(r.rc != 0 and "ERROR" in r.out and ("HTTP %d" % status) in r.out,
+               "%s: an ERROR naming the status" % what, r.out[-600:])
+        if text:
+            rep.ok(text in r.out, "%s: the ERROR carries the server's reason" % what, r.out[-600:])
+        rep.ok(r.elapsed < 6 + linger, "%s: fails within seconds (%.1f s)" % (what, r.elapsed))
+        rep.ok(len(rx.posts) == 2, "%s: no retry (%d requests)" % (what, len(rx.posts)), repr(rx.posts))
+    for status in (408, 429):
+        rx = IngestReceiver(plan=[{}, {"status": status, "answer_after": 3000, "text": "%d later" % status}])
+        rx.start()
+        r = run_sink(src, q(rx.url()) + " retry-delay=50")
+        rx.wait_posts(4, 5, complete=True)
+        rx.stop()
+        what = "mid-body %d" % status
+        rep.ok(r.rc == 0, "%s: reconnected and completed" % what, r.out[-600:])
+        rep.ok(len(rx.posts) == 4 and bytes(rx.posts[3].body) == data, "%s: the new POST carries the whole input" % what,
+               repr(rx.posts))
+        rep.ok(r.stat("reconnects") == "1" and str(status) in r.stat("last-error"),
+               "%s: stats reconnects = 1, last-error names it" % what, r.stat("last-error"))
+
+
+def case_idle(rep, src, data):
+    """The input pauses longer than idle-timeout: the POST ends cleanly (a
+    complete chunked body, 200), and the next fragment starts a new POST with
+    the identical header and the last two fragments per track first."""
+    header, frags = split(data)
+    half = len(frags) // 2
+    first = header + b"".join(f for _, f in frags[:half])
+    rx = IngestReceiver()
+    rx.start()
+    cmd = ("gst-launch-1.0 -m fdsrc fd=0 ! smoothsink %s idle-timeout=700 retry-delay=50" % q(rx.url()))
+    p = subprocess.Popen(["sh", "-c", cmd], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    p.stdin.write(first)
+    p.stdin.flush()
+    ended = rx.wait_posts(2, 5, complete=True)
+    time.sleep(0.3)
+    rest = data[len(first):]
+    out = p.communicate(rest, timeout=30)[0].decode(errors="replace")
+    rx.wait_posts(4, 5, complete=True)
+    rx.stop()
+    rep.ok(p.returncode == 0, "idle: the sink completes", out[-600:])
+    rep.ok(ended, "idle: the first POST ended (complete chunked body) while the input paused", repr(rx.posts))
+    posts = [x for x in rx.posts if x.body]
+    rep.ok(len(posts) == 2 and all(x.complete and x.status == 200 for x in posts),
+           "idle: two complete POSTs with bodies, both answered 200", repr(rx.posts))
+    if len(posts) != 2:
+        return
+    rep.ok(bytes(posts[0].body) == first, "idle: the first POST is the header and the fragments before the pause")
+    last_two = []
+    for track in sorted({t for t, _ in frags[:half]}):
+        last_two += [i for i, (t, _) in enumerate(frags[:half]) if t == track][-2:]
+    resend = b"".join(frags[i][1] for i in sorted(last_two))
+    rep.ok(bytes(posts[1].body) == header + resend + rest,
+           "idle: the second POST is the header, the last two fragments per track, then the rest",
+           "%d vs %d bytes" % (len(posts[1].body), len(header + resend + rest)))
+    m = re.findall(r"idle-ends=\(guint64\)(\d+)", out)
+    rep.ok(m and m[-1] == "1", "idle: stats idle-ends = 1", repr(m[-1:]))
+
+
+def live_file(path: str, width: int, seconds: int = 3):
+    """A live ingest file of `ismvmux live=true` (no mfra), `width` wide (the header differs by it)."""
+    subprocess.run(["sh", "-c", "gst-launch-1.0 -q videotestsrc num-buffers=%d ! video/x-raw,width=%d,height=90,"
+                    "framerate=30/1 ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! "
+                    "ismvmux live=true fragment-duration=1000000000 ! filesink location=%s" % (seconds * 30, width, path)],
+                   check=True, timeout=60, capture_output=True)
+    return open(path, "rb").read()
+
+
+def push_bytes(path: str, data: bytes, requests: int):
+    """Writes `data` to `path` and pushes it to a fresh receiver: (Run, the POSTs with a body)."""
+    open(path, "wb").write(data)
+    rx = IngestReceiver()
+    rx.start()
+    r = run_sink(path, q(rx.url()))
+    rx.wait_posts(requests, 5, complete=True)
+    rx.stop()
+    return r, [x for x in rx.posts if x.body]
+
+
+def case_newheader(rep, src, data):
+    """Two concatenated live files with different headers (a restarted muxer):
+    a WARNING, the first POST ends cleanly after the first file's fragments,
+    a second POST starts with the new header and carries only the second
+    file's fragments; the same header twice keeps one POST."""
+    with tempfile.TemporaryDirectory() as d:
+        a = live_file(os.path.join(d, "a.isml"), 160)
+        b = live_file(os.path.join(d, "b.isml"), 192)
+        r, posts = push_bytes(os.path.join(d, "ab.isml"), a + b, 4)
+        rep.ok(r.rc == 0, "newheader: the sink completes", r.out[-600:])
+        rep.ok("header (ftyp/moov) changed" in r.out, "newheader: a WARNING says the header changed", r.out[-600:])
+        rep.ok(len(posts) == 2 and all(x.complete and x.status == 200 for x in posts),
+               "newheader: two complete POSTs", repr(posts))
+        if len(posts) == 2:
+            rep.ok(bytes(posts[0].body) == a, "newheader: the first POST is the first file exactly")
+            rep.ok(bytes(posts[1].body) == b, "newheader: the second POST is the second file exactly (new header, "
+                   "no old fragments)", "%d vs %d bytes" % (len(posts[1].body), len(b)))
+        r, posts = push_bytes(os.path.join(d, "aa.isml"), a + a, 2)
+        rep.ok(r.rc == 0 and "header (ftyp/moov) changed" not in r.out and len(posts) == 1,
+               "newheader: the same header again keeps the one POST", repr(posts))
+        if posts:
+            h = split(a)[0]
+            rep.ok(bytes(posts[0].body) == a + a[len(h):],
+                   "newheader: ... which carries every fragment and the header once")
+
+
 def case_5xx(rep, src, data):
     rx = IngestReceiver(plan=[{"status": 500}, {"status": 503}])
     rx.start()
@@ -501,7 +617,7 @@ def case_livemux(rep, src, data):
 
 
 CASES = {
-    "clean": case_clean, "4xx": case_4xx, "5xx": case_5xx, "reset": case_reset, "stall": case_stall,
+    "clean": case_clean, "4xx": case_4xx, "midbody": case_midbody, "idle": case_idle, "newheader": case_newheader, "5xx": case_5xx, "reset": case_reset, "stall": case_stall,
     "overflow": case_overflow, "backup": case_backup, "tls": case_tls, "credentials": case_credentials,
     "paced": case_paced, "pertrack": case_pertrack, "garbage": case_garbage, "ffmpeg": case_ffmpeg, "mfra": case_mfra, "livemux": case_livemux,
 }
@@ -514,17 +630,7 @@ def main(argv):
     rep = media.Report("test_smoothsink")
     src = media.ensure_ffmpeg_encoded("isml")
     data = open(src, "rb").read()
-    names = [a for a in argv if not a.startswith("-")] or list(CASES)
-    for name in names:
-        rep.section(name)
-        t = time.monotonic()
-        try:
-            CASES[name](rep, src, data)
-        except Exception:
-            import traceback
-            rep.fail("%s: raised\n%s" % (name, traceback.format_exc()))
-        rep.note("%s took %.1f s" % (name, time.monotonic() - t))
-    rep.done()
+    media.run_named_cases(rep, CASES, argv, lambda case: case(rep, src, data))
 
 
 if __name__ == "__main__":

@@ -104,6 +104,86 @@ void TestReconnectAfterEverythingConfirmed() {
   g_assert_cmpuint(b.OnAcked(1000).size(), ==, 0);
 }
 
+// Fragments 0..n-1 of track 1 (the first also of track 2 when `shared`),
+// sent and all confirmed.
+void SendTrack1AndConfirm(IngestBacklog* b, uint64_t n, bool shared) {
+  for (uint64_t i = 0; i < n; i++) {
+    IngestFragment f = Frag(i);
+    f.track_id = 1;
+    if (i == 0 && shared) f.other_tracks = {2};
+    b->Add(f);
+  }
+  HandAll(b);
+  for (uint64_t i = 0; i < n; i++) b->OnWritten(i, 10 * (i + 1));
+  b->OnAcked(1000);
+}
+
+// A moof with trafs of tracks 1 and 2 (seq 0), then fragments of track 1
+// only: it stays among the last two of track 2 and is resent for it.
+void TestMultiTrafFiledUnderEveryTrack() {
+  IngestBacklog b;
+  SendTrack1AndConfirm(&b, 6, true);
+  // Track 1's last two are 4, 5; track 2's is 0: 1, 2, 3 are freed, 0 is kept.
+  std::vector<uint64_t> rel = b.TakeReleased();
+  std::sort(rel.begin(), rel.end());
+  g_assert_cmpuint(rel.size(), ==, 3);
+  g_assert_cmpuint(rel[0], ==, 1);
+  g_assert_cmpuint(rel[2], ==, 3);
+  g_assert_cmpuint(b.OnConnectionLost(), ==, 3);
+  std::vector<uint64_t> handed = HandAll(&b);
+  g_assert_cmpuint(handed.size(), ==, 3);
+  g_assert_cmpuint(handed[0], ==, 0);
+  g_assert_cmpuint(handed[1], ==, 4);
+  g_assert_cmpuint(handed[2], ==, 5);
+  // Filed under track 1 only, the same moof would have been freed.
+  IngestBacklog one;
+  SendTrack1AndConfirm(&one, 6, false);
+  g_assert_cmpuint(one.TakeReleased().size(), ==, 4);
+}
+
+// The time limit counts a multi-traf fragment for each of its tracks.
+void TestMultiTrafCountsForTimeOfEachTrack() {
+  IngestBacklogLimits limits;
+  limits.max_duration_ms = 5000;
+  IngestBacklog b(limits);
+  IngestFragment both = Frag(0);
+  both.track_id = 1;
+  both.other_tracks = {2};
+  g_assert_cmpuint(b.Add(both).size(), ==, 0);
+  IngestFragment t2 = Frag(1);
+  t2.track_id = 2;
+  g_assert_cmpuint(b.Add(t2).size(), ==, 0);  // track 2: 4 s
+  IngestFragment again = Frag(3);
+  again.track_id = 2;
+  std::vector<uint64_t> d = b.Add(again);  // track 2: 6 s > 5 s: the oldest of track 2 (the shared one) goes
+  g_assert_cmpuint(d.size(), ==, 1);
+  g_assert_cmpuint(d[0], ==, 0);
+}
+
+// A new header at fragment 6: older fragments are not handed on the old
+// POST's successor, leave the resend set, and the unconfirmed are reported.
+void TestForgetAtNewHeader() {
+  IngestBacklog b;
+  for (uint64_t i = 0; i < 9; i++) b.Add(Frag(i));
+  std::vector<uint64_t> handed;
+  while (auto s = b.Hand(nullptr, 6)) handed.push_back(*s);
+  g_assert_cmpuint(handed.size(), ==, 6);  // 0..5 only
+  g_assert_cmpuint(b.queued_fragments(6), ==, 0);
+  g_assert_cmpuint(b.queued_fragments(), ==, 3);
+  for (uint64_t i = 0; i < 6; i++) b.OnWritten(i, 10 * (i + 1));
+  b.OnAcked(40);  // 0..3 confirmed; 4, 5 not
+  b.TakeReleased();
+  std::vector<uint64_t> lost = b.Forget(6);
+  g_assert_cmpuint(lost.size(), ==, 2);
+  g_assert_cmpuint(lost[0], ==, 4);
+  g_assert_cmpuint(lost[1], ==, 5);
+  g_assert_cmpuint(b.TakeReleased().size(), ==, 6);  // 0..3 (the resend set) and 4, 5
+  g_assert_cmpuint(b.pending_fragments(), ==, 3);
+  // A reconnect now resends nothing of the old header.
+  g_assert_cmpuint(b.OnConnectionLost(), ==, 0);
+  g_assert_cmpuint(*b.Hand(), ==, 6);
+}
+
 void TestOverflowDropsOldestNeverSent() {
   IngestBacklogLimits lim;
   lim.max_bytes = 5000;
@@ -160,6 +240,9 @@ int main(int argc, char** argv) {
   g_test_add_func("/ingest_backlog/clean_flow", TestCleanFlowFreesAllButResendSet);
   g_test_add_func("/ingest_backlog/reconnect_resends", TestReconnectResendsLastTwoPerTrackAndUnconfirmed);
   g_test_add_func("/ingest_backlog/reconnect_after_confirmed", TestReconnectAfterEverythingConfirmed);
+  g_test_add_func("/ingest_backlog/multi_traf", TestMultiTrafFiledUnderEveryTrack);
+  g_test_add_func("/ingest_backlog/multi_traf_time", TestMultiTrafCountsForTimeOfEachTrack);
+  g_test_add_func("/ingest_backlog/forget", TestForgetAtNewHeader);
   g_test_add_func("/ingest_backlog/overflow_bytes", TestOverflowDropsOldestNeverSent);
   g_test_add_func("/ingest_backlog/overflow_time", TestOverflowByTimePerTrack);
   g_test_add_func("/ingest_backlog/ticks_to_ms", TestTicksToMs);

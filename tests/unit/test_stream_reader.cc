@@ -255,6 +255,43 @@ void TestRelay() {
   }
 }
 
+// The units of `bytes` walked at once in `mode`.
+std::vector<StreamUnit> UnitsOf(const std::vector<uint8_t>& bytes, StreamMode mode) {
+  StreamReader reader(StreamLimits(), mode);
+  std::vector<StreamUnit> units;
+  size_t at = 0;
+  for (int guard = 0; guard < 100000; guard++) {
+    size_t left = bytes.size() - at;
+    size_t want = reader.Want(left);
+    StreamStep step;
+    g_assert_true(reader.Next(want ? bytes.data() + at : nullptr, want, left, &step).ok());
+    if (step.kind == StreamStep::Kind::kNeedData) {
+      if (step.again) continue;
+      break;
+    }
+    if (step.kind == StreamStep::Kind::kUnit) units.push_back(step.unit);
+    at += static_cast<size_t>(step.size);
+  }
+  g_assert_cmpuint(at, ==, bytes.size());
+  return units;
+}
+
+// A restarted muxer (a second ftyp/LSM/moov after fragments): relay mode
+// gives the later moov as a unit (smoothsink starts a new POST with it),
+// sample mode skips it as before.
+void TestRelaySecondHeader() {
+  Layout a = MakeStream(2, 5);
+  std::vector<uint8_t> both = a.bytes;
+  Append(&both, a.bytes);
+  auto count = [](const std::vector<StreamUnit>& u, StreamUnit k) { return std::count(u.begin(), u.end(), k); };
+  std::vector<StreamUnit> relay = UnitsOf(both, StreamMode::kRelay);
+  g_assert_cmpint(count(relay, StreamUnit::kMoov), ==, 2);
+  g_assert_cmpint(count(relay, StreamUnit::kFtyp), ==, 2);
+  g_assert_cmpint(count(relay, StreamUnit::kMoof), ==, 2 * static_cast<int>(a.moof_count));
+  std::vector<StreamUnit> samples = UnitsOf(both, StreamMode::kSamples);
+  g_assert_cmpint(count(samples, StreamUnit::kMoov), ==, 1);
+}
+
 // Relay mode reads mdat and mfra whole, so their sizes are limited too.
 void TestRelayLimits() {
   Layout l = MakeStream(2, 5);
@@ -457,6 +494,7 @@ int main(int argc, char** argv) {
   g_test_add_func("/stream_reader/pieces", TestPieces);
   g_test_add_func("/stream_reader/relay", TestRelay);
   g_test_add_func("/stream_reader/relay_limits", TestRelayLimits);
+  g_test_add_func("/stream_reader/relay_second_header", TestRelaySecondHeader);
   g_test_add_func("/stream_reader/bounded_mdat", TestBoundedMdat);
   g_test_add_func("/stream_reader/hostile_sizes", TestHostileSizes);
   g_test_add_func("/stream_reader/truncation", TestTruncation);
