@@ -87,6 +87,24 @@ std::string ArchiveBaseName(const std::string& point_name) {
   return base.empty() ? "archive" : base;
 }
 
+Status CheckPointName(const std::string& name) {
+  constexpr size_t kMaxName = 200;
+  if (name.empty()) return Status::Error("the point's name is empty");
+  if (name.size() > kMaxName)
+    return Status::Error("the point's name is longer than " + std::to_string(kMaxName) + " bytes");
+  for (char c : name)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return Status::Error("the point's name has a control character");
+  for (size_t start = 0;;) {
+    size_t slash = name.find('/', start);
+    std::string segment = name.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (segment.empty()) return Status::Error("the point's name has an empty segment");
+    if (segment == "." || segment == "..") return Status::Error("the point's name has a \"" + segment + "\" segment");
+    if (slash == std::string::npos) return Status::Ok();
+    start = slash + 1;
+  }
+}
+
 ArchiveFile::~ArchiveFile() { Close(); }
 
 void ArchiveFile::Close() {
@@ -248,6 +266,41 @@ Status ScanArchiveFile(ByteSource& file, const std::string& path, ArchiveScan* o
   return Status::Ok();
 }
 
+Status WriteMeasuredBitrates(const std::string& path, const std::vector<RecordedBitrate>& bitrates) {
+  std::string text;
+  for (const RecordedBitrate& b : bitrates)
+    text += ArchiveFileName(b.stream_id) + " " + std::to_string(b.track_id) + " " + std::to_string(b.bitrate) + "\n";
+  GError* err = nullptr;
+  if (g_file_set_contents(path.c_str(), text.data(), static_cast<gssize>(text.size()), &err)) return Status::Ok();
+  Status s = Status::Error("cannot write " + path + ": " + err->message);
+  g_error_free(err);
+  return s;
+}
+
+std::vector<RecordedBitrate> ReadMeasuredBitrates(const std::string& path) {
+  std::vector<RecordedBitrate> out;
+  gchar* contents = nullptr;
+  gsize len = 0;
+  if (!g_file_get_contents(path.c_str(), &contents, &len, nullptr)) return out;
+  gchar** lines = g_strsplit(contents, "\n", -1);
+  g_free(contents);
+  for (int i = 0; lines[i]; i++) {
+    gchar** f = g_strsplit(lines[i], " ", -1);
+    RecordedBitrate b;
+    guint64 track = 0, bitrate = 0;
+    if (g_strv_length(f) == 3 && StreamIdOfArchiveFile(f[0], &b.stream_id) &&
+        g_ascii_string_to_unsigned(f[1], 10, 1, UINT32_MAX, &track, nullptr) &&
+        g_ascii_string_to_unsigned(f[2], 10, 1, UINT32_MAX, &bitrate, nullptr)) {
+      b.track_id = static_cast<uint32_t>(track);
+      b.bitrate = static_cast<uint32_t>(bitrate);
+      out.push_back(b);
+    }
+    g_strfreev(f);
+  }
+  g_strfreev(lines);
+  return out;
+}
+
 Status MoveArchiveAside(const std::string& dir) {
   std::string previous = dir + "/previous";
   if (g_mkdir_with_parents(previous.c_str(), 0755) != 0) return Errno("cannot create", previous);
@@ -261,7 +314,8 @@ Status MoveArchiveAside(const std::string& dir) {
   Status s;
   while (const char* name = g_dir_read_name(d)) {
     std::string n = name;
-    if (!HasSuffix(n, ".ismv") && !HasSuffix(n, ".ism") && !HasSuffix(n, ".ismc")) continue;
+    if (!HasSuffix(n, ".ismv") && !HasSuffix(n, ".ism") && !HasSuffix(n, ".ismc") && !HasSuffix(n, ".bitrates"))
+      continue;
     if (g_rename((dir + "/" + n).c_str(), (previous + "/" + n).c_str()) != 0 && s)
       s = Errno("cannot move aside", dir + "/" + n);
   }

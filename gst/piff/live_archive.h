@@ -17,6 +17,11 @@
 //                             (BASE: the last path segment of the point's
 //                             name), so piff::Asset / `gst-smooth inspect`
 //                             / the VOD origin read it as a normal asset.
+//   ARCHIVE_DIR/BASE.bitrates the bitrates the point measured for tracks
+//                             whose Live Server Manifest says
+//                             systemBitrate 0 (live_point.h), one line
+//                             "STREAM.ismv TRACKID BITRATE" each, so a
+//                             recovered point serves the same URLs.
 //   ARCHIVE_DIR/previous/     the archive of the event before, moved there
 //                             when a stopped point starts again.
 //
@@ -41,6 +46,11 @@ std::string ArchiveFileName(const std::string& stream_id);  // "720p" -> "720p.i
 bool StreamIdOfArchiveFile(const std::string& file_name, std::string* stream_id);
 // "events/channel1" -> "channel1".
 std::string ArchiveBaseName(const std::string& point_name);
+// Whether a point's name (from a URL: "events/channel1") can be its archive
+// folder under a root: refused when it is empty or longer than 200 bytes,
+// has a control character (bytes below 0x20, 0x7f), an empty segment
+// ("a//b", a leading or trailing '/') or a "." or ".." segment.
+Status CheckPointName(const std::string& name);
 
 // One stream's .ismv, open for appending and reading back (pread). Closed
 // by the destructor without anything written: a crash and a destroyed
@@ -92,8 +102,19 @@ struct ArchiveScan {
 // mdat, and its samples lie inside that mdat.
 Status ScanArchiveFile(ByteSource& file, const std::string& path, ArchiveScan* out);
 
-// Moves the files of a finished event in `dir` (the .ismv, .ism and .ismc
-// files) into dir/previous/, replacing what was there.
+// A bitrate the point measured (BASE.bitrates).
+struct RecordedBitrate {
+  std::string stream_id;
+  uint32_t track_id = 0;
+  uint32_t bitrate = 0;
+};
+Status WriteMeasuredBitrates(const std::string& path, const std::vector<RecordedBitrate>& bitrates);
+// Absent file: none. Lines that do not parse are skipped (the point then
+// measures that track again from its first archived fragment).
+std::vector<RecordedBitrate> ReadMeasuredBitrates(const std::string& path);
+
+// Moves the files of a finished event in `dir` (the .ismv, .ism, .ismc and
+// .bitrates files) into dir/previous/, replacing what was there.
 Status MoveArchiveAside(const std::string& dir);
 
 }  // namespace piff

@@ -28,11 +28,15 @@ namespace {
 constexpr uint32_t kManifestTimescale = 10000000;
 
 struct Track {
+  // The stream that owns it: its archive file holds the track's fragments.
+  // A redundant copy in another stream (the same description) adds its
+  // fragments to this track, and to this file.
   std::string stream_id;
   uint32_t track_id = 0;
   std::string kind;  // "video" / "audio": the LSM element
   std::string name;  // trackName: Fragments(name=...)
-  uint32_t bitrate = 0;
+  uint32_t declared_bitrate = 0;  // the LSM's systemBitrate; 0: unknown
+  uint32_t bitrate = 0;  // QualityLevel bitrate: declared, or measured (0 until then)
   TrackConfig config;  // from the moov (language from the LSM when it says)
   std::string fourcc;
   LiveTimeline timeline;
@@ -48,6 +52,27 @@ struct Stream {
 };
 
 std::string StreamLabel(const std::string& id) { return "Streams(" + id + ")"; }
+
+// Two streams carry the same track (a redundant copy, digest 4.3) when its
+// LSM entry and its coding are the same.
+bool SameDescription(const Track& a, const Track& b) {
+  const TrackConfig &x = a.config, &y = b.config;
+  return a.kind == b.kind && a.name == b.name && a.track_id == b.track_id &&
+         a.declared_bitrate == b.declared_bitrate && a.fourcc == b.fourcc && x.kind == y.kind &&
+         x.timescale == y.timescale && x.language == y.language && x.sample_entry == y.sample_entry &&
+         x.width == y.width && x.height == y.height && x.avcc == y.avcc && x.sample_rate == y.sample_rate &&
+         x.channels == y.channels && x.audio_specific_config == y.audio_specific_config && x.sinf == y.sinf;
+}
+
+// bytes*8 over the duration, rounded, in bit/s (presentation.h's rule),
+// at least 1; a zero duration counts as one second.
+uint32_t MeasureBitrate(uint64_t bytes, uint64_t duration, uint32_t timescale) {
+  TrackSummary one;
+  one.config.timescale = timescale;
+  one.payload_bytes = bytes;
+  one.fragments.push_back({0, duration != 0 ? duration : timescale});
+  return std::max<uint32_t>(MeasuredBitrate(one), 1);
+}
 
 std::string TrackLabel(const Track& t) {
   return t.kind + " track \"" + t.name + "\" at " + std::to_string(t.bitrate) + " bit/s";
@@ -104,6 +129,8 @@ struct LivePoint::Impl {
   std::optional<uint64_t> idle_since;
   LivePointCounters counters;
   std::string last_archive_error;
+  // The client manifest as last built; null: to be built (see ManifestXml).
+  mutable std::shared_ptr<const std::string> manifest;
 
   std::string Dir() const { return settings.archive_dir; }
   std::string Base() const { return ArchiveBaseName(name); }
@@ -140,13 +167,13 @@ struct LivePoint::Impl {
       t.stream_id = id;
       t.kind = st.kind;
       t.name = st.track_name();
+      t.declared_bitrate = st.system_bitrate;
       t.bitrate = st.system_bitrate;
       std::optional<uint32_t> track_id = st.track_id();
       std::string what = where + ": " + st.kind + " \"" + t.name + "\"";
       if (st.kind != "video" && st.kind != "audio")
         return Status::Error(what + ": " + st.kind + " tracks are not supported (video and audio only)");
       if (!track_id) return Status::Error(what + " has no trackID");
-      if (t.bitrate == 0) return Status::Error(what + " has no systemBitrate");
       const TrackBox* trak = header.moov.FindTrack(*track_id);
       if (!trak) return Status::Error(what + ": trackID " + std::to_string(*track_id) + " is not in the moov");
       IndexedTrack described;
@@ -168,7 +195,8 @@ struct LivePoint::Impl {
       if (!lang.empty() && LanguageToIso639_2T(lang, &iso)) t.config.language = iso;
       t.fourcc = described.manifest_fourcc;
       for (const Track& o : *out)
-        if (o.track_id == t.track_id || (o.kind == t.kind && o.name == t.name && o.bitrate == t.bitrate))
+        if (o.track_id == t.track_id ||
+            (o.kind == t.kind && o.name == t.name && t.bitrate != 0 && o.bitrate == t.bitrate))
           return Status::Error(where + ": the Live Server Manifest lists " + TrackLabel(t) + " twice");
       out->push_back(std::move(t));
     }
@@ -177,15 +205,27 @@ struct LivePoint::Impl {
 
   // Adds a stream and its tracks; `create`: start its archive file (a new
   // stream), else the caller opens the recovered one.
+  // A track described exactly like one of another stream is a redundant
+  // copy of it; one that only shares its StreamIndex and declared bitrate
+  // clashes (two different tracks would have the same URL).
   Status AddStream(const std::string& id, const IngestHeader& header, bool create, Stream** out) {
     std::vector<Track> added;
     Status s = DescribeStream(id, header, &added);
     if (!s) return s;
-    for (const Track& t : added)
-      for (const Track& o : tracks)
-        if (o.kind == t.kind && o.name == t.name && o.bitrate == t.bitrate)
+    std::vector<size_t> copy_of(added.size(), SIZE_MAX);
+    for (size_t k = 0; k < added.size(); k++) {
+      const Track& t = added[k];
+      for (size_t i = 0; i < tracks.size() && copy_of[k] == SIZE_MAX; i++) {
+        const Track& o = tracks[i];
+        if (o.kind != t.kind || o.name != t.name) continue;
+        if (SameDescription(o, t))
+          copy_of[k] = i;
+        else if (t.declared_bitrate != 0 && o.bitrate == t.declared_bitrate)
           return Status::Error(StreamLabel(id) + ": " + TrackLabel(t) + " is already sent by " +
-                               StreamLabel(o.stream_id));
+                               StreamLabel(o.stream_id) + " with another description (a redundant copy must be " +
+                               "identical: trackID, codec data, timescale, bitrate, name)");
+      }
+    }
     auto stream = std::make_unique<Stream>();
     stream->id = id;
     stream->header = header;
@@ -195,14 +235,45 @@ struct LivePoint::Impl {
       s = stream->archive.Create(Dir() + "/" + ArchiveFileName(id), header.bytes);
       if (!s) return s;
     }
-    for (Track& t : added) {
+    for (size_t k = 0; k < added.size(); k++) {
+      if (copy_of[k] != SIZE_MAX) {
+        stream->tracks.push_back(copy_of[k]);
+        counters.redundant_tracks++;
+        continue;
+      }
       stream->tracks.push_back(tracks.size());
-      tracks.push_back(std::move(t));
+      tracks.push_back(std::move(added[k]));
     }
     streams.push_back(std::move(stream));
     *out = streams.back().get();
+    manifest.reset();
     return Status::Ok();
   }
+
+  // A track of unknown bitrate gets one from its first fragment, unique in
+  // its StreamIndex (one more bit/s until it is), kept in BASE.bitrates.
+  void AssignBitrate(Track* t, uint64_t bytes, uint64_t duration) {
+    uint32_t b = MeasureBitrate(bytes, duration, t->config.timescale);
+    for (bool taken = true; taken;) {
+      taken = false;
+      for (const Track& o : tracks)
+        if (&o != t && o.kind == t->kind && o.name == t->name && o.bitrate == b) taken = true;
+      if (taken) b = b == UINT32_MAX ? 1 : b + 1;
+    }
+    t->bitrate = b;
+    SaveBitrates();
+  }
+
+  void SaveBitrates() {
+    if (settings.archive_dir.empty()) return;
+    std::vector<RecordedBitrate> all;
+    for (const Track& t : tracks)
+      if (t.declared_bitrate == 0 && t.bitrate != 0) all.push_back({t.stream_id, t.track_id, t.bitrate});
+    Status s = WriteMeasuredBitrates(BitratesPath(), all);
+    if (!s) ArchiveError(s);
+  }
+
+  std::string BitratesPath() const { return Dir() + "/" + Base() + ".bitrates"; }
 
   Track* FindTrack(const Stream& s, uint32_t track_id) {
     for (size_t i : s.tracks)
@@ -212,7 +283,7 @@ struct LivePoint::Impl {
 
   const Track* FindTrack(uint32_t bitrate, const std::string& track_name) const {
     for (const Track& t : tracks)
-      if (t.bitrate == bitrate && t.name == track_name) return &t;
+      if (t.bitrate != 0 && t.bitrate == bitrate && t.name == track_name) return &t;
     return nullptr;
   }
 
@@ -222,6 +293,7 @@ struct LivePoint::Impl {
     stopped = false;
     end_seen = false;
     idle_since.reset();
+    manifest.reset();
     if (!settings.archive_dir.empty()) {
       Status s = MoveArchiveAside(Dir());
       if (!s) ArchiveError(s);
@@ -241,7 +313,10 @@ struct LivePoint::Impl {
   // fragment behind its ladder is not left out for it.
   std::vector<TrackSummary> Summaries() const {
     std::map<std::string, std::pair<uint64_t, uint64_t>> range;  // name -> [lo, hi)
+    // A track of unknown bitrate has no fragment yet: left out until its
+    // first one measures it.
     for (const Track& t : tracks) {
+      if (t.bitrate == 0) continue;
       size_t a = WindowStart(t), b = ListedEnd(t);
       std::pair<uint64_t, uint64_t> r = a < b ? std::make_pair(t.timeline.at(a).time, t.timeline.at(b - 1).end())
                                               : std::make_pair(UINT64_MAX, uint64_t{0});
@@ -253,6 +328,7 @@ struct LivePoint::Impl {
     }
     std::vector<TrackSummary> out;
     for (const Track& t : tracks) {
+      if (t.bitrate == 0) continue;
       TrackSummary s;
       s.config = t.config;
       s.fourcc = t.fourcc;
@@ -287,8 +363,16 @@ struct LivePoint::Impl {
   }
 
   Status BuildManifests(const std::string& ismc_name, Presentation* p) const {
-    Status s = BuildPresentation(Summaries(), kManifestTimescale, ismc_name, p);
-    if (!s) return s;
+    std::vector<TrackSummary> summaries = Summaries();
+    // Every track still waits for the first fragment that measures its
+    // bitrate: a live manifest without StreamIndex (clients poll again).
+    if (summaries.empty() && !stopped) {
+      *p = Presentation();
+      p->client.timescale = kManifestTimescale;
+    } else {
+      Status s = BuildPresentation(summaries, kManifestTimescale, ismc_name, p);
+      if (!s) return s;
+    }
     ClientManifest& cm = p->client;
     cm.protection = Protection();
     if (!stopped) {
@@ -300,26 +384,35 @@ struct LivePoint::Impl {
     return Status::Ok();
   }
 
-  std::string ManifestXml() const {
-    Presentation p;
-    if (!BuildManifests("", &p)) return "";
-    ClientManifestWriteOptions options;
-    // GStreamer reads LookAheadFragmentCount, ExoPlayer only the spec's
-    // LookaheadCount (digest 7.1).
-    options.write_spec_lookahead_name = !stopped;
-    return p.client.Write(options);
+  // Built again only after something changed (manifest reset), so the
+  // many clients polling a running manifest cost a copy of a pointer.
+  Status ManifestXml(std::shared_ptr<const std::string>* xml) const {
+    if (!manifest) {
+      Presentation p;
+      Status s = BuildManifests("", &p);
+      if (!s) return s.WithContext("the manifest of " + name + ".isml");
+      ClientManifestWriteOptions options;
+      // GStreamer reads LookAheadFragmentCount, ExoPlayer only the spec's
+      // LookaheadCount (digest 7.1).
+      options.write_spec_lookahead_name = !stopped;
+      manifest = std::make_shared<const std::string>(p.client.Write(options));
+    }
+    *xml = manifest;
+    return Status::Ok();
   }
 
   // The stop: every archive file gets its mfra, then the .ism and .ismc.
   void Stop() {
     if (stopped) return;
     stopped = true;
+    manifest.reset();
     if (settings.archive_dir.empty()) return;
     for (auto& s : streams) {
       if (!s->archive.is_open()) continue;
       MovieFragmentRandomAccessBox mfra;
       for (size_t i : s->tracks) {
         const Track& t = tracks[i];
+        if (t.stream_id != s->id) continue;  // a redundant copy: in its owner's file
         TrackFragmentRandomAccessBox tfra;
         tfra.track_id = t.track_id;
         for (size_t k = 0; k < t.timeline.size(); k++) {
@@ -363,8 +456,11 @@ struct LivePoint::Impl {
     if (!s) return s.WithContext(path);
     for (const ArchivedFragment& f : scan.fragments) {
       Track* t = FindTrack(*stream, f.track_id);
+      // A redundant copy recovered before its owner's file: the file that
+      // holds the track's fragments owns it.
+      if (t && t->stream_id != id && t->timeline.empty()) t->stream_id = id;
       // Not something the point wrote: the file is cut before it.
-      if (!t || t->timeline.Check(f.entry.time, f.entry.duration) != LiveOffer::kAdd) {
+      if (!t || t->stream_id != id || t->timeline.Check(f.entry.time, f.entry.duration) != LiveOffer::kAdd) {
         scan.good_end = f.entry.offset;
         scan.ended = false;
         break;
@@ -416,6 +512,15 @@ std::unique_ptr<LivePoint> LivePoint::Recover(std::string name, LivePointSetting
       return nullptr;
     }
   }
+  // Once every file is read (a redundant track's owner is the file with
+  // its fragments): the measured bitrates as recorded, else (BASE.bitrates
+  // lost) measured again from the first archived fragment.
+  const std::vector<RecordedBitrate> recorded = ReadMeasuredBitrates(m.BitratesPath());
+  for (Track& t : m.tracks)
+    for (const RecordedBitrate& b : recorded)
+      if (t.declared_bitrate == 0 && b.stream_id == t.stream_id && b.track_id == t.track_id) t.bitrate = b.bitrate;
+  for (Track& t : m.tracks)
+    if (t.bitrate == 0 && !t.timeline.empty()) m.AssignBitrate(&t, t.timeline.at(0).size, t.timeline.at(0).duration);
   return point;
 }
 
@@ -462,6 +567,9 @@ FragmentFate LivePoint::AddFragment(const std::string& stream_id, IngestFragment
   Stream* s = m.FindStream(stream_id);
   Track* t = s ? m.FindTrack(*s, fragment.track_id) : nullptr;
   if (!t || fragment.bytes.size() > UINT32_MAX) return FragmentFate::kRejected;
+  // A redundant copy's fragments go to the track's owner (timeline, file).
+  Stream* owner = t->stream_id == s->id ? s : m.FindStream(t->stream_id);
+  if (!owner) return FragmentFate::kRejected;
   m.counters.bytes_in += fragment.bytes.size();
   switch (t->timeline.Check(fragment.time, fragment.duration)) {
     case LiveOffer::kDuplicate:
@@ -478,10 +586,11 @@ FragmentFate LivePoint::AddFragment(const std::string& stream_id, IngestFragment
   e.duration = fragment.duration;
   e.size = static_cast<uint32_t>(fragment.bytes.size());
   e.moof_size = MoofSize(fragment.bytes);
-  Renumber(&fragment.bytes, ++s->sequence);
-  if (s->archive.is_open()) {
+  if (t->bitrate == 0) m.AssignBitrate(t, fragment.bytes.size(), fragment.duration);
+  Renumber(&fragment.bytes, ++owner->sequence);
+  if (owner->archive.is_open()) {
     uint64_t at = 0;
-    Status st = s->archive.Append(fragment.bytes, &at);
+    Status st = owner->archive.Append(fragment.bytes, &at);
     if (st)
       e.offset = at;
     else
@@ -489,6 +598,7 @@ FragmentFate LivePoint::AddFragment(const std::string& stream_id, IngestFragment
   }
   t->timeline.Add(e, std::move(fragment.bytes), m.settings.memory_fragments);
   m.counters.fragments_added++;
+  m.manifest.reset();
   return FragmentFate::kAdded;
 }
 
@@ -517,7 +627,7 @@ bool LivePoint::running() const { return !impl_->tracks.empty() && !impl_->stopp
 bool LivePoint::stopped() const { return impl_->stopped; }
 const std::string& LivePoint::name() const { return impl_->name; }
 
-std::string LivePoint::ClientManifestXml() const { return impl_->ManifestXml(); }
+Status LivePoint::ClientManifestXml(std::shared_ptr<const std::string>* xml) const { return impl_->ManifestXml(xml); }
 
 FragmentLookup LivePoint::Fragment(uint32_t bitrate, const std::string& track_name, uint64_t time,
                                    std::vector<uint8_t>* response) const {

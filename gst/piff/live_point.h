@@ -65,6 +65,10 @@ enum class FragmentLookup {
 struct LivePointCounters {
   uint64_t streams_opened = 0, reconnects = 0, refused_headers = 0;
   uint64_t fragments_added = 0, duplicates = 0, out_of_order = 0, bytes_in = 0;
+  // Tracks of a stream identical to another stream's track (redundant
+  // audio, digest 4.3): their fragments go to that track, the repeats
+  // counted in duplicates.
+  uint64_t redundant_tracks = 0;
   // Archive writes that failed (disk full, ...): the fragment is served
   // from memory while held; last_archive_error() says why.
   uint64_t archive_errors = 0;
@@ -87,7 +91,15 @@ class LivePoint {
   // connection and for any later one whose header bytes are identical
   // (reconnect, redundant encoder); an error (for a 4xx and a log line)
   // when they differ while the point runs, or when its tracks clash with
-  // another stream's. A stopped point starts again with the new header.
+  // another stream's (same StreamIndex and declared bitrate, another
+  // description). A track described exactly like another stream's (LSM
+  // entry: kind, name, trackID, systemBitrate; the moov's codec data,
+  // timescale, language) is a redundant copy of it. A track whose LSM says
+  // systemBitrate 0 (FFmpeg without -b:v, ismvmux without a bitrate tag)
+  // gets the bitrate of its first fragment: bytes * 8 / duration, rounded,
+  // made unique in its StreamIndex by adding 1 bit/s; kept in the point
+  // and in the archive's BASE.bitrates, so reconnects and a restart keep
+  // the same URLs. A stopped point starts again with the new header.
   Status OpenStream(const std::string& stream_id, const IngestHeader& header, uint64_t now_ms);
   FragmentFate AddFragment(const std::string& stream_id, IngestFragment fragment, uint64_t now_ms);
   // The connection ended (`end_of_stream`: it sent an mfra). When no stream
@@ -104,8 +116,10 @@ class LivePoint {
   // The running client manifest (IsLive="TRUE" while running,
   // LookAheadFragmentCount, DVRWindowLength, the window's timeline, the
   // ProtectionHeader of an encrypted stream); after the stop an on-demand
-  // manifest of the archive.
-  std::string ClientManifestXml() const;
+  // manifest of the archive. Cached: built again only when a fragment,
+  // a stream or the stop changed the point, so a poll costs a pointer
+  // copy. An error says why it cannot be built (for a 500).
+  Status ClientManifestXml(std::shared_ptr<const std::string>* xml) const;
   // A fragment response: the fragment's moof with a tfrf box listing up to
   // `lookahead` following fragments, and its mdat.
   FragmentLookup Fragment(uint32_t bitrate, const std::string& track_name, uint64_t time,

@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -57,8 +58,16 @@ IngestFragment Frag(uint32_t track_id, uint64_t time) {
   return f;
 }
 
+// The point's client manifest text (it must build).
+std::string Xml(const LivePoint& p) {
+  std::shared_ptr<const std::string> xml;
+  Status s = p.ClientManifestXml(&xml);
+  if (!s) g_error("no manifest: %s", s.message().c_str());
+  return *xml;
+}
+
 ClientManifest Manifest(const LivePoint& p) {
-  std::string xml = p.ClientManifestXml();
+  std::string xml = Xml(p);
   ClientManifest m;
   Status s = ClientManifest::Parse(xml, &m);
   if (!s) g_error("manifest does not parse: %s\n%s", s.message().c_str(), xml.c_str());
@@ -131,7 +140,7 @@ void TestManifestAndFragments() {
   g_assert_true(p.running());
   for (uint64_t k = 0; k < 5; k++)
     for (uint32_t track : {1u, 2u}) g_assert_true(p.AddFragment("s1", Frag(track, k * kD), 0) == FragmentFate::kAdded);
-  std::string xml = p.ClientManifestXml();
+  std::string xml = Xml(p);
   g_assert_nonnull(strstr(xml.c_str(), "LookAheadFragmentCount=\"2\""));
   g_assert_nonnull(strstr(xml.c_str(), "IsLive=\"TRUE\""));
   ClientManifest m = Manifest(p);
@@ -234,7 +243,7 @@ void TestFates() {
   g_assert_cmpuint(c.fragments_added, ==, 4);
   g_assert_cmpuint(c.duplicates, ==, 2);
   g_assert_cmpuint(c.out_of_order, ==, 3);
-  std::string xml = p.ClientManifestXml();
+  std::string xml = Xml(p);
   g_assert_nonnull(strstr(xml.c_str(), ("t=\"" + std::to_string(10 * kD) + "\"").c_str()));
   // Look-ahead 0: fragment responses carry no tfrf.
   std::vector<uint8_t> r;
@@ -372,10 +381,13 @@ void TestHeaders() {
   Status s = p.OpenStream("s1", HeaderOf(MakeHeader(other)), 0);
   g_assert_false(s.ok());
   EXPECT_STR(s.message(), "Streams(s1) header differs from the first connection: the Live Server Manifest differs");
-  // The same tracks from another stream clash.
-  s = p.OpenStream("s2", HeaderOf(header), 0);
+  // A track at the same URL from another stream, described otherwise
+  // (its language), clashes.
+  std::vector<FixtureTrack> french = VideoAudio();
+  french[0].language = "fr";
+  s = p.OpenStream("s2", HeaderOf(MakeHeader(french)), 0);
   g_assert_false(s.ok());
-  g_assert_nonnull(strstr(s.message().c_str(), "is already sent by Streams(s1)"));
+  g_assert_nonnull(strstr(s.message().c_str(), "is already sent by Streams(s1) with another description"));
   // A second bitrate of the ladder in a stream of its own is fine.
   FixtureTrack v2;
   v2.bitrate = 500000;
@@ -572,6 +584,165 @@ void TestFileNames() {
   g_assert_false(StreamIdOfArchiveFile("a.ism", &id));
   EXPECT_STR(ArchiveFileName("720p"), "720p.ismv");
   EXPECT_STR(ArchiveBaseName("events/ch1"), "ch1");
+  g_assert_true(CheckPointName("events/ch1").ok());
+  g_assert_true(CheckPointName("a..b/.c/d.").ok());
+  g_assert_true(CheckPointName(std::string(200, 'n')).ok());
+  for (const std::string& bad : {std::string(), std::string(201, 'n'), std::string("a\x01b"), std::string("a\x7f"),
+                                 std::string("a//b"), std::string("/a"), std::string("a/"), std::string("./a"),
+                                 std::string("a/.."), std::string("..")})
+    g_assert_false(CheckPointName(bad).ok());
+}
+
+// systemBitrate 0 (FFmpeg without -b:v): each track gets the bitrate of
+// its first fragment, unique in its StreamIndex, kept over a reconnect,
+// later fragments, a restart (BASE.bitrates) and the stop (.ism).
+void TestUnknownBitrate() {
+  TempDir dir("livepoint-XXXXXX");
+  LivePointSettings settings;
+  settings.lookahead = 0;
+  settings.archive_dir = dir.path + "/ch";
+  FixtureTrack lo, hi;
+  lo.bitrate = hi.bitrate = 0;
+  hi.track_id = 3;
+  const std::vector<uint8_t> lo_header = MakeHeader({lo}), hi_header = MakeHeader({hi});
+  const uint64_t size = Frag(1, 0).bytes.size();
+  const uint32_t expected = static_cast<uint32_t>((size * 8 * 10000000 + kD / 2) / kD);
+  {
+    LivePoint p("ch", settings);
+    g_assert_true(p.OpenStream("lo", HeaderOf(lo_header), 0).ok());
+    g_assert_true(p.OpenStream("hi", HeaderOf(hi_header), 0).ok());
+    // Not measured yet: not in the manifest, no URL.
+    g_assert_null(Find(Manifest(p), "video"));
+    std::vector<uint8_t> r;
+    g_assert_true(p.Fragment(0, "video", 0, &r) == FragmentLookup::kNoTrack);
+    g_assert_true(p.AddFragment("lo", Frag(1, 0), 0) == FragmentFate::kAdded);
+    g_assert_true(p.AddFragment("hi", Frag(3, 0), 0) == FragmentFate::kAdded);  // same size: one bit/s more
+    IngestFragment bigger = Frag(1, kD);
+    bigger.bytes.resize(bigger.bytes.size() * 3);
+    g_assert_true(p.AddFragment("lo", std::move(bigger), 0) == FragmentFate::kAdded);
+    g_assert_true(p.OpenStream("lo", HeaderOf(lo_header), 0).ok());  // reconnect
+    g_assert_true(p.Fragment(expected, "video", 0, &r) == FragmentLookup::kFound);
+    g_assert_true(p.Fragment(expected + 1, "video", 0, &r) == FragmentLookup::kFound);
+    ClientManifest m = Manifest(p);
+    const StreamIndex* video = Find(m, "video");
+    g_assert_cmpuint(video->quality_levels.size(), ==, 2);
+    g_assert_cmpuint(video->quality_levels[0].bitrate, ==, expected);
+    g_assert_cmpuint(video->quality_levels[1].bitrate, ==, expected + 1);
+  }  // killed mid-event
+  std::string error;
+  const std::string recorded_path = settings.archive_dir + "/ch.bitrates";
+  gchar* recorded = nullptr;
+  gsize recorded_size = 0;
+  g_assert_true(g_file_get_contents(recorded_path.c_str(), &recorded, &recorded_size, nullptr));
+  {
+    // BASE.bitrates lost: measured again from the first archived fragments,
+    // unique still (which of the two gets the extra bit/s may differ).
+    g_assert_cmpint(g_unlink(recorded_path.c_str()), ==, 0);
+    std::unique_ptr<LivePoint> lost = LivePoint::Recover("ch", settings, &error);
+    if (!lost) g_error("%s", error.c_str());
+    std::vector<uint8_t> r;
+    g_assert_true(lost->Fragment(expected, "video", 0, &r) == FragmentLookup::kFound);
+    g_assert_true(lost->Fragment(expected + 1, "video", 0, &r) == FragmentLookup::kFound);
+  }
+  g_assert_true(g_file_set_contents(recorded_path.c_str(), recorded, static_cast<gssize>(recorded_size), nullptr));
+  g_free(recorded);
+  std::unique_ptr<LivePoint> p = LivePoint::Recover("ch", settings, &error);
+  if (!p) g_error("%s", error.c_str());
+  // "hi.ismv" is read first: without BASE.bitrates it would get `expected`.
+  std::vector<uint8_t> r;
+  g_assert_true(p->Fragment(expected + 1, "video", 0, &r) == FragmentLookup::kFound);
+  CheckResponse(r, 3, 0, {});
+  g_assert_true(p->OpenStream("hi", HeaderOf(hi_header), 0).ok());
+  g_assert_true(p->AddFragment("hi", Frag(3, kD), 0) == FragmentFate::kAdded);
+  p->CloseStream("hi", true, 10);
+  g_assert_true(p->stopped());
+  std::unique_ptr<Asset> asset;
+  g_assert_true(Asset::Load(settings.archive_dir + "/ch.ism", &asset).ok());
+  const StreamIndex* video = Find(asset->client_manifest(), "video");
+  g_assert_cmpuint(video->quality_levels.size(), ==, 2);
+  g_assert_cmpuint(std::min(video->quality_levels[0].bitrate, video->quality_levels[1].bitrate), ==, expected);
+  g_assert_cmpuint(std::max(video->quality_levels[0].bitrate, video->quality_levels[1].bitrate), ==, expected + 1);
+}
+
+// Identical audio in two streams (digest 4.3): one track, the second
+// stream's copy adds what the first has not sent yet, repeats are
+// duplicates; it stays one track after a restart.
+void TestRedundantAudio() {
+  TempDir dir("livepoint-XXXXXX");
+  LivePointSettings settings;
+  settings.lookahead = 0;
+  settings.archive_dir = dir.path + "/ch";
+  std::vector<FixtureTrack> lo = VideoAudio(), hi = VideoAudio();
+  lo[0].bitrate = 300000;
+  hi[0].track_id = 3;
+  std::swap(hi[0], hi[1]);  // another order in the LSM and moov
+  {
+    LivePoint p("ch", settings);
+    g_assert_true(p.OpenStream("lo", HeaderOf(MakeHeader(lo)), 0).ok());
+    g_assert_true(p.OpenStream("hi", HeaderOf(MakeHeader(hi)), 0).ok());
+    g_assert_cmpuint(p.counters().redundant_tracks, ==, 1);
+    g_assert_true(p.AddFragment("lo", Frag(2, 0), 0) == FragmentFate::kAdded);
+    g_assert_true(p.AddFragment("hi", Frag(2, 0), 0) == FragmentFate::kDuplicate);
+    g_assert_true(p.AddFragment("hi", Frag(2, kD), 0) == FragmentFate::kAdded);  // hi ahead
+    g_assert_true(p.AddFragment("lo", Frag(2, kD), 0) == FragmentFate::kDuplicate);
+    g_assert_cmpuint(p.counters().duplicates, ==, 2);
+    ClientManifest m = Manifest(p);
+    const StreamIndex* audio = Find(m, "audio");
+    g_assert_cmpuint(audio->quality_levels.size(), ==, 1);
+    g_assert_true(Times(*audio) == (std::vector<uint64_t>{0, kD}));
+    // A different audio at that URL still clashes.
+    std::vector<FixtureTrack> other = VideoAudio();
+    other[0].bitrate = 700000;
+    other[1].language = "fr";
+    Status s = p.OpenStream("other", HeaderOf(MakeHeader(other)), 0);
+    g_assert_false(s.ok());
+    g_assert_nonnull(strstr(s.message().c_str(), "with another description"));
+  }
+  std::string error;
+  std::unique_ptr<LivePoint> p = LivePoint::Recover("ch", settings, &error);
+  if (!p) g_error("%s", error.c_str());
+  ClientManifest m = Manifest(*p);
+  const StreamIndex* audio = Find(m, "audio");
+  g_assert_true(Times(*audio) == (std::vector<uint64_t>{0, kD}));
+  std::vector<uint8_t> r;
+  g_assert_true(p->Fragment(128000, "audio", kD, &r) == FragmentLookup::kFound);
+  CheckResponse(r, 2, kD, {});
+  p->CloseStream("lo", true, 10);
+  g_assert_true(p->stopped());
+  std::unique_ptr<Asset> asset;
+  g_assert_true(Asset::Load(settings.archive_dir + "/ch.ism", &asset).ok());
+  for (const std::string& problem : asset->problems()) g_error("archive problem: %s", problem.c_str());
+  g_assert_cmpuint(Find(asset->client_manifest(), "audio")->FragmentCount(), ==, 2);
+}
+
+// The manifest is built once per change: the same text object while
+// nothing changes, the same text a fresh point builds, a new one when a
+// fragment becomes listed.
+void TestManifestCache() {
+  LivePointSettings settings;
+  settings.lookahead = 1;
+  LivePoint p("p", settings), fresh("p", settings);
+  for (LivePoint* q : {&p, &fresh}) {
+    g_assert_true(q->OpenStream("s1", HeaderOf(MakeHeader(VideoAudio())), 0).ok());
+    for (uint32_t track : {1u, 2u}) q->AddFragment("s1", Frag(track, 0), 0);
+  }
+  std::shared_ptr<const std::string> a, b, c, d;
+  g_assert_true(p.ClientManifestXml(&a).ok());
+  g_assert_true(p.ClientManifestXml(&b).ok());
+  g_assert_true(a.get() == b.get());
+  g_assert_cmpuint(Find(Manifest(p), "video")->FragmentCount(), ==, 0);
+  for (LivePoint* q : {&p, &fresh})
+    for (uint32_t track : {1u, 2u}) q->AddFragment("s1", Frag(track, kD), 0);
+  g_assert_true(p.ClientManifestXml(&c).ok());
+  g_assert_true(c.get() != a.get());
+  g_assert_true(*c != *a);
+  g_assert_cmpuint(Find(Manifest(p), "video")->FragmentCount(), ==, 1);
+  g_assert_true(fresh.ClientManifestXml(&d).ok());
+  EXPECT_STR(*c, *d);
+  // A duplicate changes nothing: not built again.
+  p.AddFragment("s1", Frag(1, kD), 0);
+  g_assert_true(p.ClientManifestXml(&d).ok());
+  g_assert_true(d.get() == c.get());
 }
 
 }  // namespace
@@ -592,5 +763,8 @@ int main(int argc, char** argv) {
   g_test_add_func("/live-point/recover", TestRecover);
   g_test_add_func("/live-point/recover-torn", TestRecoverTorn);
   g_test_add_func("/live-point/file-names", TestFileNames);
+  g_test_add_func("/live-point/unknown-bitrate", TestUnknownBitrate);
+  g_test_add_func("/live-point/redundant-audio", TestRedundantAudio);
+  g_test_add_func("/live-point/manifest-cache", TestManifestCache);
   return g_test_run();
 }

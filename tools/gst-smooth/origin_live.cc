@@ -111,6 +111,13 @@ bool LivePoints::MakeArchiveDir(const std::string& name, std::string* why) const
 
 std::shared_ptr<LiveSlot> LivePoints::Find(const std::string& name, bool create, unsigned* status,
                                            std::string* why) {
+  // Before any file is looked at or folder made: the name becomes a path.
+  piff::Status valid = piff::CheckPointName(name);
+  if (!valid) {
+    *status = 400;
+    *why = valid.message();
+    return nullptr;
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = slots_.find(name);
   if (it != slots_.end()) return it->second;
@@ -193,6 +200,7 @@ piff::LivePointCounters LivePoints::Counters() const {
     sum.out_of_order += c.out_of_order;
     sum.bytes_in += c.bytes_in;
     sum.archive_errors += c.archive_errors;
+    sum.redundant_tracks += c.redundant_tracks;
   }
   return sum;
 }
@@ -241,23 +249,21 @@ void ServeLive(Loop* loop, SoupServerMessage* msg, const RequestInfo& info) {
   Transfer* t = TransferOf(msg);
   SoupMessageHeaders* h = soup_server_message_get_response_headers(msg);
   if (req.kind == OriginRequest::Kind::kManifest) {
-    std::string xml;
+    std::shared_ptr<const std::string> xml;
     bool running = false, has_tracks = false;
+    piff::Status built;
     {
       std::lock_guard<std::mutex> lock(slot->mutex);
       running = slot->point->running();
       has_tracks = running || slot->point->stopped();
-      if (has_tracks) xml = slot->point->ClientManifestXml();
+      if (has_tracks) built = slot->point->ClientManifestXml(&xml);
     }
     if (!has_tracks) {
       RespondError(msg, SOUP_STATUS_NOT_FOUND, "the publishing point " + req.asset_path + " has no stream yet");
       return;
     }
-    // The core gives no reason (ClientManifestXml has no Status): an empty
-    // manifest is its failure, never a 200.
-    if (xml.empty()) {
-      RespondError(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
-                   "the publishing point " + req.asset_path + " cannot build its manifest");
+    if (!built) {
+      RespondError(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, built.message());
       return;
     }
     // A running manifest changes with every fragment: a cache (or CDN) may
@@ -266,10 +272,10 @@ void ServeLive(Loop* loop, SoupServerMessage* msg, const RequestInfo& info) {
                                 running ? o->live_manifest_cache_control.c_str() : o->manifest_cache_control.c_str());
     soup_message_headers_append(h, "Vary", "Accept-Encoding");
     BytesPtr body;
-    if (info.gzip_ok && (body = Gzip(xml))) {
+    if (info.gzip_ok && (body = Gzip(*xml))) {
       soup_message_headers_append(h, "Content-Encoding", "gzip");
     } else {
-      body.reset(g_bytes_new(xml.data(), xml.size()));
+      body.reset(g_bytes_new(xml->data(), xml->size()));
     }
     if (t) {
       t->log.served = Served::kManifest;

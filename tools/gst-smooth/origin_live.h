@@ -12,6 +12,7 @@
 #include <string>
 
 #include "ingest_stream.h"
+#include "live_archive.h"
 #include "live_point.h"
 #include "origin_internal.h"
 
@@ -41,8 +42,8 @@ class LivePoints {
   // archive (root/dir/NAME/) holds (LivePoint::Recover: a restart), else,
   // with `create`, a new one (its folders made under the root). Its
   // settings: serve's, overridden by root/dir/NAME.isml when that file
-  // exists. Null with *status (404, 403, 409, 503) and *why when there is
-  // none.
+  // exists. Null with *status (400 for a name piff::CheckPointName
+  // refuses, 404, 403, 409, 503) and *why when there is none.
   std::shared_ptr<LiveSlot> Find(const std::string& name, bool create, unsigned* status, std::string* why);
   // Time passes for every point (idle stop).
   void Tick(uint64_t now_ms);
