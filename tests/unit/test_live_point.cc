@@ -651,7 +651,7 @@ void TestUnknownBitrate() {
   // "hi.ismv" is read first: without BASE.bitrates it would get `expected`.
   std::vector<uint8_t> r;
   g_assert_true(p->Fragment(expected + 1, "video", 0, &r) == FragmentLookup::kFound);
-  CheckResponse(r, 3, 0, {});
+  CheckResponse(r, 3, 0, {}, false);
   g_assert_true(p->OpenStream("hi", HeaderOf(hi_header), 0).ok());
   g_assert_true(p->AddFragment("hi", Frag(3, kD), 0) == FragmentFate::kAdded);
   p->CloseStream("hi", true, 10);
@@ -706,7 +706,7 @@ void TestRedundantAudio() {
   g_assert_true(Times(*audio) == (std::vector<uint64_t>{0, kD}));
   std::vector<uint8_t> r;
   g_assert_true(p->Fragment(128000, "audio", kD, &r) == FragmentLookup::kFound);
-  CheckResponse(r, 2, kD, {});
+  CheckResponse(r, 2, kD, {}, false);
   p->CloseStream("lo", true, 10);
   g_assert_true(p->stopped());
   std::unique_ptr<Asset> asset;
