@@ -644,6 +644,12 @@ FragmentLookup LivePoint::Fragment(uint32_t bitrate, const std::string& track_na
   }
   size_t i = static_cast<size_t>(found);
   if (i < start) return FragmentLookup::kOutOfWindow;
+  // While live with a look-ahead, a track's newest fragment is held back
+  // (412, as for one not received yet) until the next one arrives, so every
+  // fragment a client gets names at least one successor in its tfrf:
+  // GStreamer 1.22's mssdemux, given a live fragment with no successor,
+  // aborts (no tfrf) or restarts from the window's start (an empty one).
+  if (!m.stopped && m.settings.lookahead > 0 && i + 1 == tl.size()) return FragmentLookup::kNotYet;
   std::vector<uint8_t> read;
   const std::vector<uint8_t>* bytes = tl.Resident(i);
   if (!bytes) {

@@ -149,9 +149,16 @@ int main(int argc, char** argv) {
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   GstBus* bus = gst_element_get_bus(pipeline);
   int rc = 1;
-  GstMessage* msg = gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND,
+  // PROBE_RUN_SECONDS: a live stream that may never end is stopped after that
+  // long (exit 3) instead of timing out.
+  const char* run = g_getenv("PROBE_RUN_SECONDS");
+  const guint64 run_seconds = run ? g_ascii_strtoull(run, nullptr, 10) : 0;
+  GstMessage* msg = gst_bus_timed_pop_filtered(bus, (run_seconds ? run_seconds : 120) * GST_SECOND,
                                                static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  if (!msg) {
+  if (!msg && run_seconds) {
+    fprintf(stderr, "stopped after %" G_GUINT64_FORMAT " s\n", run_seconds);
+    rc = 3;
+  } else if (!msg) {
     fprintf(stderr, "timeout\n");
   } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
     rc = 0;

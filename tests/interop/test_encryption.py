@@ -68,9 +68,13 @@ def enc_props(scheme, **extra):
     return p
 
 
-def probe(pipeline, timeout=120, stub_decryptor=False):
+def probe(pipeline, timeout=120, stub_decryptor=False, run_seconds=None):
+    """Runs protection_probe; with run_seconds it stops a stream that has not
+    ended by then (exit 3)."""
     tool = os.path.join(media.build_dir(), "tests", "interop", "protection_probe")
     env = dict(os.environ)
+    if run_seconds:
+        env["PROBE_RUN_SECONDS"] = str(int(run_seconds))
     if stub_decryptor:
         # mssdemux needs a Decryptor factory for the manifest's system id
         # (tests/interop/stub_decryptor.cc); own registry, not the shared one.

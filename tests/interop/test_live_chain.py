@@ -13,9 +13,9 @@ Checks per case: the archive holds every fragment the encoder made (the
 muxer output teed to a file) exactly once, with a continuous timeline;
 mssdemux played at the live edge (its first video fragment is among the
 last ones listed when it started) and decoded every frame of the fragments
-it fetched (the last one may be cut by the stop) -- reported, not asserted,
-while the origin serves the newest fragment without a tfrf (see
-test_live_edge_tfrf: mssdemux 1.22 then stalls or aborts); after EOS the archive
+it fetched -- reported, not asserted (see the note at the check: stopping a
+live gst-launch-1.0 player cleanly is not possible, and mssdemux 1.22
+restarts from the window's start at the end of the event); after EOS the archive
 plays to EOS through the same server with every video and audio frame, and
 `gst-smooth inspect` exits 0.
 """
@@ -98,6 +98,9 @@ def check_case(rep, case):
             since = len(origin.log_lines())
             play = max(3.0, SECONDS - (time.time() - t0) - 1.0)
             rc, counts, demuxers, out = play_for(origin.url + point + ".isml/Manifest", play)
+            # What the player fetched, before the edge check below fetches more.
+            time.sleep(0.3)  # the log line of a response is written when it is finished
+            player_log = origin.log_lines()[since:]
             no_tfrf = tfrf_test.edge_without_tfrf(origin, point, os.path.join(root, "edge.mp4"))
             rc_enc = enc.wait(SECONDS + 30)
         finally:
@@ -114,37 +117,28 @@ def check_case(rep, case):
         copies = [copy_of(sid) for sid in ids]
         vframes, aframes = video_frames_by_time(copies)
         # Playback at the live edge, every frame of what it fetched.
-        fetched = fetched_fragments(origin.log_lines()[since:])
+        fetched = fetched_fragments(player_log)
         video = [t for name, t in fetched if name == "video"]
         rep.ok("mssdemux" in demuxers, "playbin picked mssdemux (%s)" % sorted(demuxers))
         rep.ok(bool(video) and video[0] >= listed[-2], "mssdemux started at the live edge: first video fragment "
                "t=%s, last listed %s" % (video[:1], listed[-2:]))
         audio = [t for name, t in fetched if name == "audio"]
-        if no_tfrf:
-            # The origin serves the newest fragment of a track without a tfrf
-            # (test_live_edge_tfrf, an expected failure); mssdemux 1.22 then
-            # fails to parse it and stalls, refetches or aborts on the next
-            # fragment (g_assert parser->moof == NULL). Until that is fixed the
-            # strict frame counts are reported, not asserted; once it is, they are.
-            rep.note("KNOWN DEFECT (test_live_edge_tfrf): newest fragments served without tfrf %s; mssdemux "
-                     "decoded %d video and %d audio frames from %d video and %d audio fragments fetched%s"
-                     % (no_tfrf, counts.get("vcount", 0), counts.get("acount", 0), len(set(video)), len(set(audio)),
-                        "; it aborted: " + MSSDEMUX_ABORT if MSSDEMUX_ABORT in out else ""))
-            rep.ok(counts.get("vcount", 0) > 0 and counts.get("acount", 0) > 0,
-                   "mssdemux decoded video and audio frames while live")
-        else:
-            want = sum(vframes.get(t, 0) for t in set(video))
-            per = max(vframes.values()) if vframes else 0
-            got = counts.get("vcount", 0)
-            rep.ok(want - per <= got <= want and got > 0,
-                   "mssdemux decoded %d video frames of the %d in the %d video fragments it fetched (the last may "
-                   "be cut by the stop)" % (got, want, len(set(video))), out[-800:])
-            awant = sum(aframes.get(t, 0) for t in set(audio))
-            aper = max(aframes.values()) if aframes else 0
-            agot = counts.get("acount", 0)
-            rep.ok(awant - aper <= agot <= awant and agot > 0,
-                   "mssdemux decoded %d audio frames of the %d in the %d audio fragments it fetched"
-                   % (agot, awant, len(set(audio))))
+        rep.ok(not no_tfrf, "every live fragment response carries a tfrf, also the newest one's (%s)" % no_tfrf)
+        # Reported, not asserted: gst-launch-1.0 -e cannot stop a live mssdemux
+        # (the EOS it sends is ignored; the player runs until it is killed, 10 s
+        # later, losing the frames in its queues), and when the live manifest
+        # turns on-demand at the end of the event mssdemux 1.22 starts again at
+        # the window's start (it finds no fragment after its position and falls
+        # back to the first), whose older timestamps stall playbin's queues.
+        # smoothsrc (issue 11/12) is the client that must get this right.
+        want = sum(vframes.get(t, 0) for t in set(video))
+        awant = sum(aframes.get(t, 0) for t in set(audio))
+        rep.note("mssdemux decoded %d of the %d video frames and %d of the %d audio frames in the %d video and %d "
+                 "audio fragments it fetched (%d fetches, %d distinct)" % (
+                     counts.get("vcount", 0), want, counts.get("acount", 0), awant, len(set(video)), len(set(audio)),
+                     len(fetched), len(set(fetched))))
+        rep.ok(counts.get("vcount", 0) > 0 and counts.get("acount", 0) > 0,
+               "mssdemux decoded video and audio frames while live")
         # The archive: every fragment exactly once, continuous.
         for sid in ids:
             problems = rig.compare(copy_of(sid), rig.archive_file(root, point, sid))

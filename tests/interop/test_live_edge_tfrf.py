@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Interop, expected to FAIL until the origin changes (registered with
-should_fail): while a point is live, every fragment response must carry a
-tfrf box, also the newest fragment of a track (no later fragment received
-yet), where it can only list zero entries.
+"""Interop: while a point is live (look-ahead > 0), every fragment response
+it serves carries a tfrf box that names at least the next fragment: the
+newest fragment of a track is held back (412) until the next one arrives,
+and after the stop a tfrf with no entries is still sent.
 
 Why: GStreamer 1.22's mssdemux parses every live fragment for its tfxd and
 tfrf (gstmssfragmentparser.c); a fragment without a tfrf is a parse error
@@ -10,9 +10,8 @@ tfrf (gstmssfragmentparser.c); a fragment without a tfrf is a parse error
 moof then hits `g_assert (parser->moof == NULL)`: the player aborts. A player
 that downloads faster than real time (fakesink sync=false, or catching up)
 reaches the newest fragment through the tfrf entries of the previous ones.
-test_live_chain records that abort; this test shows the cause in the
-origin's answers: `gst-smooth serve --ingest` (gst/piff/live_point's
-AddFragmentReferences) writes no tfrf when no later fragment is known.
+This test checks the origin's answers (gst/piff/live_point.cc,
+LivePoint::Fragment): it used to serve the newest fragment without a tfrf.
 
 Rig: `ismvmux live=true` → smoothsink → `gst-smooth serve --ingest
 --lookahead 2`, 6 s of video + AAC; after 4 s the newest fragment of each

@@ -166,8 +166,11 @@ void TestManifestAndFragments() {
   CheckResponse(r, 1, kD, {2 * kD, 3 * kD});
   g_assert_true(p.Fragment(1000000, "video", 3 * kD, &r) == FragmentLookup::kFound);
   CheckResponse(r, 1, 3 * kD, {4 * kD});  // one follows so far
-  g_assert_true(p.Fragment(128000, "audio", 4 * kD, &r) == FragmentLookup::kFound);
-  CheckResponse(r, 2, 4 * kD, {});
+  // The newest fragment of a track is held back while live (412) until the
+  // next one arrives: every response then names a successor in its tfrf
+  // (mssdemux 1.22 aborts or restarts on a live fragment without one).
+  g_assert_true(p.Fragment(128000, "audio", 4 * kD, &r) == FragmentLookup::kNotYet);
+  g_assert_true(p.Fragment(1000000, "video", 4 * kD, &r) == FragmentLookup::kNotYet);
   g_assert_true(p.Fragment(1000000, "video", 5 * kD, &r) == FragmentLookup::kNotYet);
   g_assert_true(p.Fragment(1000000, "video", kD + 1, &r) == FragmentLookup::kNoFragment);
   g_assert_true(p.Fragment(999, "video", 0, &r) == FragmentLookup::kNoTrack);
@@ -332,7 +335,8 @@ void TestWindow() {
   g_assert_true(p.Fragment(1000000, "video", 4 * kD, &r) == FragmentLookup::kOutOfWindow);
   g_assert_true(p.Fragment(1000000, "video", 4 * kD + 1, &r) == FragmentLookup::kOutOfWindow);
   g_assert_true(p.Fragment(1000000, "video", 5 * kD, &r) == FragmentLookup::kFound);
-  g_assert_true(p.Fragment(1000000, "video", 7 * kD, &r) == FragmentLookup::kFound);
+  g_assert_true(p.Fragment(1000000, "video", 6 * kD, &r) == FragmentLookup::kFound);
+  g_assert_true(p.Fragment(1000000, "video", 7 * kD, &r) == FragmentLookup::kNotYet);  // the newest, held back
 }
 
 // 10 000 fragments per track: at most memory_fragments held; old ones come
@@ -559,7 +563,8 @@ void TestRecoverTorn() {
   std::unique_ptr<LivePoint> p = LivePoint::Recover("x", settings, &error);
   if (!p) g_error("%s", error.c_str());
   std::vector<uint8_t> r;
-  g_assert_true(p->Fragment(1000000, "video", kD, &r) == FragmentLookup::kFound);
+  g_assert_true(p->Fragment(1000000, "video", 0, &r) == FragmentLookup::kFound);
+  g_assert_true(p->Fragment(1000000, "video", kD, &r) == FragmentLookup::kNotYet);  // the newest, held back
   g_assert_true(p->Fragment(1000000, "video", 2 * kD, &r) == FragmentLookup::kNotYet);
   p.reset();
   GStatBuf st;
