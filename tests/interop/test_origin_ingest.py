@@ -492,7 +492,9 @@ def check_redundant_audio(rep, origin):
     # No mfra yet: the first stream's end would stop the point before
     # the other's last fragments arrive.
     tl, t0, want = {}, time.time(), len(split_video_times(fl))
-    while time.time() - t0 < 5 and len(tl.get("video", {}).get("times", [])) < want:
+    # Both levels must be there: the first stream's fragments alone may already list `want` times.
+    while time.time() - t0 < 5 and (len(tl.get("video", {}).get("times", [])) < want or
+                                    len(tl.get("video", {}).get("bitrates", [])) < 2):
         st, h, body = manifest(origin, "live/dup")
         tl = timeline(body) if st == 200 else {}
         time.sleep(0.1)
